@@ -1,0 +1,93 @@
+//! The at-least-once input queue.
+
+use super::{Input, Msg, Node, Protocol, Rand, Topology};
+use serde::Serialize;
+use stateright::actor::{Id, Out};
+
+#[derive(Clone, Debug)]
+pub struct Broker {
+    pub handlers: usize,
+    /// The copies the queue starts with (inputs and sender duplicates), sorted.
+    pub copies: Vec<Input>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct BrokerState {
+    /// Copies waiting for a handler, sorted (a multiset).
+    pub queue: Vec<Input>,
+    /// The copy each handler holds, by handler index.
+    pub leases: Vec<Option<Input>>,
+}
+
+const DISPATCH: &str = "dispatch";
+
+impl Broker {
+    pub fn on_start<P: Protocol>(&self, o: &mut Out<Node<P>>) -> BrokerState {
+        let state = BrokerState {
+            queue: self.copies.clone(),
+            leases: vec![None; self.handlers],
+        };
+        offer(&state, o);
+        state
+    }
+
+    /// Acks, nacks and reconnects. Returns the new state, or None when nothing changes.
+    pub fn on_msg<P: Protocol>(
+        &self,
+        state: &BrokerState,
+        src: Id,
+        msg: Msg<P::Doc, P::Output>,
+        o: &mut Out<Node<P>>,
+    ) -> Option<BrokerState> {
+        let h = usize::from(src).checked_sub(1).filter(|h| *h < self.handlers)?;
+        let mut next = state.clone();
+        match msg {
+            Msg::Ack(_) => next.leases[h] = None,
+            Msg::Nack(_) | Msg::Reconnect => {
+                if let Some(input) = next.leases[h].take() {
+                    insert_sorted(&mut next.queue, input);
+                }
+            }
+            _ => return None,
+        }
+        offer(&next, o);
+        Some(next)
+    }
+
+    /// Leases a copy of `input` to a handler.
+    pub fn on_random<P: Protocol>(&self, state: &BrokerState, random: &Rand, o: &mut Out<Node<P>>) -> BrokerState {
+        let Rand::Dispatch { handler, input } = *random else {
+            unreachable!("the broker only dispatches")
+        };
+        let mut next = state.clone();
+        let at = next.queue.iter().position(|x| *x == input).expect("dispatched copy is queued");
+        next.queue.remove(at);
+        next.leases[handler] = Some(input);
+        o.send(Topology { handlers: self.handlers, stores: 0 }.handler(handler), Msg::Deliver(input));
+        offer(&next, o);
+        next
+    }
+}
+
+/// Offers every queued input to every handler without a lease (or withdraws the offer).
+fn offer<P: Protocol>(state: &BrokerState, o: &mut Out<Node<P>>) {
+    let mut inputs = state.queue.clone();
+    inputs.dedup();
+    let choices: Vec<Rand> = state
+        .leases
+        .iter()
+        .enumerate()
+        .filter(|(_, lease)| lease.is_none())
+        .flat_map(|(handler, _)| inputs.iter().map(move |&input| Rand::Dispatch { handler, input }))
+        .collect();
+    if choices.is_empty() {
+        o.remove_random(DISPATCH);
+    } else {
+        o.choose_random(DISPATCH, choices);
+    }
+}
+
+pub fn insert_sorted<T: Ord>(v: &mut Vec<T>, x: T) {
+    let at = v.partition_point(|y| *y <= x);
+    v.insert(at, x);
+}

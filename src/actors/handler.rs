@@ -1,0 +1,197 @@
+//! A handler: runs a family's [`Protocol`] on one input at a time, talking to the broker, the
+//! stores and downstream, with the failure plumbing every family shares.
+
+use super::{Fate, Input, Key, Msg, Node, Rand, Topology, Version, WriteResult};
+use serde::Serialize;
+use stateright::actor::{Id, Out};
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// A family's handler logic: what to do on each event. It never sees crashes, tags or fates.
+pub trait Protocol: Clone + Debug + PartialEq + Eq + Hash + Serialize + Send + Sync + 'static {
+    type Doc: Clone + Debug + Default + Eq + Hash + Ord + Serialize + Send + Sync;
+    type Output: Clone + Debug + Eq + Hash + Ord + Serialize + Send + Sync;
+    /// What the handler remembers while it works on an input (lost in a crash).
+    type Work: Clone + Debug + Eq + Hash + Serialize + Send + Sync;
+
+    /// Reacts to `event` while working on `work` (None: idle, and the event is a delivery).
+    /// Returns the work in progress afterwards; None once the input is acked, nacked or dropped.
+    fn on_event(&self, work: Option<&Self::Work>, event: Event<Self::Doc>, fx: &mut Effects<Self>) -> Option<Self::Work>;
+}
+
+/// What a handler reacts to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event<D> {
+    Delivered(Input),
+    Loaded { key: Key, version: Version, doc: D },
+    Written { key: Key, result: WriteResult },
+}
+
+/// What a protocol asks for in one step.
+#[derive(Clone, Debug)]
+pub enum Effect<P: Protocol> {
+    Get { store: usize, key: Key },
+    Put { store: usize, put: PendingPut<P> },
+    Publish(P::Output),
+    Ack(Input),
+    Nack(Input),
+}
+
+/// Collects a protocol's effects; they are carried out in order.
+pub struct Effects<P: Protocol>(pub(crate) Vec<Effect<P>>);
+
+impl<P: Protocol> Effects<P> {
+    /// Read a document.
+    pub fn get(&mut self, store: usize, key: Key) {
+        self.0.push(Effect::Get { store, key });
+    }
+    /// Write a document if its version is still `expected`.
+    pub fn put(&mut self, store: usize, key: Key, doc: P::Doc, expected: Version) {
+        self.put_and_publish(store, key, doc, expected, Vec::new());
+    }
+    /// Write a document and, in the same atomic step, publish `outputs`.
+    pub fn put_and_publish(&mut self, store: usize, key: Key, doc: P::Doc, expected: Version, outputs: Vec<P::Output>) {
+        self.0.push(Effect::Put {
+            store,
+            put: PendingPut { store, key, doc, expected, publish: outputs },
+        });
+    }
+    /// Send an output message downstream.
+    pub fn publish(&mut self, output: P::Output) {
+        self.0.push(Effect::Publish(output));
+    }
+    pub fn ack(&mut self, input: Input) {
+        self.0.push(Effect::Ack(input));
+    }
+    pub fn nack(&mut self, input: Input) {
+        self.0.push(Effect::Nack(input));
+    }
+}
+
+/// A write whose fate is being drawn.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct PendingPut<P: Protocol> {
+    pub store: usize,
+    pub key: Key,
+    pub doc: P::Doc,
+    pub expected: Version,
+    pub publish: Vec<P::Output>,
+}
+
+/// What the handler is waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Wait {
+    Nothing,
+    Doc,
+    PutReply,
+    /// The fate of `pending` is being drawn.
+    Fate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct HandlerState<P: Protocol> {
+    /// The incarnation: the number of failures this handler has had (equal to its storage).
+    pub tag: u8,
+    pub work: Option<P::Work>,
+    pub wait: Wait,
+    pub pending: Option<PendingPut<P>>,
+}
+
+impl<P: Protocol> HandlerState<P> {
+    /// Holding a lease on an input: only then can a crash lose anything.
+    pub fn is_busy(&self) -> bool {
+        self.work.is_some()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Handler<P> {
+    pub protocol: P,
+    pub topology: Topology,
+    pub failures_enabled: bool,
+}
+
+const FATE: &str = "fate";
+
+impl<P: Protocol> Handler<P> {
+    pub fn on_start(&self, storage: &Option<u8>, o: &mut Out<Node<P>>) -> HandlerState<P> {
+        let tag = match storage {
+            None => 0,
+            Some(failures) => {
+                // Recovering from a crash: count it, and tell the broker the lease is gone.
+                o.send(Topology::broker(), Msg::Reconnect);
+                failures + 1
+            }
+        };
+        o.save(tag);
+        HandlerState { tag, work: None, wait: Wait::Nothing, pending: None }
+    }
+
+    pub fn on_msg(&self, _id: Id, state: &HandlerState<P>, msg: Msg<P::Doc, P::Output>, o: &mut Out<Node<P>>) -> Option<HandlerState<P>> {
+        let event = match msg {
+            Msg::Deliver(input) if state.work.is_none() && state.wait == Wait::Nothing => Event::Delivered(input),
+            Msg::Doc { tag, key, version, doc } if tag == state.tag && state.wait == Wait::Doc => {
+                Event::Loaded { key, version, doc }
+            }
+            Msg::PutReply { tag, key, result } if tag == state.tag && state.wait == Wait::PutReply => {
+                Event::Written { key, result }
+            }
+            // Anything else (a reply to an earlier incarnation, a delivery while busy) waits.
+            _ => return None,
+        };
+        let mut next = state.clone();
+        next.wait = Wait::Nothing;
+        self.step(&mut next, event, o);
+        Some(next)
+    }
+
+    pub fn on_random(&self, _id: Id, state: &HandlerState<P>, random: &Rand, o: &mut Out<Node<P>>) -> HandlerState<P> {
+        let Rand::Fate(fate) = *random else { unreachable!("handlers only draw fates") };
+        let mut next = state.clone();
+        let put = next.pending.take().expect("a fate is drawn for a pending write");
+        if fate != Fate::Ok {
+            next.tag += 1;
+            o.save(next.tag);
+        }
+        if fate == Fate::FailBefore {
+            next.wait = Wait::Nothing;
+            self.step(&mut next, Event::Written { key: put.key, result: WriteResult::Failed }, o);
+        } else {
+            self.send_put(&mut next, put, fate == Fate::Ambiguous, o);
+        }
+        next
+    }
+
+    fn step(&self, state: &mut HandlerState<P>, event: Event<P::Doc>, o: &mut Out<Node<P>>) {
+        let mut fx = Effects(Vec::new());
+        state.work = self.protocol.on_event(state.work.as_ref(), event, &mut fx);
+        for effect in fx.0 {
+            match effect {
+                Effect::Get { store, key } => {
+                    o.send(self.topology.store(store), Msg::Get { tag: state.tag, key });
+                    state.wait = Wait::Doc;
+                }
+                Effect::Put { put, .. } => {
+                    if self.failures_enabled {
+                        state.pending = Some(put);
+                        state.wait = Wait::Fate;
+                        o.choose_random(FATE, vec![Rand::Fate(Fate::Ok), Rand::Fate(Fate::FailBefore), Rand::Fate(Fate::Ambiguous)]);
+                    } else {
+                        self.send_put(state, put, false, o);
+                    }
+                }
+                Effect::Publish(out) => o.send(self.topology.downstream(), Msg::Output(out)),
+                Effect::Ack(input) => o.send(Topology::broker(), Msg::Ack(input)),
+                Effect::Nack(input) => o.send(Topology::broker(), Msg::Nack(input)),
+            }
+        }
+    }
+
+    fn send_put(&self, state: &mut HandlerState<P>, put: PendingPut<P>, ambiguous: bool, o: &mut Out<Node<P>>) {
+        o.send(
+            self.topology.store(put.store),
+            Msg::Put { tag: state.tag, key: put.key, doc: put.doc, expected: put.expected, ambiguous, publish: put.publish },
+        );
+        state.wait = Wait::PutReply;
+    }
+}

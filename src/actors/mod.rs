@@ -1,0 +1,360 @@
+//! The shared world every family is built from (section 1 of the catalog), as Stateright actors.
+//!
+//! - [`broker`]: the at-least-once input queue. It holds copies of the logical inputs (one copy
+//!   of each, plus `DupCount` sender duplicates), leases one copy at a time to an idle handler
+//!   (a random choice: competing consumers, any order), and takes a copy back when the handler
+//!   nacks it or reconnects after a crash.
+//! - [`handler`]: a handler runs a family's [`Protocol`] one input at a time. It may crash while
+//!   busy (Stateright's `Crash`), and each store write it issues may fail before it applies or
+//!   apply and report failure (a random choice drawn when the write is issued).
+//! - [`store`]: versioned documents with optimistic concurrency; one document is written
+//!   atomically. Stores never crash (their durability is the premise).
+//! - [`downstream`]: records every copy of every output message.
+//!
+//! **The failure budget.** Crashes, failed writes and ambiguous writes draw on one budget per
+//! run, `MaxFailures`. A handler keeps the number of failures it has had in its durable
+//! storage (Stateright's `Storage`); a crash is counted while the handler is down and added to
+//! the storage when it recovers. The model's boundary keeps the sum over all handlers (plus the
+//! handlers down right now) within `MaxFailures`, allows only handlers to crash, and only while
+//! they are busy (a crash of an idle handler loses nothing). The TLA+ twins leave the
+//! out-of-budget actions out, so both checkers explore the same finite, acyclic graph.
+
+pub mod broker;
+pub mod handler;
+pub mod store;
+
+use serde::Serialize;
+use stateright::actor::{Actor, ActorModel, ActorModelState, Id, Out};
+use stateright::Model;
+use std::borrow::Cow;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+pub use handler::{Effects, Event, HandlerState, Protocol};
+use crate::family::{ConstDef, ConstType, Consts};
+
+/// A logical input message, numbered from 1.
+pub type Input = u8;
+
+/// A document key in a store.
+pub type Key = u8;
+
+/// A document's version: 0 before the first write, one more after each.
+pub type Version = u32;
+
+/// How a store write issued by a handler turns out. Drawn when the write is issued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Fate {
+    /// The write reaches the store and its result is reported.
+    Ok,
+    /// The write fails before it applies; the handler sees a failure.
+    FailBefore,
+    /// The write applies (if its version check passes) but the handler sees a failure.
+    Ambiguous,
+}
+
+/// What a store reports for a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum WriteResult {
+    Ok,
+    /// The document's version changed since it was read: nothing applied.
+    Conflict,
+    /// The write failed (it may or may not have applied).
+    Failed,
+}
+
+/// Every message of the shared world. `D` is the family's document, `O` its output message.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Msg<D, O> {
+    /// Broker to handler: a copy of an input.
+    Deliver(Input),
+    /// Handler to broker: done with the copy.
+    Ack(Input),
+    /// Handler to broker: give the copy back for redelivery.
+    Nack(Input),
+    /// Handler to broker, after a crash: the copy it held is to be redelivered.
+    Reconnect,
+    /// Handler to store. `tag` is the handler's incarnation: replies to an earlier incarnation
+    /// are ignored.
+    Get { tag: u8, key: Key },
+    Doc { tag: u8, key: Key, version: Version, doc: D },
+    /// Write `doc` if the version is still `expected`; with `publish`, the store also sends these
+    /// outputs in the same atomic step (a transaction spanning state and messages).
+    Put { tag: u8, key: Key, doc: D, expected: Version, ambiguous: bool, publish: Vec<O> },
+    PutReply { tag: u8, key: Key, result: WriteResult },
+    /// To downstream.
+    Output(O),
+}
+
+/// The actors' random choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Rand {
+    /// The broker leases a copy of `input` to handler `handler` (an actor index).
+    Dispatch { handler: usize, input: Input },
+    /// The fate of the write a handler is issuing.
+    Fate(Fate),
+}
+
+/// Where each actor sits: broker, handlers, stores, downstream, in this order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Topology {
+    pub handlers: usize,
+    pub stores: usize,
+}
+
+impl Topology {
+    pub fn broker() -> Id {
+        Id::from(0)
+    }
+    pub fn handler(&self, i: usize) -> Id {
+        Id::from(1 + i)
+    }
+    pub fn handler_ids(&self) -> impl Iterator<Item = Id> + '_ {
+        (0..self.handlers).map(|i| self.handler(i))
+    }
+    pub fn is_handler(&self, id: Id) -> bool {
+        let i = usize::from(id);
+        i >= 1 && i <= self.handlers
+    }
+    pub fn handler_index(&self, id: Id) -> usize {
+        usize::from(id) - 1
+    }
+    pub fn store(&self, i: usize) -> Id {
+        Id::from(1 + self.handlers + i)
+    }
+    pub fn downstream(&self) -> Id {
+        Id::from(1 + self.handlers + self.stores)
+    }
+    pub fn actor_count(&self) -> usize {
+        2 + self.handlers + self.stores
+    }
+}
+
+/// What the model's boundary and the actors need to know: the world's sizes and bounds.
+#[derive(Clone, Debug)]
+pub struct World<P> {
+    pub protocol: P,
+    pub topology: Topology,
+    /// Copies the broker starts with, one entry per copy, sorted.
+    pub copies: Vec<Input>,
+    pub inputs: u8,
+    pub max_failures: u8,
+}
+
+/// The actors. One enum so that a family's whole system is one Stateright `Actor` type.
+#[derive(Clone, Debug)]
+pub enum Node<P: Protocol> {
+    Broker(broker::Broker),
+    Handler(handler::Handler<P>),
+    Store(store::Store<P>),
+    Downstream,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum NodeState<P: Protocol> {
+    Broker(broker::BrokerState),
+    Handler(HandlerState<P>),
+    Store(store::StoreState<P::Doc>),
+    /// Every copy of every output received, sorted.
+    Downstream(Vec<P::Output>),
+}
+
+pub type NodeMsg<P> = Msg<<P as Protocol>::Doc, <P as Protocol>::Output>;
+
+impl<P: Protocol> Actor for Node<P> {
+    type Msg = NodeMsg<P>;
+    type State = NodeState<P>;
+    type Timer = ();
+    type Random = Rand;
+    /// Handlers keep the number of failures they have had.
+    type Storage = u8;
+
+    fn on_start(&self, id: Id, storage: &Option<u8>, o: &mut Out<Self>) -> Self::State {
+        match self {
+            Node::Broker(b) => NodeState::Broker(b.on_start(o)),
+            Node::Handler(h) => NodeState::Handler(h.on_start(storage, o)),
+            Node::Store(s) => NodeState::Store(s.on_start()),
+            Node::Downstream => {
+                let _ = id;
+                NodeState::Downstream(Vec::new())
+            }
+        }
+    }
+
+    fn on_msg(&self, id: Id, state: &mut Cow<Self::State>, src: Id, msg: Self::Msg, o: &mut Out<Self>) {
+        match (self, &**state) {
+            (Node::Broker(b), NodeState::Broker(s)) => {
+                if let Some(next) = b.on_msg(s, src, msg, o) {
+                    *state.to_mut() = NodeState::Broker(next);
+                }
+            }
+            (Node::Handler(h), NodeState::Handler(s)) => {
+                if let Some(next) = h.on_msg(id, s, msg, o) {
+                    *state.to_mut() = NodeState::Handler(next);
+                }
+            }
+            (Node::Store(st), NodeState::Store(s)) => {
+                if let Some(next) = st.on_msg(s, src, msg, o) {
+                    *state.to_mut() = NodeState::Store(next);
+                }
+            }
+            (Node::Downstream, NodeState::Downstream(received)) => {
+                if let Msg::Output(out) = msg {
+                    let mut next = received.clone();
+                    let at = next.partition_point(|x| *x <= out);
+                    next.insert(at, out);
+                    *state.to_mut() = NodeState::Downstream(next);
+                }
+            }
+            _ => unreachable!("an actor's state always matches its kind"),
+        }
+    }
+
+    fn on_random(&self, id: Id, state: &mut Cow<Self::State>, random: &Rand, o: &mut Out<Self>) {
+        match (self, &**state) {
+            (Node::Broker(b), NodeState::Broker(s)) => {
+                *state.to_mut() = NodeState::Broker(b.on_random(s, random, o));
+            }
+            (Node::Handler(h), NodeState::Handler(s)) => {
+                *state.to_mut() = NodeState::Handler(h.on_random(id, s, random, o));
+            }
+            _ => unreachable!("only the broker and handlers make random choices"),
+        }
+    }
+}
+
+/// The Stateright model of a family: its actors over an unordered, non-duplicating network.
+pub type WorldModel<P> = ActorModel<Node<P>, World<P>, ()>;
+pub type WorldState<P> = ActorModelState<Node<P>, ()>;
+
+/// Builds the actor system of `world`: broker, handlers, stores, downstream.
+pub fn build<P: Protocol>(world: World<P>) -> WorldModel<P> {
+    let topo = world.topology.clone();
+    let broker = broker::Broker {
+        handlers: topo.handlers,
+        copies: world.copies.clone(),
+    };
+    let mut model = ActorModel::new(world.clone(), ())
+        .actor(Node::Broker(broker))
+        .actors((0..topo.handlers).map(|_| {
+            Node::Handler(handler::Handler {
+                protocol: world.protocol.clone(),
+                topology: topo.clone(),
+                failures_enabled: world.max_failures > 0,
+            })
+        }))
+        .actors((0..topo.stores).map(|_| Node::Store(store::Store::new(topo.downstream()))))
+        .actor(Node::Downstream)
+        .init_network(stateright::actor::Network::new_unordered_nonduplicating([]))
+        .max_crashes(topo.handlers)
+        .within_boundary(within_budget::<P>);
+    model.max_crashes = topo.handlers;
+    model
+}
+
+/// The failure budget (see the module documentation).
+pub fn within_budget<P: Protocol>(world: &World<P>, state: &WorldState<P>) -> bool {
+    let topo = &world.topology;
+    let mut used = 0usize;
+    for (i, crashed) in state.crashed.iter().enumerate() {
+        let id = Id::from(i);
+        if *crashed {
+            if !topo.is_handler(id) {
+                return false;
+            }
+            match &*state.actor_states[i] {
+                NodeState::Handler(h) if h.is_busy() => used += 1,
+                _ => return false,
+            }
+        }
+        if let Some(n) = state.actor_storages[i] {
+            used += n as usize;
+        }
+    }
+    used <= world.max_failures as usize
+}
+
+/// True if some action leads to a state within the boundary: the state is not quiescent.
+pub fn has_successor<M: Model>(model: &M, state: &M::State) -> bool {
+    let mut actions = Vec::new();
+    model.actions(state, &mut actions);
+    actions
+        .into_iter()
+        .any(|a| model.next_state(state, a).is_some_and(|next| model.within_boundary(&next)))
+}
+
+/// Read access to a world state, for properties.
+pub struct View<'a, P: Protocol> {
+    pub world: &'a World<P>,
+    pub state: &'a WorldState<P>,
+}
+
+impl<'a, P: Protocol> View<'a, P> {
+    pub fn new(model: &'a WorldModel<P>, state: &'a WorldState<P>) -> Self {
+        View { world: &model.cfg, state }
+    }
+    pub fn broker(&self) -> &'a broker::BrokerState {
+        match &*self.state.actor_states[0] {
+            NodeState::Broker(b) => b,
+            _ => unreachable!(),
+        }
+    }
+    pub fn store(&self, i: usize) -> &'a store::StoreState<P::Doc> {
+        match &*self.state.actor_states[usize::from(self.world.topology.store(i))] {
+            NodeState::Store(s) => s,
+            _ => unreachable!(),
+        }
+    }
+    pub fn outputs(&self) -> &'a [P::Output] {
+        match &*self.state.actor_states[usize::from(self.world.topology.downstream())] {
+            NodeState::Downstream(v) => v,
+            _ => unreachable!(),
+        }
+    }
+    /// Each handler's state and whether it is down.
+    pub fn handlers(&self) -> impl Iterator<Item = (&'a HandlerState<P>, bool)> + '_ {
+        self.world.topology.handler_ids().map(|id| {
+            let i = usize::from(id);
+            match &*self.state.actor_states[i] {
+                NodeState::Handler(h) => (h, self.state.crashed[i]),
+                _ => unreachable!(),
+            }
+        })
+    }
+    /// The messages in flight.
+    pub fn in_flight(&self) -> impl Iterator<Item = &'a NodeMsg<P>> + 'a {
+        self.state.network.iter_deliverable().map(|e| e.msg)
+    }
+    /// Every input consumed: nothing left in the queue, nothing leased.
+    pub fn input_consumed(&self) -> bool {
+        let b = self.broker();
+        b.queue.is_empty() && b.leases.iter().all(Option::is_none)
+    }
+}
+
+/// The constants every family of the shared world has.
+pub const WORLD_CONSTANTS: &[ConstDef] = &[
+    ConstDef { name: "Msgs", ty: ConstType::Int { min: 1, max: 6 }, doc: "logical input messages, numbered 1..Msgs" },
+    ConstDef { name: "Handlers", ty: ConstType::ModelValues { max: 4 }, doc: "competing handlers, as model values" },
+    ConstDef { name: "DupCount", ty: ConstType::Int { min: 0, max: 6 }, doc: "sender duplicates: extra copies, given to inputs 1, 2, ... in turn" },
+    ConstDef { name: "MaxFailures", ty: ConstType::Int { min: 0, max: 6 }, doc: "crashes, failed and ambiguous writes per run, all together" },
+    ConstDef { name: "Variant", ty: ConstType::Variant, doc: "the variant of the algorithm" },
+];
+
+/// The shared world of a model file's constants.
+pub fn world<P: Protocol>(protocol: P, consts: &Consts, stores: usize) -> World<P> {
+    let inputs = consts.int("Msgs") as u8;
+    let mut copies: Vec<Input> = (1..=inputs).collect();
+    for d in 0..consts.int("DupCount") as u8 {
+        copies.push(d % inputs + 1);
+    }
+    copies.sort();
+    World {
+        protocol,
+        topology: Topology { handlers: consts.set_len("Handlers"), stores },
+        copies,
+        inputs,
+        max_failures: consts.int("MaxFailures") as u8,
+    }
+}
+

@@ -1,0 +1,87 @@
+//! A store of versioned documents with optimistic concurrency. One document is written
+//! atomically; nothing spans documents. A write applies only if the document's version is the one
+//! the writer read.
+
+use super::{Key, Msg, Node, Protocol, Version, WriteResult};
+use serde::Serialize;
+use stateright::actor::{Id, Out};
+use std::marker::PhantomData;
+
+#[derive(Clone, Debug)]
+pub struct Store<P> {
+    downstream: Id,
+    _protocol: PhantomData<P>,
+}
+
+/// The documents, sorted by key; a key never written reads as version 0 and the default document.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct StoreState<D> {
+    pub docs: Vec<(Key, Version, D)>,
+}
+
+impl<D: Clone + Default> StoreState<D> {
+    pub fn get(&self, key: Key) -> (Version, D) {
+        self.docs
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map_or((0, D::default()), |(_, v, d)| (*v, d.clone()))
+    }
+    /// The document under `key` (the default one if never written).
+    pub fn doc(&self, key: Key) -> D {
+        self.get(key).1
+    }
+}
+
+impl<P: Protocol> Store<P> {
+    pub fn new(downstream: Id) -> Self {
+        Store { downstream, _protocol: PhantomData }
+    }
+
+    pub fn on_start(&self) -> StoreState<P::Doc> {
+        StoreState { docs: Vec::new() }
+    }
+
+    pub fn on_msg(
+        &self,
+        state: &StoreState<P::Doc>,
+        src: Id,
+        msg: Msg<P::Doc, P::Output>,
+        o: &mut Out<Node<P>>,
+    ) -> Option<StoreState<P::Doc>> {
+        match msg {
+            Msg::Get { tag, key } => {
+                let (version, doc) = state.get(key);
+                o.send(src, Msg::Doc { tag, key, version, doc });
+                // Reading consumes the request; the documents stay as they were.
+                Some(state.clone())
+            }
+            Msg::Put { tag, key, doc, expected, ambiguous, publish } => {
+                let (version, _) = state.get(key);
+                let mut next = state.clone();
+                let applied = version == expected;
+                if applied {
+                    match next.docs.iter_mut().find(|(k, _, _)| *k == key) {
+                        Some(slot) => *slot = (key, version + 1, doc),
+                        None => {
+                            next.docs.push((key, version + 1, doc));
+                            next.docs.sort_by_key(|(k, _, _)| *k);
+                        }
+                    }
+                    for out in publish {
+                        o.send(self.downstream, Msg::Output(out));
+                    }
+                }
+                let result = if ambiguous {
+                    WriteResult::Failed
+                } else if applied {
+                    WriteResult::Ok
+                } else {
+                    WriteResult::Conflict
+                };
+                o.send(src, Msg::PutReply { tag, key, result });
+                Some(next)
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! `handler`: a message handler with no transactions. It receives an input, reads the entity,
+//! updates it, sends the output and acks, and any of these steps can fail. The workshop's
+//! model-checking progression: each variant fixes one problem and shows the next.
+//!
+//! The entity is a ledger of applied changes in commit order; the change of input `m` records
+//! `m` and its position in the ledger (the counter after applying it), and its output message
+//! reports the same pair. An output that reports another position than the committed one is an
+//! "alternative world". Twin of `specs/handler/Handler.tla`.
+
+use crate::actors::{self, build, has_successor, world, Effects, Event, Input, Protocol, View, WorldModel, WorldState, WriteResult, WORLD_CONSTANTS};
+use crate::check::{self, Cond, Outcome, RunOptions};
+use crate::family::{ConstDef, Consts, Family, Kind, PropertyDef};
+use serde::Serialize;
+
+pub struct HandlerFamily;
+pub static HANDLER: HandlerFamily = HandlerFamily;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Variant {
+    /// Skip the update when the ledger already holds this input's change; send the output
+    /// derived from the stored change.
+    ResendStoredChange,
+    /// Send the output before the update: ghost messages.
+    SendThenUpdate,
+    /// Update and send in one atomic step, with no dedup: no ghosts, no loss, duplicate changes.
+    AtomicUpdateAndSend,
+    /// Skip the update of a duplicate, but send the output of the current attempt.
+    DedupByState,
+    /// Skip a duplicate entirely (no resend): an output lost to a crash after the commit.
+    UpdateThenSend,
+    /// On a failed or conflicting write, drop the input without nacking it: it is never
+    /// redelivered and the run never ends with the input consumed.
+    GiveUp,
+}
+
+const VARIANTS: &[&str] =
+    &["ResendStoredChange", "SendThenUpdate", "AtomicUpdateAndSend", "DedupByState", "UpdateThenSend", "GiveUp"];
+
+impl Variant {
+    fn parse(s: &str) -> Variant {
+        match s {
+            "ResendStoredChange" => Variant::ResendStoredChange,
+            "SendThenUpdate" => Variant::SendThenUpdate,
+            "AtomicUpdateAndSend" => Variant::AtomicUpdateAndSend,
+            "DedupByState" => Variant::DedupByState,
+            "UpdateThenSend" => Variant::UpdateThenSend,
+            "GiveUp" => Variant::GiveUp,
+            other => unreachable!("variant {other} was validated"),
+        }
+    }
+}
+
+/// The entity: changes in commit order, each `(input, position)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Ledger(pub Vec<(Input, u8)>);
+
+impl Ledger {
+    fn stored(&self, input: Input) -> Option<u8> {
+        self.0.iter().find(|(m, _)| *m == input).map(|(_, v)| *v)
+    }
+    fn next_position(&self) -> u8 {
+        self.0.len() as u8 + 1
+    }
+    fn with(&self, input: Input, position: u8) -> Ledger {
+        let mut next = self.clone();
+        next.0.push((input, position));
+        next
+    }
+}
+
+/// The output message of an input: the position its change took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Output {
+    pub input: Input,
+    pub position: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Phase {
+    Loading,
+    /// Writing the change at this position.
+    Writing(u8),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Work {
+    pub input: Input,
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct HandlerProtocol {
+    pub variant: Variant,
+}
+
+const STORE: usize = 0;
+const KEY: u8 = 0;
+
+impl Protocol for HandlerProtocol {
+    type Doc = Ledger;
+    type Output = Output;
+    type Work = Work;
+
+    fn on_event(&self, work: Option<&Work>, event: Event<Ledger>, fx: &mut Effects<Self>) -> Option<Work> {
+        use Variant::*;
+        match (work, event) {
+            (None, Event::Delivered(input)) => {
+                fx.get(STORE, KEY);
+                Some(Work { input, phase: Phase::Loading })
+            }
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
+                let position = doc.next_position();
+                match (self.variant, doc.stored(input)) {
+                    (AtomicUpdateAndSend, _) => {
+                        let out = Output { input, position };
+                        fx.put_and_publish(STORE, KEY, doc.with(input, position), version, vec![out]);
+                    }
+                    (ResendStoredChange | GiveUp, Some(stored)) => {
+                        fx.publish(Output { input, position: stored });
+                        fx.ack(input);
+                        return None;
+                    }
+                    (DedupByState, Some(_)) => {
+                        // The output of this attempt, not of the stored change.
+                        fx.publish(Output { input, position });
+                        fx.ack(input);
+                        return None;
+                    }
+                    (SendThenUpdate | UpdateThenSend, Some(_)) => {
+                        fx.ack(input);
+                        return None;
+                    }
+                    (SendThenUpdate, None) => {
+                        fx.publish(Output { input, position });
+                        fx.put(STORE, KEY, doc.with(input, position), version);
+                    }
+                    (_, None) => fx.put(STORE, KEY, doc.with(input, position), version),
+                }
+                Some(Work { input, phase: Phase::Writing(position) })
+            }
+            (Some(&Work { input, phase: Phase::Writing(position) }), Event::Written { result, .. }) => {
+                match (result, self.variant) {
+                    (WriteResult::Ok, SendThenUpdate | AtomicUpdateAndSend) => fx.ack(input),
+                    (WriteResult::Ok, _) => {
+                        fx.publish(Output { input, position });
+                        fx.ack(input);
+                    }
+                    (_, GiveUp) => {}
+                    (_, _) => fx.nack(input),
+                }
+                None
+            }
+            (work, event) => unreachable!("handler got {event:?} while {work:?}"),
+        }
+    }
+}
+
+type M = WorldModel<HandlerProtocol>;
+type S = WorldState<HandlerProtocol>;
+
+fn ledger<'a>(v: &View<'a, HandlerProtocol>) -> Ledger {
+    v.store(STORE).doc(KEY)
+}
+
+/// No output is visible for an input whose change was never committed.
+fn no_ghost_messages(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let l = ledger(&v);
+    v.outputs().iter().all(|o| l.stored(o.input).is_some())
+}
+
+/// At quiescence, every input has been applied and has an output.
+fn no_lost_messages(m: &M, s: &S) -> bool {
+    if has_successor(m, s) {
+        return true;
+    }
+    let v = View::new(m, s);
+    let l = ledger(&v);
+    (1..=m.cfg.inputs).all(|i| l.stored(i).is_some() && v.outputs().iter().any(|o| o.input == i))
+}
+
+/// The ledger holds each input's change at most once.
+fn at_most_once_state_change(m: &M, s: &S) -> bool {
+    let l = ledger(&View::new(m, s));
+    (1..=m.cfg.inputs).all(|i| l.0.iter().filter(|(x, _)| *x == i).count() <= 1)
+}
+
+/// All output copies of one input agree with each other and with the committed change.
+fn consistent_output(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let l = ledger(&v);
+    let outs = v.outputs();
+    outs.iter().all(|o| {
+        outs.iter().all(|p| p.input != o.input || p.position == o.position)
+            && l.0.iter().all(|(i, pos)| *i != o.input || *pos == o.position)
+    })
+}
+
+/// A state with nothing left to do has consumed its input.
+fn termination(m: &M, s: &S) -> bool {
+    has_successor(m, s) || View::new(m, s).input_consumed()
+}
+
+/// A handler holds a copy of an input whose change is already committed.
+fn duplicate_delivered(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let l = ledger(&v);
+    let found = v.handlers().any(|(h, _)| h.work.is_some_and(|w| l.stored(w.input).is_some()));
+    found
+}
+
+/// A handler is down after committing its input's change and before any output of it was sent.
+fn crash_mid_processing(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let l = ledger(&v);
+    let found = v.handlers().any(|(h, crashed)| {
+        crashed && h.work.is_some_and(|w| l.stored(w.input).is_some() && !v.outputs().iter().any(|o| o.input == w.input))
+    });
+    found
+}
+
+/// A write is on its way whose version check will fail.
+fn concurrency_conflict(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let (version, _) = v.store(STORE).get(KEY);
+    v.in_flight().any(|msg| matches!(msg, actors::Msg::Put { expected, .. } if *expected != version))
+}
+
+/// A write is on its way that will apply but be reported as failed.
+fn ambiguous_write(m: &M, s: &S) -> bool {
+    View::new(m, s).in_flight().any(|msg| matches!(msg, actors::Msg::Put { ambiguous: true, .. }))
+}
+
+const PROPERTIES: &[PropertyDef] = &[
+    PropertyDef { name: "NoGhostMessages", kind: Kind::Invariant, doc: "no output for an input whose change was never committed" },
+    PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input is applied and has an output" },
+    PropertyDef { name: "AtMostOnceStateChange", kind: Kind::Invariant, doc: "each input's change is in the ledger at most once" },
+    PropertyDef { name: "ConsistentOutput", kind: Kind::Invariant, doc: "all outputs of an input agree with each other and with its committed change" },
+    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" },
+    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler holds a copy of an already applied input" },
+    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down between committing a change and sending its output" },
+    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write is on its way whose version check will fail" },
+    PropertyDef { name: "AmbiguousWrite", kind: Kind::Sometimes, doc: "a write is on its way that will apply but be reported as failed" },
+];
+
+const CONDITIONS: &[(&str, Cond<M>)] = &[
+    ("NoGhostMessages", no_ghost_messages),
+    ("NoLostMessages", no_lost_messages),
+    ("AtMostOnceStateChange", at_most_once_state_change),
+    ("ConsistentOutput", consistent_output),
+    ("Termination", termination),
+    ("DuplicateDelivered", duplicate_delivered),
+    ("CrashMidProcessing", crash_mid_processing),
+    ("ConcurrencyConflict", concurrency_conflict),
+    ("AmbiguousWrite", ambiguous_write),
+];
+
+impl HandlerFamily {
+    fn model(&self, consts: &Consts, props: &[PropertyDef]) -> M {
+        let protocol = HandlerProtocol { variant: Variant::parse(consts.string("Variant")) };
+        check::register(build(world(protocol, consts, 1)), props, CONDITIONS)
+    }
+}
+
+impl Family for HandlerFamily {
+    fn id(&self) -> &'static str {
+        "handler"
+    }
+    fn module(&self) -> &'static str {
+        "Handler"
+    }
+    fn summary(&self) -> &'static str {
+        "A handler with no transactions: receive, update the DB, send, ack; every step can fail."
+    }
+    fn variants(&self) -> &'static [&'static str] {
+        VARIANTS
+    }
+    fn constants(&self) -> &'static [ConstDef] {
+        WORLD_CONSTANTS
+    }
+    fn properties(&self) -> &'static [PropertyDef] {
+        PROPERTIES
+    }
+    fn check(&self, consts: &Consts, props: &[PropertyDef], opts: &RunOptions) -> Outcome {
+        check::run(self.model(consts, props), props, opts)
+    }
+    fn explore(&self, consts: &Consts, props: &[PropertyDef], addr: std::net::SocketAddr) {
+        check::explore(self.model(consts, props), addr)
+    }
+}

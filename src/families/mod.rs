@@ -1,0 +1,3 @@
+//! One module per family of the catalog, named after its id.
+
+pub mod handler;

@@ -1,0 +1,8 @@
+//! exactly: exactly-once message processing algorithms, each specified twice (a TLA+ module
+//! checked by TLC and a Stateright actor model) and checked twice against one model file.
+
+pub mod actors;
+pub mod cfg;
+pub mod check;
+pub mod families;
+pub mod family;
