@@ -4,5 +4,8 @@
 pub mod actors;
 pub mod cfg;
 pub mod check;
+pub mod cli;
+pub mod expect;
 pub mod families;
 pub mod family;
+pub mod tlc;

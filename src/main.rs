@@ -1,9 +1,29 @@
+use clap::error::ErrorKind;
+use clap::Parser;
+use exactly::cli::{self, code, Cli};
+
 fn main() {
-    let path = std::env::args().nth(1).unwrap();
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mf = exactly::cfg::parse(&text).unwrap();
-    let fam = exactly::family::find("handler").unwrap();
-    let (consts, props) = exactly::family::validate(fam, &mf).unwrap();
-    let out = fam.check(&consts, &props, &exactly::check::RunOptions { threads: 2, dfs: false });
-    println!("{:#?}", out);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let _ = e.print();
+                std::process::exit(if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { code::USAGE } else { code::OK });
+            }
+            _ => {
+                // One line: clap's first line, without its usage block.
+                let text = e.render().to_string();
+                let first = text.lines().next().unwrap_or("error: bad usage").trim_start_matches("error: ");
+                eprintln!("exactly: {first} (see `exactly --help`)");
+                std::process::exit(code::USAGE);
+            }
+        },
+    };
+    match cli::main_with(cli) {
+        Ok(c) => std::process::exit(c),
+        Err(f) => {
+            eprintln!("exactly: {}", f.message);
+            std::process::exit(f.code);
+        }
+    }
 }

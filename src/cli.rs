@@ -1,0 +1,546 @@
+//! The `exactly` command line.
+
+use crate::cfg::{self, ModelFile, Value};
+use crate::check::{Outcome, RunOptions};
+use crate::expect::{self, Expectation};
+use crate::family::{self, Consts, ConstType, Family, Kind, PropertyDef};
+use crate::tlc::{Tlc, TlcError};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// Exit codes, the same for every subcommand.
+pub mod code {
+    pub const OK: i32 = 0;
+    /// A result that is wrong: a missed expectation, a disagreement, a violation.
+    pub const WRONG: i32 = 1;
+    /// Bad input or usage.
+    pub const USAGE: i32 = 2;
+    /// The environment failed: Java or TLC missing, TLC crashed.
+    pub const ENV: i32 = 3;
+}
+
+/// An error that ends the command: its one-line message and exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure { code: code::USAGE, message: message.into() }
+}
+
+impl From<TlcError> for Failure {
+    fn from(e: TlcError) -> Failure {
+        Failure { code: code::ENV, message: e.0 }
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "exactly",
+    version,
+    about = "Exactly-once message processing algorithms, each checked twice: by TLC and by Stateright.",
+    after_help = "Examples:\n  exactly list\n  exactly compare --all\n  exactly check handler\n  exactly tlc models/handler/GiveUp.cfg\n  exactly explore models/handler/UpdateThenSend.cfg\n\nExit codes: 0 success, 1 a wrong result (a missed expectation, a disagreement), 2 bad input, 3 a broken environment (Java or TLC)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List the families, their variants and model files.
+    #[command(after_help = "Examples:\n  exactly list\n  exactly list --json")]
+    List {
+        /// Print {"families": [{"id", "variants", "models"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check model files with Stateright (the Rust twin).
+    #[command(after_help = "Examples:\n  exactly check models/handler/ResendStoredChange.cfg\n  exactly check handler --const MaxFailures=2\n  exactly check --all --threads 2")]
+    Check {
+        #[command(flatten)]
+        targets: Targets,
+        /// Checker threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Depth-first instead of breadth-first (counterexamples are then not the shortest).
+        #[arg(long)]
+        dfs: bool,
+    },
+    /// Check model files with TLC (the TLA+ twin).
+    #[command(after_help = "Examples:\n  exactly tlc models/handler/ResendStoredChange.cfg\n  exactly tlc handler --workers 2\n  exactly tlc --all --json")]
+    Tlc {
+        #[command(flatten)]
+        targets: Targets,
+        /// TLC workers per run.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+    },
+    /// Check model files with both checkers and compare them with each other and the expectations.
+    #[command(after_help = "Examples:\n  exactly compare --all\n  exactly compare handler --const MaxFailures=2\n  exactly compare models/handler/GiveUp.cfg --json")]
+    Compare {
+        #[command(flatten)]
+        targets: Targets,
+        /// Stateright threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// TLC workers per run.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+    },
+    /// Browse a model file's state space in Stateright's Explorer.
+    #[command(after_help = "Examples:\n  exactly explore models/handler/UpdateThenSend.cfg\n  exactly explore models/handler/GiveUp.cfg --port 3001\n\nOpen the printed address; follow a property's counterexample step by step, with the actors' sequence diagram.")]
+    Explore {
+        /// The model file.
+        model: PathBuf,
+        /// Override a constant of the model file.
+        #[arg(long = "const", value_name = "NAME=VALUE")]
+        consts: Vec<String>,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port to listen on.
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct Targets {
+    /// Model files (models/<family>/<name>.cfg) or family ids.
+    pub targets: Vec<String>,
+    /// Every model file of every family.
+    #[arg(long)]
+    pub all: bool,
+    /// Override a constant of every model file, e.g. MaxFailures=2 or Variant=GiveUp.
+    #[arg(long = "const", value_name = "NAME=VALUE")]
+    pub consts: Vec<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The catalog root: the folder with `specs/` and `models/` (`$EXACTLY_ROOT`, else the current
+/// folder or one above it, else the crate's own folder).
+pub fn root() -> PathBuf {
+    if let Some(r) = std::env::var_os("EXACTLY_ROOT") {
+        return PathBuf::from(r);
+    }
+    let is_root = |p: &Path| p.join("models").is_dir() && p.join("specs").is_dir();
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Some(found) = cwd.ancestors().find(|p| is_root(p)) {
+            return found.to_path_buf();
+        }
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A model file ready to check.
+pub struct Job {
+    pub family: &'static dyn Family,
+    pub path: PathBuf,
+    /// The path as shown: relative to the root where possible.
+    pub name: String,
+    pub model: ModelFile,
+    pub consts: Consts,
+    pub props: Vec<PropertyDef>,
+    /// None when the file has none or constants were overridden.
+    pub expectation: Option<Expectation>,
+    pub overridden: bool,
+}
+
+/// The model files of a family, sorted.
+pub fn model_files(root: &Path, family: &dyn Family) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("models").join(family.id()))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "cfg"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+fn known_families() -> String {
+    family::families().iter().map(|f| f.id()).collect::<Vec<_>>().join(", ")
+}
+
+/// Parses `--const NAME=VALUE` overrides.
+fn parse_overrides(consts: &[String]) -> Result<Vec<(String, Value)>, Failure> {
+    consts
+        .iter()
+        .map(|c| {
+            let (name, value) = c
+                .split_once('=')
+                .ok_or_else(|| usage(format!("--const {c}: write NAME=VALUE, e.g. --const MaxFailures=2")))?;
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(usage(format!("--const {c}: the constant's name is missing")));
+            }
+            let value = Value::parse(value.trim()).map_err(|e| usage(format!("--const {c}: {e}")))?;
+            Ok((name.to_string(), value))
+        })
+        .collect()
+}
+
+/// Reads and validates one model file, applying the overrides.
+pub fn load_job(root: &Path, path: &Path, overrides: &[(String, Value)]) -> Result<Job, Failure> {
+    let shown = path.strip_prefix(root).unwrap_or(path).display().to_string();
+    let meta = std::fs::metadata(path).map_err(|_| usage(format!("no model file {shown} (list them with `exactly list`)")))?;
+    if meta.is_dir() {
+        return Err(usage(format!("{shown} is a folder, not a model file")));
+    }
+    let family_id = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let family = family::find(&family_id).ok_or_else(|| {
+        usage(format!(
+            "{shown}: cannot tell its family: a model file lives in models/<family>/ (families: {})",
+            known_families()
+        ))
+    })?;
+    let bytes = std::fs::read(path).map_err(|e| usage(format!("cannot read {shown}: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| usage(format!("{shown}: not a text file")))?;
+    let mut model = cfg::parse(&text).map_err(|e| usage(format!("{shown}: {e}")))?;
+    for (name, value) in overrides {
+        let def = family.constants().iter().find(|c| c.name == name).ok_or_else(|| {
+            let known: Vec<_> = family.constants().iter().map(|c| c.name).collect();
+            usage(format!("--const {name}: unknown constant for family {} (known: {})", family.id(), known.join(", ")))
+        })?;
+        // A variant may be given bare on the command line: --const Variant=GiveUp.
+        let value = match (def.ty, value) {
+            (ConstType::Variant, Value::ModelValue(s)) => Value::Str(s.clone()),
+            _ => value.clone(),
+        };
+        model.set_constant(name, value);
+    }
+    let (consts, props) = family::validate(family, &model).map_err(|e| {
+        if overrides.is_empty() {
+            usage(format!("{shown}: {e}"))
+        } else {
+            usage(format!("{shown} with --const: {e}"))
+        }
+    })?;
+    let expectation = if overrides.is_empty() {
+        expect::load(path).map_err(usage)?
+    } else {
+        None
+    };
+    Ok(Job { family, path: path.to_path_buf(), name: shown, model, consts, props, expectation, overridden: !overrides.is_empty() })
+}
+
+/// Resolves targets (model files, family ids, `--all`) into jobs.
+pub fn resolve(root: &Path, targets: &Targets) -> Result<Vec<Job>, Failure> {
+    let overrides = parse_overrides(&targets.consts)?;
+    let mut paths = Vec::new();
+    if targets.all {
+        if !targets.targets.is_empty() {
+            return Err(usage("give either --all or targets, not both"));
+        }
+        for f in family::families() {
+            paths.extend(model_files(root, f));
+        }
+    } else if targets.targets.is_empty() {
+        return Err(usage(format!("name a model file, a family ({}) or --all", known_families())));
+    }
+    for t in &targets.targets {
+        let as_path = PathBuf::from(t);
+        if t.ends_with(".cfg") || t.contains('/') || as_path.exists() {
+            paths.push(as_path);
+        } else if let Some(f) = family::find(t) {
+            let files = model_files(root, f);
+            if files.is_empty() {
+                return Err(usage(format!("family {t} has no model files in models/{t}/")));
+            }
+            paths.extend(files);
+        } else {
+            return Err(usage(format!("unknown family or model file {t} (families: {})", known_families())));
+        }
+    }
+    paths.iter().map(|p| load_job(root, p, &overrides)).collect()
+}
+
+fn variant(job: &Job) -> String {
+    job.consts.0.get("Variant").map(|v| match v {
+        Value::Str(s) => s.clone(),
+        other => other.to_string(),
+    }).unwrap_or_default()
+}
+
+fn outcome_json(o: &Outcome) -> serde_json::Value {
+    json!({
+        "distinct_states": o.distinct_states,
+        "generated_states": o.generated_states,
+        "seconds": (o.seconds * 1000.0).round() / 1000.0,
+        "properties": o.properties,
+    })
+}
+
+/// Verdict misses for one checker; without an expectation, any violated invariant or liveness
+/// property counts as wrong (as TLC's exit code does).
+fn judge(job: &Job, checker: &str, outcome: &Outcome) -> (Option<bool>, Vec<String>) {
+    match &job.expectation {
+        Some(e) => {
+            let counts = if checker == "tlc" { &e.tlc } else { &e.stateright };
+            let misses = expect::misses(e, checker, counts, outcome);
+            (Some(misses.is_empty()), misses)
+        }
+        None => {
+            let violated: Vec<String> = job
+                .props
+                .iter()
+                .filter(|p| p.kind != Kind::Sometimes && outcome.properties.get(p.name) == Some(&family::Verdict::Violated))
+                .map(|p| format!("{checker}: {} violated", p.name))
+                .collect();
+            (None, violated)
+        }
+    }
+}
+
+fn progress(msg: &str) {
+    eprintln!("{msg}");
+}
+
+struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(header: &[&str]) -> Table {
+        Table { rows: vec![header.iter().map(|s| s.to_string()).collect()] }
+    }
+    fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+    fn print(&self) {
+        let n = self.rows[0].len();
+        let widths: Vec<usize> = (0..n).map(|i| self.rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+        for r in &self.rows {
+            let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+            println!("{}", line.join("  ").trim_end());
+        }
+    }
+}
+
+fn yes(b: bool) -> String {
+    if b { "yes" } else { "NO" }.to_string()
+}
+
+fn expected_cell(e: Option<bool>) -> String {
+    match e {
+        Some(b) => yes(b),
+        None => "-".to_string(),
+    }
+}
+
+fn expected_verdict(job: &Job, prop: &str) -> String {
+    job.expectation
+        .as_ref()
+        .and_then(|e| e.properties.get(prop))
+        .map_or("-".to_string(), |v| v.to_string())
+}
+
+/// `exactly check` and `exactly tlc`: one checker.
+fn run_one(root: &Path, targets: &Targets, checker: &str, mut run: impl FnMut(&Job) -> Result<Outcome, Failure>) -> Result<i32, Failure> {
+    let jobs = resolve(root, targets)?;
+    let mut all_ok = true;
+    let mut results = Vec::new();
+    let mut table = Table::new(&["model", "property", "verdict", "expected", "ok"]);
+    for (i, job) in jobs.iter().enumerate() {
+        progress(&format!("[{}/{}] {} with {checker}", i + 1, jobs.len(), job.name));
+        let outcome = run(job)?;
+        let (expected, misses) = judge(job, checker, &outcome);
+        all_ok &= misses.is_empty();
+        for m in &misses {
+            progress(&format!("  {}: {m}", job.name));
+        }
+        for p in &job.props {
+            let v = outcome.properties.get(p.name).map_or("-".into(), |v| v.to_string());
+            let want = expected_verdict(job, p.name);
+            let ok = if want == "-" { "-".to_string() } else { yes(want == v) };
+            table.row(vec![job.name.clone(), p.name.to_string(), v, want, ok]);
+        }
+        let counts = format!("{}/{}", outcome.distinct_states, outcome.generated_states);
+        let want = job.expectation.as_ref().map_or("-".to_string(), |e| {
+            let c = if checker == "tlc" { &e.tlc } else { &e.stateright };
+            format!("{}/{}", c.distinct_states, c.generated_states)
+        });
+        let ok = if want == "-" { "-".to_string() } else { yes(want == counts) };
+        table.row(vec![job.name.clone(), "states distinct/generated".into(), counts, want, ok]);
+        results.push(json!({
+            "model": job.name,
+            "family": job.family.id(),
+            "variant": variant(job),
+            checker: outcome_json(&outcome),
+            "expected": expected,
+        }));
+    }
+    if targets.json {
+        println!("{}", serde_json::to_string_pretty(&json!({"ok": all_ok, "results": results})).unwrap());
+    } else {
+        table.print();
+    }
+    Ok(if all_ok { code::OK } else { code::WRONG })
+}
+
+fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Result<i32, Failure> {
+    let jobs = resolve(root, targets)?;
+    let mut all_agree = true;
+    let mut all_expected = true;
+    let mut results = Vec::new();
+    let mut table = Table::new(&["model", "property", "TLC", "Stateright", "agree", "expected"]);
+    for (i, job) in jobs.iter().enumerate() {
+        progress(&format!("[{}/{}] {}: Stateright", i + 1, jobs.len(), job.name));
+        let sr = job.family.check(&job.consts, &job.props, opts);
+        progress(&format!("[{}/{}] {}: TLC", i + 1, jobs.len(), job.name));
+        let tl = tlc.check(root, job.family, &job.model, &job.props, 2)?;
+        let lockstep = job.expectation.as_ref().map_or(true, |e| e.lockstep);
+        let counts_agree =
+            !lockstep || (sr.distinct_states == tl.distinct_states && sr.generated_states == tl.generated_states);
+        let verdicts_agree = sr.properties == tl.properties;
+        let agree = counts_agree && verdicts_agree;
+        let (e_tlc, m_tlc) = judge(job, "tlc", &tl);
+        let (e_sr, m_sr) = judge(job, "stateright", &sr);
+        let expected = match (e_tlc, e_sr) {
+            (Some(a), Some(b)) => Some(a && b),
+            _ => None,
+        };
+        all_agree &= agree;
+        all_expected &= expected.unwrap_or(true);
+        for m in m_tlc.iter().chain(&m_sr) {
+            if job.expectation.is_some() {
+                progress(&format!("  {}: {m}", job.name));
+            }
+        }
+        for p in &job.props {
+            let t = tl.properties.get(p.name).map_or("-".into(), |v| v.to_string());
+            let s = sr.properties.get(p.name).map_or("-".into(), |v| v.to_string());
+            let want = expected_verdict(job, p.name);
+            let exp = if job.expectation.is_none() { "-".to_string() } else { yes(want == t && want == s) };
+            table.row(vec![job.name.clone(), p.name.to_string(), t.clone(), s.clone(), yes(t == s), exp]);
+        }
+        let exp_counts = job.expectation.as_ref().map(|e| {
+            e.tlc.distinct_states == tl.distinct_states
+                && e.tlc.generated_states == tl.generated_states
+                && e.stateright.distinct_states == sr.distinct_states
+                && e.stateright.generated_states == sr.generated_states
+        });
+        table.row(vec![
+            job.name.clone(),
+            if lockstep { "states distinct/generated" } else { "states distinct/generated (not lockstep)" }.into(),
+            format!("{}/{}", tl.distinct_states, tl.generated_states),
+            format!("{}/{}", sr.distinct_states, sr.generated_states),
+            yes(counts_agree),
+            expected_cell(exp_counts),
+        ]);
+        results.push(json!({
+            "model": job.name,
+            "family": job.family.id(),
+            "variant": variant(job),
+            "lockstep": lockstep,
+            "tlc": outcome_json(&tl),
+            "stateright": outcome_json(&sr),
+            "agree": agree,
+            "expected": expected,
+        }));
+    }
+    if targets.json {
+        println!("{}", serde_json::to_string_pretty(&json!({"agree": all_agree, "expected": all_expected, "results": results})).unwrap());
+    } else {
+        table.print();
+        println!(
+            "\n{} model files: the checkers {}; expectations {}.",
+            jobs.len(),
+            if all_agree { "agree on every one" } else { "DISAGREE" },
+            if jobs.iter().all(|j| j.expectation.is_none()) {
+                "not applied (constants overridden)"
+            } else if all_expected {
+                "met"
+            } else {
+                "MISSED"
+            }
+        );
+    }
+    Ok(if all_agree && all_expected { code::OK } else { code::WRONG })
+}
+
+fn list(root: &Path, json_out: bool) -> i32 {
+    let fams: Vec<_> = family::families()
+        .into_iter()
+        .map(|f| {
+            let models: Vec<String> = model_files(root, f)
+                .iter()
+                .map(|p| p.strip_prefix(root).unwrap_or(p).display().to_string())
+                .collect();
+            (f, models)
+        })
+        .collect();
+    if json_out {
+        let v: Vec<_> = fams
+            .iter()
+            .map(|(f, m)| json!({"id": f.id(), "summary": f.summary(), "variants": f.variants(), "models": m}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json!({"families": v})).unwrap());
+    } else {
+        for (f, models) in fams {
+            println!("{}: {}", f.id(), f.summary());
+            println!("  variants: {}", f.variants().join(", "));
+            for m in models {
+                println!("  {m}");
+            }
+        }
+    }
+    code::OK
+}
+
+fn explore(root: &Path, model: &Path, consts: &[String], host: &str, port: u16) -> Result<i32, Failure> {
+    let overrides = parse_overrides(consts)?;
+    let job = load_job(root, model, &overrides)?;
+    let ip: std::net::IpAddr = host
+        .parse()
+        .map_err(|_| usage(format!("--host {host}: not an IP address (e.g. 127.0.0.1)")))?;
+    let addr = std::net::SocketAddr::new(ip, port);
+    match std::net::TcpListener::bind(addr) {
+        Ok(l) => drop(l),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            return Err(usage(format!("port {port} on {host} is in use: pick another with --port")))
+        }
+        Err(e) => return Err(usage(format!("cannot listen on {addr}: {e}"))),
+    }
+    eprintln!("Stateright Explorer for {} on http://{addr}/ (Ctrl-C to stop)", job.name);
+    job.family.explore(&job.consts, &job.props, addr);
+    Ok(code::OK)
+}
+
+/// Runs the command line; returns the exit code.
+pub fn main_with(cli: Cli) -> Result<i32, Failure> {
+    let root = root();
+    match cli.command {
+        Command::List { json } => Ok(list(&root, json)),
+        Command::Check { targets, threads, dfs } => {
+            let opts = RunOptions { threads, dfs };
+            run_one(&root, &targets, "stateright", |job| Ok(job.family.check(&job.consts, &job.props, &opts)))
+        }
+        Command::Tlc { targets, workers } => {
+            let jobs_ok = resolve(&root, &targets)?; // bad input before a missing TLC
+            drop(jobs_ok);
+            let tlc = Tlc::locate(&root, workers)?;
+            run_one(&root, &targets, "tlc", |job| Ok(tlc.check(&root, job.family, &job.model, &job.props, 2)?))
+        }
+        Command::Compare { targets, threads, workers } => {
+            let jobs_ok = resolve(&root, &targets)?;
+            drop(jobs_ok);
+            let tlc = Tlc::locate(&root, workers)?;
+            compare(&root, &targets, &RunOptions { threads, dfs: false }, &tlc)
+        }
+        Command::Explore { model, consts, host, port } => explore(&root, &model, &consts, &host, port),
+    }
+}

@@ -1,0 +1,400 @@
+//! Runs the real TLC on a family's TLA+ twin and reads its verdicts from its `-tool` output and
+//! exit code.
+//!
+//! TLC names only the first invariant it finds violated, cannot name a violated temporal property
+//! when several are checked, and has no reachability check. So one model file takes several runs,
+//! each in a fresh scratch folder holding copies of the specs and a generated `MC.tla`/`MC.cfg`:
+//! - the invariants and `Termination` together; a violated invariant is recorded and the run
+//!   repeated without it, until a run finishes;
+//! - each non-vacuity check `P` alone, as the invariant `Reach_P == ~P` ("violated" = reached);
+//! - if no run explored the whole state space, one more with nothing to check, for the counts.
+//! Runs stop at the first violation (never `-continue`: it prints a trace per violating state).
+
+use crate::cfg::ModelFile;
+use crate::check::Outcome;
+use crate::family::{Family, Kind, PropertyDef, Verdict};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Where TLC comes from.
+#[derive(Clone, Debug)]
+pub struct Tlc {
+    pub java: PathBuf,
+    pub jar: PathBuf,
+    pub workers: usize,
+}
+
+/// Why TLC could not give verdicts: the environment is broken (exit code 3).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TlcError(pub String);
+
+impl std::fmt::Display for TlcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Tlc {
+    /// Finds Java (`$JAVA` or `java` on the PATH) and `tla2tools.jar` (`$TLA2TOOLS`, else
+    /// `.tools/tla2tools.jar` under the catalog root, where `make setup` puts it).
+    pub fn locate(root: &Path, workers: usize) -> Result<Tlc, TlcError> {
+        let jar = match std::env::var_os("TLA2TOOLS") {
+            Some(p) => PathBuf::from(p),
+            None => root.join(".tools/tla2tools.jar"),
+        };
+        if !jar.is_file() {
+            return Err(TlcError(format!(
+                "TLC is missing: no {} (run `make setup`, or point $TLA2TOOLS at tla2tools.jar)",
+                jar.display()
+            )));
+        }
+        let java = match std::env::var_os("JAVA") {
+            Some(p) => PathBuf::from(p),
+            None => find_on_path("java").ok_or_else(|| {
+                TlcError("Java is missing: no `java` on the PATH (run `make setup`, or set $JAVA)".into())
+            })?,
+        };
+        Ok(Tlc { java, jar: std::fs::canonicalize(&jar).unwrap_or(jar), workers: workers.max(1) })
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// One message of TLC's `-tool` output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub code: u32,
+    pub class: u32,
+    pub text: String,
+}
+
+/// Splits `-tool` output into its framed messages (unframed lines, such as SANY's, are returned
+/// as code 0).
+pub fn messages(output: &str) -> Vec<Message> {
+    let mut out = Vec::new();
+    let mut rest = output;
+    loop {
+        match rest.find("@!@!@STARTMSG ") {
+            None => {
+                push_unframed(&mut out, rest);
+                break;
+            }
+            Some(start) => {
+                push_unframed(&mut out, &rest[..start]);
+                let after = &rest[start + "@!@!@STARTMSG ".len()..];
+                let Some(head_end) = after.find(" @!@!@") else {
+                    push_unframed(&mut out, after);
+                    break;
+                };
+                let head = &after[..head_end];
+                let (code, class) = head.split_once(':').unwrap_or((head, "0"));
+                let body = &after[head_end + " @!@!@".len()..];
+                let (text, next) = match body.find("@!@!@ENDMSG ") {
+                    Some(end) => {
+                        let tail = &body[end..];
+                        let close = tail.find(" @!@!@").map_or(tail.len(), |i| i + " @!@!@".len());
+                        (&body[..end], &tail[close..])
+                    }
+                    None => (body, ""),
+                };
+                out.push(Message {
+                    code: code.trim().parse().unwrap_or(0),
+                    class: class.trim().parse().unwrap_or(0),
+                    text: text.trim().to_string(),
+                });
+                rest = next;
+            }
+        }
+    }
+    out
+}
+
+fn push_unframed(out: &mut Vec<Message>, text: &str) {
+    let text = text.trim();
+    if !text.is_empty() {
+        out.push(Message { code: 0, class: 0, text: text.to_string() });
+    }
+}
+
+/// What one TLC run ended with.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunEnd {
+    /// Explored everything with nothing violated; the counts are complete.
+    Complete { distinct: u64, generated: u64 },
+    /// This invariant was violated, after a trace of this many states.
+    InvariantViolated { name: String, trace_len: usize },
+    /// The temporal property was violated.
+    TemporalViolated { trace_len: usize },
+}
+
+/// Reads a run's end from its exit code and messages.
+pub fn read_run(rc: Option<i32>, output: &str, stderr: &str) -> Result<RunEnd, TlcError> {
+    let msgs = messages(output);
+    let trace_len = msgs.iter().filter(|m| m.class == 4 && (m.code == 2217 || m.code == 2218 || m.code == 2122)).count();
+    match rc {
+        Some(0) => {
+            let counts = msgs.iter().rev().find(|m| m.code == 2199).and_then(|m| parse_counts(&m.text));
+            match counts {
+                Some((generated, distinct)) => Ok(RunEnd::Complete { distinct, generated }),
+                None => Err(failure("TLC finished without reporting its state counts", rc, &msgs, stderr)),
+            }
+        }
+        Some(12) => {
+            let name = msgs
+                .iter()
+                .find(|m| m.code == 2110 || m.code == 2107)
+                .and_then(|m| m.text.strip_prefix("Invariant "))
+                .and_then(|t| t.split_whitespace().next())
+                .map(|n| n.trim_end_matches('.').to_string());
+            match name {
+                Some(name) => Ok(RunEnd::InvariantViolated { name, trace_len }),
+                None => Err(failure("TLC reported a violation without naming the invariant", rc, &msgs, stderr)),
+            }
+        }
+        Some(13) => Ok(RunEnd::TemporalViolated { trace_len }),
+        _ => Err(failure("TLC failed", rc, &msgs, stderr)),
+    }
+}
+
+/// "N states generated, M distinct states found, K states left on queue."
+fn parse_counts(text: &str) -> Option<(u64, u64)> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let num = |w: &str| w.replace(',', "").parse::<u64>().ok();
+    let generated = words.iter().position(|w| *w == "generated,").and_then(|i| num(words.get(i.checked_sub(2)?)?))?;
+    let distinct = words.iter().position(|w| *w == "distinct").and_then(|i| num(words.get(i.checked_sub(1)?)?))?;
+    Some((generated, distinct))
+}
+
+/// An environment error carrying TLC's own relevant lines.
+fn failure(what: &str, rc: Option<i32>, msgs: &[Message], stderr: &str) -> TlcError {
+    let mut lines: Vec<String> = msgs
+        .iter()
+        .filter(|m| m.class == 1 || m.code == 0)
+        .flat_map(|m| m.text.lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("Parsing file") && !l.starts_with("Semantic processing"))
+        .collect();
+    lines.extend(stderr.lines().filter(|l| !l.trim().is_empty()).map(str::to_string));
+    lines.truncate(12);
+    let rc = rc.map_or("killed by a signal".to_string(), |c| format!("exit code {c}"));
+    if lines.is_empty() {
+        TlcError(format!("{what} ({rc})"))
+    } else {
+        TlcError(format!("{what} ({rc}):\n  {}", lines.join("\n  ")))
+    }
+}
+
+static RUN_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A scratch folder with the family's specs copied in; removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Tlc {
+    /// One TLC run of `module` with the given invariants and properties.
+    fn run(
+        &self,
+        root: &Path,
+        family: &dyn Family,
+        mf: &ModelFile,
+        extra_defs: &str,
+        invariants: &[String],
+        properties: &[String],
+    ) -> Result<RunEnd, TlcError> {
+        let n = RUN_COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("exactly-tlc-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = Scratch(dir.clone());
+        let env_err = |e: std::io::Error| TlcError(format!("cannot prepare a TLC run in {}: {e}", dir.display()));
+        std::fs::create_dir_all(dir.join("tmp")).map_err(env_err)?;
+        for src in [root.join("specs"), root.join("specs").join(family.id())] {
+            let entries = std::fs::read_dir(&src)
+                .map_err(|e| TlcError(format!("cannot read the specs in {}: {e}", src.display())))?;
+            for entry in entries.flatten() {
+                let p = entry.path();
+                if p.extension().is_some_and(|x| x == "tla") {
+                    std::fs::copy(&p, dir.join(entry.file_name())).map_err(env_err)?;
+                }
+            }
+        }
+        let mc = format!("---- MODULE MC ----\nEXTENDS {}\n{extra_defs}====\n", family.module());
+        std::fs::write(dir.join("MC.tla"), mc).map_err(env_err)?;
+        std::fs::write(dir.join("MC.cfg"), mf.to_tlc_cfg(invariants, properties)).map_err(env_err)?;
+        let out = Command::new(&self.java)
+            .current_dir(&dir)
+            .arg("-XX:+UseParallelGC")
+            .arg(format!("-Djava.io.tmpdir={}", dir.join("tmp").display()))
+            .arg("-cp")
+            .arg(&self.jar)
+            .arg("tlc2.TLC")
+            .args(["-tool", "-deadlock", "-workers", &self.workers.to_string(), "-metadir", "states", "-config", "MC.cfg", "MC"])
+            .output()
+            .map_err(|e| TlcError(format!("cannot start Java ({}): {e}", self.java.display())))?;
+        drop(scratch);
+        read_run(out.status.code(), &String::from_utf8_lossy(&out.stdout), &String::from_utf8_lossy(&out.stderr))
+    }
+
+    /// Checks a model file's properties with TLC. `parallel` runs this many TLC processes at once.
+    pub fn check(
+        &self,
+        root: &Path,
+        family: &dyn Family,
+        mf: &ModelFile,
+        props: &[PropertyDef],
+        parallel: usize,
+    ) -> Result<Outcome, TlcError> {
+        let start = Instant::now();
+        let verdicts = Mutex::new(std::collections::BTreeMap::<String, Verdict>::new());
+        let counts = Mutex::new(None::<(u64, u64)>);
+        let record_complete = |end: &RunEnd| {
+            if let RunEnd::Complete { distinct, generated } = end {
+                counts.lock().unwrap().get_or_insert((*distinct, *generated));
+            }
+        };
+        let reach_defs: String = props
+            .iter()
+            .filter(|p| p.kind == Kind::Sometimes)
+            .map(|p| format!("Reach_{0} == ~{0}\n", p.name))
+            .collect();
+
+        // The jobs: the safety/liveness loop, then one run per non-vacuity check.
+        let safety = || -> Result<(), TlcError> {
+            let mut invariants: Vec<String> =
+                props.iter().filter(|p| p.kind == Kind::Invariant).map(|p| p.name.to_string()).collect();
+            let mut properties: Vec<String> =
+                props.iter().filter(|p| p.kind == Kind::Liveness).map(|p| p.name.to_string()).collect();
+            if invariants.is_empty() && properties.is_empty() {
+                return Ok(());
+            }
+            loop {
+                let end = self.run(root, family, mf, "", &invariants, &properties)?;
+                record_complete(&end);
+                match end {
+                    RunEnd::Complete { .. } => {
+                        let mut v = verdicts.lock().unwrap();
+                        for n in invariants.iter().chain(&properties) {
+                            v.insert(n.clone(), Verdict::Holds);
+                        }
+                        return Ok(());
+                    }
+                    RunEnd::InvariantViolated { name, .. } => {
+                        if !invariants.contains(&name) {
+                            return Err(TlcError(format!("TLC reported {name} violated, which this run did not check")));
+                        }
+                        invariants.retain(|n| *n != name);
+                        verdicts.lock().unwrap().insert(name, Verdict::Violated);
+                    }
+                    RunEnd::TemporalViolated { .. } => {
+                        let [name] = properties.as_slice() else {
+                            return Err(TlcError("TLC reported a temporal violation without a single property to blame".into()));
+                        };
+                        verdicts.lock().unwrap().insert(name.clone(), Verdict::Violated);
+                        properties.clear();
+                    }
+                }
+                if invariants.is_empty() && properties.is_empty() {
+                    return Ok(());
+                }
+            }
+        };
+        let reach = |p: &PropertyDef| -> Result<(), TlcError> {
+            let inv = format!("Reach_{}", p.name);
+            let end = self.run(root, family, mf, &reach_defs, &[inv.clone()], &[])?;
+            record_complete(&end);
+            let verdict = match end {
+                RunEnd::Complete { .. } => Verdict::Unreached,
+                RunEnd::InvariantViolated { name, .. } if name == inv => Verdict::Reached,
+                other => return Err(TlcError(format!("unexpected end of the reachability run for {}: {other:?}", p.name))),
+            };
+            verdicts.lock().unwrap().insert(p.name.to_string(), verdict);
+            Ok(())
+        };
+
+        let jobs: Vec<Box<dyn Fn() -> Result<(), TlcError> + Sync + '_>> = std::iter::once(Box::new(safety) as Box<dyn Fn() -> _ + Sync>)
+            .chain(props.iter().filter(|p| p.kind == Kind::Sometimes).map(|p| Box::new(move || reach(p)) as Box<dyn Fn() -> _ + Sync>))
+            .collect();
+        let next = AtomicUsize::new(0);
+        let first_error = Mutex::new(None::<TlcError>);
+        std::thread::scope(|s| {
+            for _ in 0..parallel.max(1).min(jobs.len()) {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= jobs.len() || first_error.lock().unwrap().is_some() {
+                        return;
+                    }
+                    if let Err(e) = jobs[i]() {
+                        first_error.lock().unwrap().get_or_insert(e);
+                        return;
+                    }
+                });
+            }
+        });
+        if let Some(e) = first_error.lock().unwrap().take() {
+            return Err(e);
+        }
+        let counts = match *counts.lock().unwrap() {
+            Some(c) => c,
+            None => match self.run(root, family, mf, "", &[], &[])? {
+                RunEnd::Complete { distinct, generated } => (distinct, generated),
+                other => return Err(TlcError(format!("the counting run reported {other:?} with nothing to check"))),
+            },
+        };
+        let properties = verdicts.lock().unwrap().clone();
+        drop(jobs);
+        Ok(Outcome {
+            properties,
+            distinct_states: counts.0,
+            generated_states: counts.1,
+            seconds: start.elapsed().as_secs_f64(),
+            traces: Default::default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = "@!@!@STARTMSG 2185:0 @!@!@\nStarting...\n@!@!@ENDMSG 2185 @!@!@\n@!@!@STARTMSG 2199:0 @!@!@\n3,939 states generated, 1922 distinct states found, 0 states left on queue.\n@!@!@ENDMSG 2199 @!@!@\n";
+
+    #[test]
+    fn reads_counts() {
+        assert_eq!(read_run(Some(0), OK, ""), Ok(RunEnd::Complete { distinct: 1922, generated: 3939 }));
+    }
+
+    #[test]
+    fn reads_violations() {
+        let out = "@!@!@STARTMSG 2110:1 @!@!@\nInvariant NoGhostMessages is violated.\n@!@!@ENDMSG 2110 @!@!@\n@!@!@STARTMSG 2217:4 @!@!@\n1: <Initial predicate>\nx = 1\n@!@!@ENDMSG 2217 @!@!@\n@!@!@STARTMSG 2217:4 @!@!@\n2: <Next>\nx = 2\n@!@!@ENDMSG 2217 @!@!@\n";
+        assert_eq!(read_run(Some(12), out, ""), Ok(RunEnd::InvariantViolated { name: "NoGhostMessages".into(), trace_len: 2 }));
+        let init = "@!@!@STARTMSG 2107:1 @!@!@\nInvariant Inv is violated by the initial state:\nx = 1\n@!@!@ENDMSG 2107 @!@!@\n";
+        assert_eq!(read_run(Some(12), init, ""), Ok(RunEnd::InvariantViolated { name: "Inv".into(), trace_len: 0 }));
+    }
+
+    #[test]
+    fn failures_carry_tlcs_lines() {
+        let out = "Parsing file /tmp/x/MC.tla\n@!@!@STARTMSG 1000:1 @!@!@\nCould not find declaration of Foo\n@!@!@ENDMSG 1000 @!@!@\n";
+        let e = read_run(Some(150), out, "").unwrap_err();
+        assert!(e.0.contains("exit code 150") && e.0.contains("Could not find declaration of Foo"), "{e}");
+        assert!(read_run(Some(0), "", "").is_err());
+        assert!(read_run(None, "", "").unwrap_err().0.contains("signal"));
+        assert!(read_run(Some(12), "garbage", "").is_err());
+    }
+
+    #[test]
+    fn splits_truncated_output() {
+        let m = messages("@!@!@STARTMSG 2199:0 @!@!@\n1 states generated");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].code, 2199);
+        assert_eq!(messages("@!@!@STARTMSG 21").len(), 1);
+    }
+}
