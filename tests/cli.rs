@@ -1,0 +1,197 @@
+//! The command line: bad input gets one clear line and exit code 2, a broken environment exit
+//! code 3, a wrong result exit code 1.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn exactly(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_exactly"))
+        .args(args)
+        .current_dir(root)
+        .env("EXACTLY_ROOT", root)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Asserts exit code 2 and one line on stderr containing `needle`.
+fn bad_input(root: &Path, args: &[&str], needle: &str) {
+    let o = exactly(root, args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
+    assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+}
+
+/// A scratch catalog root with the real specs and one model file of ours.
+fn scratch_root(name: &str, cfg: &str, expect: Option<&str>) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("exactly-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("models/handler")).unwrap();
+    copy_dir(&common::root().join("specs"), &root.join("specs"));
+    std::fs::write(root.join(format!("models/handler/{name}.cfg")), cfg).unwrap();
+    if let Some(e) = expect {
+        std::fs::write(root.join(format!("models/handler/{name}.expect.json")), e).unwrap();
+    }
+    root
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_code_2() {
+    let root = common::root();
+    bad_input(&root, &["check", "nosuch"], "unknown family or model file nosuch (families: handler");
+    bad_input(&root, &["check", "models/handler/Missing.cfg"], "no model file models/handler/Missing.cfg");
+    bad_input(&root, &["check", "models/handler"], "is a folder");
+    bad_input(&root, &["check"], "name a model file");
+    bad_input(&root, &["check", "handler", "--all"], "either --all or targets");
+    bad_input(&root, &["check", "handler", "--const", "Foo=bar"], "unknown constant for family handler (known: Msgs");
+    bad_input(&root, &["check", "handler", "--const", "MaxFailures=99"], "out of range");
+    bad_input(&root, &["check", "handler", "--const", "MaxFailures"], "write NAME=VALUE");
+    bad_input(&root, &["check", "handler", "--const", "Msgs=\"two\""], "Msgs takes an integer");
+    bad_input(&root, &["check", "handler", "--const", "Variant=Nope"], "unknown variant \"Nope\"");
+    bad_input(&root, &["check", "--bogus"], "unexpected argument '--bogus'");
+    bad_input(&root, &["frobnicate"], "unrecognized subcommand");
+    bad_input(&root, &["tlc", "nosuch"], "unknown family");
+    bad_input(&root, &["compare", "models/handler/Missing.cfg"], "no model file");
+    bad_input(&root, &["explore", "models/handler/GiveUp.cfg", "--host", "localhost:x"], "not an IP address");
+}
+
+#[test]
+fn malformed_model_files_name_the_line() {
+    let cases = [
+        ("unterminated", "SPECIFICATION Spec\nCONSTANTS\n  Msgs = {1, 2\n", "line 3: unterminated set"),
+        ("undeclared", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\" Extra = 1\nINVARIANT NoGhostMessages\n", "unknown constant Extra"),
+        ("missing", "SPECIFICATION Spec\nCONSTANTS Msgs = 2\nINVARIANT NoGhostMessages\n", "constant Handlers is not assigned"),
+        ("unknownprop", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\nINVARIANT Nope\n", "unknown INVARIANT Nope"),
+        ("wrongkind", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\nINVARIANT Termination\n", "cannot be listed under INVARIANT"),
+        ("modelvariant", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = GiveUp\nINVARIANT NoGhostMessages\n", "Variant is a string"),
+        ("empty", "", "empty"),
+        ("binary", "\u{0}\u{1}\u{2}", "binary"),
+    ];
+    for (name, text, needle) in cases {
+        let root = scratch_root(name, text, None);
+        bad_input(&root, &["check", &format!("models/handler/{name}.cfg")], needle);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
+
+const SMALL: &str = "SPECIFICATION Spec\nCONSTANTS\n  Msgs = 1\n  Handlers = {h1}\n  DupCount = 1\n  MaxFailures = 1\n  Variant = \"UpdateThenSend\"\nINVARIANTS NoGhostMessages NoLostMessages\nPROPERTY Termination\n\\* SOMETIMES DuplicateDelivered\n";
+
+#[test]
+fn a_wrong_expectation_makes_check_and_compare_exit_1() {
+    // UpdateThenSend loses an output: an expectation that NoLostMessages holds is wrong.
+    let expect = r#"{"properties": {"NoGhostMessages": "holds", "NoLostMessages": "holds", "Termination": "holds", "DuplicateDelivered": "reached"},
+                     "lockstep": true, "tlc": {"distinct_states": 1, "generated_states": 1}, "stateright": {"distinct_states": 1, "generated_states": 1}}"#;
+    let root = scratch_root("Wrong", SMALL, Some(expect));
+    let o = exactly(&root, &["check", "models/handler/Wrong.cfg"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("NoLostMessages violated, expected holds"), "{}", stderr(&o));
+    let o = exactly(&root, &["compare", "models/handler/Wrong.cfg", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["results"][0]["expected"], false);
+    assert_eq!(v["results"][0]["agree"], true, "the checkers agree with each other: {v}");
+    assert_eq!(v["results"][0]["tlc"]["properties"]["NoLostMessages"], "violated");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn without_expectations_a_violation_is_exit_1_and_agreement_is_exit_0() {
+    let root = scratch_root("Free", SMALL, None);
+    let o = exactly(&root, &["check", "models/handler/Free.cfg"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = exactly(&root, &["compare", "models/handler/Free.cfg", "--const", "Variant=ResendStoredChange"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_broken_environment_is_exit_code_3() {
+    let root = common::root();
+    let o = Command::new(env!("CARGO_BIN_EXE_exactly"))
+        .args(["tlc", "models/handler/GiveUp.cfg"])
+        .env("EXACTLY_ROOT", &root)
+        .env("TLA2TOOLS", "/nonexistent/tla2tools.jar")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("TLC is missing"), "{}", stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_exactly"))
+        .args(["tlc", "models/handler/GiveUp.cfg"])
+        .env("EXACTLY_ROOT", &root)
+        .env("JAVA", "/nonexistent/java")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot start Java"), "{}", stderr(&o));
+    // TLC rejecting a spec: its own lines come through.
+    let broken = scratch_root("Broken", SMALL, None);
+    std::fs::write(broken.join("specs/handler/Handler.tla"), "---- MODULE Handler ----\nEXTENDS World\nSpec == Undefined\n====\n").unwrap();
+    let o = exactly(&broken, &["tlc", "models/handler/Broken.cfg"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Undefined"), "TLC's own lines: {}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&broken);
+}
+
+#[test]
+fn explore_refuses_a_taken_port() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port().to_string();
+    bad_input(&common::root(), &["explore", "models/handler/GiveUp.cfg", "--port", &port], "is in use");
+}
+
+#[test]
+fn explore_serves_the_explorer_on_loopback() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_exactly"))
+        .args(["explore", "models/handler/GiveUp.cfg", "--port", &port.to_string()])
+        .env("EXACTLY_ROOT", common::root())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut body = String::new();
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            s.write_all(b"GET /.status HTTP/1.0\r\n\r\n").unwrap();
+            s.read_to_string(&mut body).unwrap();
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(body.contains("200 OK") && body.contains("Termination"), "{body}");
+}
+
+#[test]
+fn list_json_names_families_variants_and_models() {
+    let o = exactly(&common::root(), &["list", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let handler = &v["families"][0];
+    assert_eq!(handler["id"], "handler");
+    assert_eq!(handler["variants"][0], "ResendStoredChange");
+    assert!(handler["models"].as_array().unwrap().iter().any(|m| m == "models/handler/GiveUp.cfg"));
+}
