@@ -63,7 +63,7 @@ impl Broker {
         let at = next.queue.iter().position(|x| *x == input).expect("dispatched copy is queued");
         next.queue.remove(at);
         next.leases[handler] = Some(input);
-        o.send(Topology { handlers: self.handlers, stores: 0 }.handler(handler), Msg::Deliver(input));
+        o.send(Topology::handler(handler), Msg::Deliver(input));
         offer(&next, o);
         next
     }

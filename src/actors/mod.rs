@@ -106,11 +106,12 @@ impl Topology {
     pub fn broker() -> Id {
         Id::from(0)
     }
-    pub fn handler(&self, i: usize) -> Id {
+    /// Handler `i` (from 0); handlers come right after the broker.
+    pub fn handler(i: usize) -> Id {
         Id::from(1 + i)
     }
     pub fn handler_ids(&self) -> impl Iterator<Item = Id> + '_ {
-        (0..self.handlers).map(|i| self.handler(i))
+        (0..self.handlers).map(Topology::handler)
     }
     pub fn is_handler(&self, id: Id) -> bool {
         let i = usize::from(id);
