@@ -27,9 +27,6 @@ pub struct Outcome {
     pub distinct_states: u64,
     pub generated_states: u64,
     pub seconds: f64,
-    /// The shortest path found to each violation or witness, one line per action.
-    #[serde(skip)]
-    pub traces: BTreeMap<String, Vec<String>>,
 }
 
 /// A property condition of model `M`.
@@ -63,7 +60,55 @@ where
         };
         model = model.property(expectation, p.name, cond);
     }
+    model
+}
+
+/// Adds the sentinel property, so that a run explores the whole state space.
+pub fn with_sentinel<A, C, H>(model: stateright::actor::ActorModel<A, C, H>) -> stateright::actor::ActorModel<A, C, H>
+where
+    A: stateright::actor::Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
     model.property(Expectation::Sometimes, SENTINEL, |_, _| false)
+}
+
+/// Records the first visited path (breadth-first order: the shortest) to a state where
+/// `discovered` holds.
+struct FirstDiscovery<M: Model> {
+    discovered: Box<dyn Fn(&M, &M::State) -> bool + Send + Sync>,
+    found: std::sync::Arc<std::sync::Mutex<Option<Vec<M::Action>>>>,
+}
+
+impl<M: Model> stateright::CheckerVisitor<M> for FirstDiscovery<M>
+where
+    M::State: Clone,
+    M::Action: Clone,
+{
+    fn visit(&self, model: &M, path: stateright::Path<M::State, M::Action>) {
+        let mut found = self.found.lock().unwrap();
+        if found.is_none() && (self.discovered)(model, path.last_state()) {
+            *found = Some(path.into_actions());
+        }
+    }
+}
+
+/// The shortest path to a violation (or witness) of `prop`, the only property `model` carries:
+/// breadth-first, one thread, recorded by a visitor because Stateright 0.31 replaces a
+/// property's discovery with every later one while it keeps exploring.
+pub fn shortest_trace<M>(model: M, prop: &PropertyDef, cond: Cond<M>) -> Option<Vec<String>>
+where
+    M: Model + Send + Sync + 'static,
+    M::State: Clone + Debug + Hash + PartialEq + Send + Sync,
+    M::Action: Clone + Debug + PartialEq + Send + Sync,
+{
+    let want_true = prop.kind == Kind::Sometimes;
+    let found = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let visitor = FirstDiscovery::<M> { discovered: Box::new(move |m, s| cond(m, s) == want_true), found: found.clone() };
+    let checker = model.checker().threads(1).visitor(visitor).spawn_bfs().join();
+    let actions = found.lock().unwrap().take()?;
+    Some(actions.iter().map(|a| checker.model().format_action(a)).collect())
 }
 
 /// Explores the whole state space of `model` (which carries the sentinel) and reads the verdicts.
@@ -97,13 +142,8 @@ where
         ..Outcome::default()
     };
     for p in props {
-        let found = checker.discovery(p.name);
-        outcome.properties.insert(p.name.to_string(), Verdict::of(p.kind, found.is_some()));
-        if let Some(path) = found {
-            let m = checker.model();
-            let lines = path.into_actions().iter().map(|a| m.format_action(a)).collect();
-            outcome.traces.insert(p.name.to_string(), lines);
-        }
+        let found = checker.discovery(p.name).is_some();
+        outcome.properties.insert(p.name.to_string(), Verdict::of(p.kind, found));
     }
     outcome
 }

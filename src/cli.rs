@@ -354,6 +354,7 @@ fn run_one(root: &Path, targets: &Targets, checker: &str, mut run: impl FnMut(&J
     let mut all_ok = true;
     let mut results = Vec::new();
     let mut table = Table::new(&["model", "property", "verdict", "expected", "ok"]);
+    let mut traces = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
         progress(&format!("[{}/{}] {} with {checker}", i + 1, jobs.len(), job.name));
         let outcome = run(job)?;
@@ -367,6 +368,15 @@ fn run_one(root: &Path, targets: &Targets, checker: &str, mut run: impl FnMut(&J
             let want = expected_verdict(job, p.name);
             let ok = if want == "-" { "-".to_string() } else { yes(want == v) };
             table.row(vec![job.name.clone(), p.name.to_string(), v, want, ok]);
+        }
+        if checker == "stateright" && !targets.json {
+            for p in job.props.iter().filter(|p| p.kind != Kind::Sometimes) {
+                if outcome.properties.get(p.name) == Some(&family::Verdict::Violated) {
+                    if let Some(steps) = job.family.trace(&job.consts, p) {
+                        traces.push(format!("{}: {} is violated after {} steps:\n  {}", job.name, p.name, steps.len(), steps.join("\n  ")));
+                    }
+                }
+            }
         }
         let counts = format!("{}/{}", outcome.distinct_states, outcome.generated_states);
         let want = job.expectation.as_ref().map_or("-".to_string(), |e| {
@@ -387,6 +397,12 @@ fn run_one(root: &Path, targets: &Targets, checker: &str, mut run: impl FnMut(&J
         println!("{}", serde_json::to_string_pretty(&json!({"ok": all_ok, "results": results})).unwrap());
     } else {
         table.print();
+        if !traces.is_empty() {
+            println!("\nShortest counterexamples (Stateright, breadth-first):");
+            for t in traces {
+                println!("{t}");
+            }
+        }
     }
     Ok(if all_ok { code::OK } else { code::WRONG })
 }

@@ -113,6 +113,8 @@ pub trait Family: Sync {
     fn properties(&self) -> &'static [PropertyDef];
     /// Checks the Stateright twin with the given properties (all of them known to the family).
     fn check(&self, consts: &Consts, properties: &[PropertyDef], opts: &RunOptions) -> Outcome;
+    /// The shortest Stateright path to a violation (or witness) of `prop`, if there is one.
+    fn trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<String>>;
     /// Serves Stateright's Explorer on `addr` (blocks).
     fn explore(&self, consts: &Consts, properties: &[PropertyDef], addr: std::net::SocketAddr);
 }

@@ -356,7 +356,6 @@ impl Tlc {
             distinct_states: counts.0,
             generated_states: counts.1,
             seconds: start.elapsed().as_secs_f64(),
-            traces: Default::default(),
         })
     }
 }

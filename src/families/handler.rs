@@ -282,7 +282,11 @@ impl Family for HandlerFamily {
         PROPERTIES
     }
     fn check(&self, consts: &Consts, props: &[PropertyDef], opts: &RunOptions) -> Outcome {
-        check::run(self.model(consts, props), props, opts)
+        check::run(check::with_sentinel(self.model(consts, props)), props, opts)
+    }
+    fn trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<String>> {
+        let cond = CONDITIONS.iter().find(|(n, _)| *n == prop.name)?.1;
+        check::shortest_trace(self.model(consts, &[*prop]), prop, cond)
     }
     fn explore(&self, consts: &Consts, props: &[PropertyDef], addr: std::net::SocketAddr) {
         check::explore(self.model(consts, props), addr)
