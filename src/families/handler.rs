@@ -201,11 +201,13 @@ fn termination(m: &M, s: &S) -> bool {
     has_successor(m, s) || View::new(m, s).input_consumed()
 }
 
-/// A handler holds a copy of an input whose change is already committed.
+/// A handler has just been given a copy of an input whose change is already committed.
 fn duplicate_delivered(m: &M, s: &S) -> bool {
     let v = View::new(m, s);
     let l = ledger(&v);
-    let found = v.handlers().any(|(h, _)| h.work.is_some_and(|w| l.stored(w.input).is_some()));
+    let found = v
+        .handlers()
+        .any(|(h, _)| h.work.is_some_and(|w| w.phase == Phase::Loading && l.stored(w.input).is_some()));
     found
 }
 
@@ -237,7 +239,7 @@ const PROPERTIES: &[PropertyDef] = &[
     PropertyDef { name: "AtMostOnceStateChange", kind: Kind::Invariant, doc: "each input's change is in the ledger at most once" },
     PropertyDef { name: "ConsistentOutput", kind: Kind::Invariant, doc: "all outputs of an input agree with each other and with its committed change" },
     PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" },
-    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler holds a copy of an already applied input" },
+    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input whose change is already committed" },
     PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down between committing a change and sending its output" },
     PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write is on its way whose version check will fail" },
     PropertyDef { name: "AmbiguousWrite", kind: Kind::Sometimes, doc: "a write is on its way that will apply but be reported as failed" },

@@ -1,0 +1,357 @@
+-------------------------------- MODULE World --------------------------------
+(***************************************************************************)
+(* The shared world every family of exactly-once algorithms runs in       *)
+(* (section 1 of the catalog): an at-least-once broker that leases one     *)
+(* copy of an input at a time to competing handlers, a store of versioned  *)
+(* documents with optimistic concurrency, and a downstream that records    *)
+(* every output copy.  Handlers may crash while busy, and each store write *)
+(* may fail before it applies or apply and report failure; all of these   *)
+(* draw on one budget, MaxFailures.                                        *)
+(*                                                                         *)
+(* This module is not a family: a family EXTENDS it and supplies only its  *)
+(* protocol, an operator OnEvent(work, event) that returns the new work    *)
+(* and a sequence of effects (Get, Put, PutAndPublish, Publish, Ack,       *)
+(* Nack), which Step carries out as the handler's messages and waits.      *)
+(*                                                                         *)
+(* It is the lockstep twin of the Stateright actor model in src/actors:    *)
+(* the variables are that model's whole state (network of envelopes as a   *)
+(* bag, every actor's state, crashed flags, the handlers' durable failure  *)
+(* counts), and every action is one Stateright action that yields a new    *)
+(* state within the failure budget, so both checkers count the same        *)
+(* distinct and generated states.  Stateright's random choices (the        *)
+(* broker's dispatch, a write's fate) are a function of the actors' states *)
+(* and need no variable.                                                   *)
+(***************************************************************************)
+EXTENDS Naturals, Sequences, FiniteSets, TLC
+
+CONSTANTS
+    Msgs,         \* logical input messages, numbered 1..Msgs
+    Handlers,     \* competing handlers, as model values
+    DupCount,     \* sender duplicates: extra copies, given to inputs 1, 2, ... in turn
+    MaxFailures   \* crashes, failed and ambiguous writes per run, all together
+
+ASSUME Msgs \in Nat \ {0} /\ DupCount \in Nat /\ MaxFailures \in Nat
+
+VARIABLES
+    net,       \* messages in flight: a bag, envelope [src, dst, msg] -> copies
+    queue,     \* the broker's copies waiting for a handler: a bag, input -> copies
+    leases,    \* the copy each handler holds (NoLease if none)
+    hs,        \* each handler's state: [tag, work, wait, pending]
+    docs,      \* the store: key -> [version, doc], for the keys written so far
+    received,  \* downstream: every copy of every output, a bag
+    crashed,   \* handlers that are down right now
+    failures   \* each handler's durable count of failures (its Stateright storage)
+
+vars == <<net, queue, leases, hs, docs, received, crashed, failures>>
+
+Inputs == 1..Msgs
+NoLease == 0
+Waits == {"Nothing", "Doc", "PutReply", "Fate"}
+\* A handler draws the fate of each write only when failures are possible at all.
+FailuresEnabled == MaxFailures > 0
+
+-----------------------------------------------------------------------------
+(* Bags: functions from values to positive counts; a key whose count       *)
+(* reaches 0 disappears, as in Stateright's network.                       *)
+
+EmptyBag == [x \in {} |-> 0]
+BagAdd(b, x) == IF x \in DOMAIN b THEN [b EXCEPT ![x] = @ + 1] ELSE b @@ (x :> 1)
+BagRemove(b, x) ==
+    IF b[x] = 1 THEN [y \in DOMAIN b \ {x} |-> b[y]] ELSE [b EXCEPT ![x] = @ - 1]
+
+\* The one element of an option, represented as {} (none) or {x} (some x).
+The(opt) == CHOOSE x \in opt : TRUE
+
+RECURSIVE SumOver(_, _)
+SumOver(S, f) ==
+    IF S = {} THEN 0 ELSE LET x == CHOOSE y \in S : TRUE IN f[x] + SumOver(S \ {x}, f)
+
+\* The failure budget used: every failure so far plus the handlers down right now.
+FailuresUsed == SumOver(Handlers, failures) + Cardinality({h \in Handlers : crashed[h]})
+
+-----------------------------------------------------------------------------
+(* Messages.                                                               *)
+
+DeliverMsg(m) == [type |-> "Deliver", input |-> m]
+AckMsg(m) == [type |-> "Ack", input |-> m]
+NackMsg(m) == [type |-> "Nack", input |-> m]
+ReconnectMsg == [type |-> "Reconnect"]
+GetMsg(tag, k) == [type |-> "Get", tag |-> tag, key |-> k]
+DocMsg(tag, k, v, d) == [type |-> "Doc", tag |-> tag, key |-> k, version |-> v, doc |-> d]
+PutMsg(tag, put, ambiguous) ==
+    [type |-> "Put", tag |-> tag, key |-> put.key, doc |-> put.doc,
+     expected |-> put.expected, ambiguous |-> ambiguous, publish |-> put.publish]
+PutReplyMsg(tag, k, result) == [type |-> "PutReply", tag |-> tag, key |-> k, result |-> result]
+OutputMsg(o) == [type |-> "Output", out |-> o]
+
+Send(b, src, dst, msg) == BagAdd(b, [src |-> src, dst |-> dst, msg |-> msg])
+
+RECURSIVE SendOutputs(_, _, _, _)
+\* Sends the outputs of sequence outs, one message each.
+SendOutputs(b, src, dst, outs) ==
+    IF outs = <<>> THEN b
+    ELSE SendOutputs(Send(b, src, dst, OutputMsg(Head(outs))), src, dst, Tail(outs))
+
+-----------------------------------------------------------------------------
+(* The store: a key never written reads as version 0 and the family's     *)
+(* empty document.                                                         *)
+
+VersionOf(k) == IF k \in DOMAIN docs THEN docs[k].version ELSE 0
+DocOf(k, emptyDoc) == IF k \in DOMAIN docs THEN docs[k].doc ELSE emptyDoc
+
+-----------------------------------------------------------------------------
+(* What a family's protocol says.  OnEvent(work, event) gets work = {}     *)
+(* when the handler is idle (the event is then a delivery) and {w} while   *)
+(* it works on w; it returns Continue(w, fx) or Finish(fx).                *)
+
+Delivered(m) == [type |-> "Delivered", input |-> m]
+Loaded(k, v, d) == [type |-> "Loaded", key |-> k, version |-> v, doc |-> d]
+Written(k, result) == [type |-> "Written", key |-> k, result |-> result]
+
+Continue(w, fx) == [work |-> {w}, fx |-> fx]
+Finish(fx) == [work |-> {}, fx |-> fx]
+
+Get(k) == [type |-> "Get", key |-> k]
+PutAndPublish(k, d, expected, outs) ==
+    [type |-> "Put", key |-> k, doc |-> d, expected |-> expected, publish |-> outs]
+Put(k, d, expected) == PutAndPublish(k, d, expected, <<>>)
+Publish(o) == [type |-> "Publish", out |-> o]
+Ack(m) == [type |-> "Ack", input |-> m]
+Nack(m) == [type |-> "Nack", input |-> m]
+
+Idle(tag) == [tag |-> tag, work |-> {}, wait |-> "Nothing", pending |-> {}]
+
+\* Handler h issues a write: it sends it to the store and waits for the reply.
+SendPut(h, acc, put, ambiguous) ==
+    [state |-> [acc.state EXCEPT !.wait = "PutReply"],
+     net   |-> Send(acc.net, h, "store", PutMsg(acc.state.tag, put, ambiguous))]
+
+RECURSIVE Carry(_, _, _)
+\* Carries out the effects fx of handler h in order, on acc = [state, net].
+Carry(h, acc, fx) ==
+    IF fx = <<>> THEN acc
+    ELSE LET f == Head(fx)
+             s == acc.state
+             next ==
+               CASE f.type = "Get" ->
+                      [state |-> [s EXCEPT !.wait = "Doc"],
+                       net   |-> Send(acc.net, h, "store", GetMsg(s.tag, f.key))]
+                 [] f.type = "Put" /\ FailuresEnabled ->
+                      \* The fate of the write is drawn before it is sent.
+                      [state |-> [s EXCEPT !.pending = {f}, !.wait = "Fate"], net |-> acc.net]
+                 [] f.type = "Put" ->
+                      SendPut(h, acc, f, FALSE)
+                 [] f.type = "Publish" ->
+                      [state |-> s, net |-> Send(acc.net, h, "downstream", OutputMsg(f.out))]
+                 [] f.type = "Ack" ->
+                      [state |-> s, net |-> Send(acc.net, h, "broker", AckMsg(f.input))]
+                 [] f.type = "Nack" ->
+                      [state |-> s, net |-> Send(acc.net, h, "broker", NackMsg(f.input))]
+         IN Carry(h, next, Tail(fx))
+
+\* Handler h in state s (waiting for nothing) reacts to event: the protocol
+\* decides, and its effects become messages and waits.  Returns [state, net].
+Step(h, s, event, n, OnEvent(_, _)) ==
+    LET r == OnEvent(s.work, event)
+    IN Carry(h, [state |-> [s EXCEPT !.work = r.work, !.wait = "Nothing"], net |-> n], r.fx)
+
+-----------------------------------------------------------------------------
+
+WorldTypeOK ==
+    /\ \A e \in DOMAIN net : net[e] \in Nat \ {0} /\ e.src \in Handlers \cup {"broker", "store"}
+    /\ DOMAIN queue \subseteq Inputs /\ \A m \in DOMAIN queue : queue[m] \in Nat \ {0}
+    /\ leases \in [Handlers -> Inputs \cup {NoLease}]
+    /\ \A h \in Handlers :
+         /\ hs[h].tag \in Nat
+         /\ Cardinality(hs[h].work) <= 1
+         /\ hs[h].wait \in Waits
+         /\ Cardinality(hs[h].pending) <= 1
+    /\ \A k \in DOMAIN docs : docs[k].version \in Nat \ {0}
+    /\ \A o \in DOMAIN received : received[o] \in Nat \ {0}
+    /\ crashed \in [Handlers -> BOOLEAN]
+    /\ failures \in [Handlers -> 0..MaxFailures]
+
+\* The broker starts with one copy of each input and the sender duplicates.
+InitialQueue == [m \in Inputs |-> 1 + Cardinality({d \in 0..DupCount - 1 : (d % Msgs) + 1 = m})]
+
+WorldInit ==
+    /\ net = EmptyBag
+    /\ queue = InitialQueue
+    /\ leases = [h \in Handlers |-> NoLease]
+    /\ hs = [h \in Handlers |-> Idle(0)]
+    /\ docs = [k \in {} |-> 0]
+    /\ received = EmptyBag
+    /\ crashed = [h \in Handlers |-> FALSE]
+    /\ failures = [h \in Handlers |-> 0]
+
+-----------------------------------------------------------------------------
+(* The broker.                                                             *)
+
+\* The broker leases a copy of input m to handler h, which holds none.
+Dispatch(h, m) ==
+    /\ leases[h] = NoLease
+    /\ m \in DOMAIN queue
+    /\ queue' = BagRemove(queue, m)
+    /\ leases' = [leases EXCEPT ![h] = m]
+    /\ net' = Send(net, "broker", h, DeliverMsg(m))
+    /\ UNCHANGED <<hs, docs, received, crashed, failures>>
+
+\* The broker receives an ack: the handler's lease ends.
+BrokerAck(e) ==
+    /\ e.dst = "broker" /\ e.msg.type = "Ack"
+    /\ leases' = [leases EXCEPT ![e.src] = NoLease]
+    /\ net' = BagRemove(net, e)
+    /\ UNCHANGED <<queue, hs, docs, received, crashed, failures>>
+
+\* The broker receives a nack or a reconnect: the copy leased goes back.
+BrokerRequeue(e) ==
+    /\ e.dst = "broker" /\ e.msg.type \in {"Nack", "Reconnect"}
+    /\ IF leases[e.src] = NoLease
+         THEN UNCHANGED queue
+         ELSE queue' = BagAdd(queue, leases[e.src])
+    /\ leases' = [leases EXCEPT ![e.src] = NoLease]
+    /\ net' = BagRemove(net, e)
+    /\ UNCHANGED <<hs, docs, received, crashed, failures>>
+
+-----------------------------------------------------------------------------
+(* The store.                                                              *)
+
+\* The store answers a read with the document and its version.
+StoreGet(e, emptyDoc) ==
+    LET m == e.msg IN
+    /\ e.dst = "store" /\ m.type = "Get"
+    /\ net' = Send(BagRemove(net, e), "store", e.src,
+                   DocMsg(m.tag, m.key, VersionOf(m.key), DocOf(m.key, emptyDoc)))
+    /\ UNCHANGED <<queue, leases, hs, docs, received, crashed, failures>>
+
+\* The store applies a write if the version is still the one read, and with it
+\* publishes the write's outputs in the same atomic step.
+StorePut(e) ==
+    LET m == e.msg
+        applied == VersionOf(m.key) = m.expected
+        result == IF m.ambiguous THEN "Failed" ELSE IF applied THEN "Ok" ELSE "Conflict"
+        reply == Send(BagRemove(net, e), "store", e.src, PutReplyMsg(m.tag, m.key, result))
+    IN
+    /\ e.dst = "store" /\ m.type = "Put"
+    /\ IF applied
+         THEN /\ docs' = [k \in DOMAIN docs \cup {m.key} |->
+                            IF k = m.key THEN [version |-> m.expected + 1, doc |-> m.doc]
+                            ELSE docs[k]]
+              /\ net' = SendOutputs(reply, "store", "downstream", m.publish)
+         ELSE /\ net' = reply
+              /\ UNCHANGED docs
+    /\ UNCHANGED <<queue, leases, hs, received, crashed, failures>>
+
+-----------------------------------------------------------------------------
+(* Downstream.                                                             *)
+
+\* Downstream records an output copy.
+DownstreamReceive(e) ==
+    /\ e.dst = "downstream" /\ e.msg.type = "Output"
+    /\ received' = BagAdd(received, e.msg.out)
+    /\ net' = BagRemove(net, e)
+    /\ UNCHANGED <<queue, leases, hs, docs, crashed, failures>>
+
+-----------------------------------------------------------------------------
+(* Handlers.                                                               *)
+
+\* A handler that is up takes a message it is waiting for and runs the protocol.
+\* Anything else (a delivery while busy, a reply to an earlier incarnation) waits.
+HandlerReceive(e, OnEvent(_, _)) ==
+    LET h == e.dst
+        m == e.msg
+    IN
+    /\ h \in Handlers
+    /\ ~crashed[h]
+    /\ \/ m.type = "Deliver" /\ hs[h].work = {} /\ hs[h].wait = "Nothing"
+       \/ m.type = "Doc" /\ m.tag = hs[h].tag /\ hs[h].wait = "Doc"
+       \/ m.type = "PutReply" /\ m.tag = hs[h].tag /\ hs[h].wait = "PutReply"
+    /\ LET event == CASE m.type = "Deliver" -> Delivered(m.input)
+                      [] m.type = "Doc" -> Loaded(m.key, m.version, m.doc)
+                      [] m.type = "PutReply" -> Written(m.key, m.result)
+           r == Step(h, hs[h], event, BagRemove(net, e), OnEvent)
+       IN /\ hs' = [hs EXCEPT ![h] = r.state]
+          /\ net' = r.net
+    /\ UNCHANGED <<queue, leases, docs, received, crashed, failures>>
+
+\* The write handler h is issuing reaches the store.
+FateOk(h) ==
+    LET s == hs[h]
+        r == SendPut(h, [state |-> [s EXCEPT !.pending = {}], net |-> net], The(s.pending), FALSE)
+    IN
+    /\ ~crashed[h] /\ s.wait = "Fate"
+    /\ hs' = [hs EXCEPT ![h] = r.state]
+    /\ net' = r.net
+    /\ UNCHANGED <<queue, leases, docs, received, crashed, failures>>
+
+\* The write handler h is issuing fails before it applies: a new incarnation
+\* sees the failure.
+FateFailBefore(h, OnEvent(_, _)) ==
+    LET s == hs[h]
+        put == The(s.pending)
+        s1 == [s EXCEPT !.tag = @ + 1, !.pending = {}]
+        r == Step(h, s1, Written(put.key, "Failed"), net, OnEvent)
+    IN
+    /\ ~crashed[h] /\ s.wait = "Fate"
+    /\ FailuresUsed + 1 <= MaxFailures
+    /\ failures' = [failures EXCEPT ![h] = @ + 1]
+    /\ hs' = [hs EXCEPT ![h] = r.state]
+    /\ net' = r.net
+    /\ UNCHANGED <<queue, leases, docs, received, crashed>>
+
+\* The write handler h is issuing applies (if its version check passes) but a
+\* new incarnation will see it as failed.
+FateAmbiguous(h) ==
+    LET s == hs[h]
+        s1 == [s EXCEPT !.tag = @ + 1, !.pending = {}]
+        r == SendPut(h, [state |-> s1, net |-> net], The(s.pending), TRUE)
+    IN
+    /\ ~crashed[h] /\ s.wait = "Fate"
+    /\ FailuresUsed + 1 <= MaxFailures
+    /\ failures' = [failures EXCEPT ![h] = @ + 1]
+    /\ hs' = [hs EXCEPT ![h] = r.state]
+    /\ net' = r.net
+    /\ UNCHANGED <<queue, leases, docs, received, crashed>>
+
+\* A busy handler crashes: it keeps its state until it recovers, and its
+\* messages stay in flight.
+Crash(h) ==
+    /\ ~crashed[h]
+    /\ hs[h].work # {}
+    /\ FailuresUsed + 1 <= MaxFailures
+    /\ crashed' = [crashed EXCEPT ![h] = TRUE]
+    /\ UNCHANGED <<net, queue, leases, hs, docs, received, failures>>
+
+\* A crashed handler restarts as a new incarnation with nothing in hand and
+\* tells the broker that its lease is gone.
+Recover(h) ==
+    /\ crashed[h]
+    /\ hs' = [hs EXCEPT ![h] = Idle(failures[h] + 1)]
+    /\ failures' = [failures EXCEPT ![h] = @ + 1]
+    /\ crashed' = [crashed EXCEPT ![h] = FALSE]
+    /\ net' = Send(net, h, "broker", ReconnectMsg)
+    /\ UNCHANGED <<queue, leases, docs, received>>
+
+-----------------------------------------------------------------------------
+
+\* Every step of the world, given the family's protocol and empty document.
+WorldNext(OnEvent(_, _), emptyDoc) ==
+    \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m)
+    \/ \E e \in DOMAIN net :
+         \/ BrokerAck(e)
+         \/ BrokerRequeue(e)
+         \/ StoreGet(e, emptyDoc)
+         \/ StorePut(e)
+         \/ DownstreamReceive(e)
+         \/ HandlerReceive(e, OnEvent)
+    \/ \E h \in Handlers :
+         \/ FateOk(h)
+         \/ FateFailBefore(h, OnEvent)
+         \/ FateAmbiguous(h)
+         \/ Crash(h)
+         \/ Recover(h)
+
+\* Every input consumed: nothing left in the queue, nothing leased.
+InputConsumed == DOMAIN queue = {} /\ \A h \in Handlers : leases[h] = NoLease
+
+=============================================================================
