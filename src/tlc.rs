@@ -39,11 +39,17 @@ impl std::fmt::Display for TlcError {
 
 impl Tlc {
     /// Finds Java (`$JAVA` or `java` on the PATH) and `tla2tools.jar` (`$TLA2TOOLS`, else
-    /// `.tools/tla2tools.jar` under the catalog root, where `make setup` puts it).
+    /// `.tools/tla2tools.jar` under the catalog root, where `make setup` puts it, else the one
+    /// `make setup` put beside this crate).
     pub fn locate(root: &Path, workers: usize) -> Result<Tlc, TlcError> {
         let jar = match std::env::var_os("TLA2TOOLS") {
             Some(p) => PathBuf::from(p),
-            None => root.join(".tools/tla2tools.jar"),
+            None => {
+                // The catalog's own, else the one beside this crate (for catalogs of one's own).
+                let own = root.join(".tools/tla2tools.jar");
+                let crate_jar = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/tla2tools.jar");
+                if !own.is_file() && crate_jar.is_file() { crate_jar } else { own }
+            }
         };
         if !jar.is_file() {
             return Err(TlcError(format!(
