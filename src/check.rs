@@ -27,6 +27,10 @@ pub struct Outcome {
     pub distinct_states: u64,
     pub generated_states: u64,
     pub seconds: f64,
+    /// The length in steps of the counterexample (or witness) each discovered property got,
+    /// where the checker reports one.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub counterexample_steps: BTreeMap<String, usize>,
 }
 
 /// A property condition of model `M`.

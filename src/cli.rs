@@ -369,6 +369,13 @@ fn run_one(root: &Path, targets: &Targets, checker: &str, mut run: impl FnMut(&J
             let ok = if want == "-" { "-".to_string() } else { yes(want == v) };
             table.row(vec![job.name.clone(), p.name.to_string(), v, want, ok]);
         }
+        if checker == "tlc" && !targets.json {
+            for p in job.props.iter().filter(|p| p.kind != Kind::Sometimes) {
+                if let Some(n) = outcome.counterexample_steps.get(p.name) {
+                    traces.push(format!("{}: {} is violated after {n} steps (TLC's error trace)", job.name, p.name));
+                }
+            }
+        }
         if checker == "stateright" && !targets.json {
             for p in job.props.iter().filter(|p| p.kind != Kind::Sometimes) {
                 if outcome.properties.get(p.name) == Some(&family::Verdict::Violated) {
@@ -398,7 +405,7 @@ fn run_one(root: &Path, targets: &Targets, checker: &str, mut run: impl FnMut(&J
     } else {
         table.print();
         if !traces.is_empty() {
-            println!("\nShortest counterexamples (Stateright, breadth-first):");
+            println!("\nShortest counterexamples ({}, breadth-first):", if checker == "tlc" { "TLC" } else { "Stateright" });
             for t in traces {
                 println!("{t}");
             }

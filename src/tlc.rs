@@ -142,7 +142,8 @@ pub enum RunEnd {
 /// Reads a run's end from its exit code and messages.
 pub fn read_run(rc: Option<i32>, output: &str, stderr: &str) -> Result<RunEnd, TlcError> {
     let msgs = messages(output);
-    let trace_len = msgs.iter().filter(|m| m.class == 4 && (m.code == 2217 || m.code == 2218 || m.code == 2122)).count();
+    // The states of the trace (2217), not the "back to state" or stuttering markers of a lasso.
+    let trace_len = msgs.iter().filter(|m| m.class == 4 && m.code == 2217).count();
     match rc {
         Some(0) => {
             let counts = msgs.iter().rev().find(|m| m.code == 2199).and_then(|m| parse_counts(&m.text));
@@ -262,6 +263,10 @@ impl Tlc {
         let start = Instant::now();
         let verdicts = Mutex::new(std::collections::BTreeMap::<String, Verdict>::new());
         let counts = Mutex::new(None::<(u64, u64)>);
+        let steps = Mutex::new(std::collections::BTreeMap::<String, usize>::new());
+        let record_steps = |name: &str, trace_len: usize| {
+            steps.lock().unwrap().insert(name.to_string(), trace_len.saturating_sub(1));
+        };
         let record_complete = |end: &RunEnd| {
             if let RunEnd::Complete { distinct, generated } = end {
                 counts.lock().unwrap().get_or_insert((*distinct, *generated));
@@ -293,17 +298,19 @@ impl Tlc {
                         }
                         return Ok(());
                     }
-                    RunEnd::InvariantViolated { name, .. } => {
+                    RunEnd::InvariantViolated { name, trace_len } => {
+                        record_steps(&name, trace_len);
                         if !invariants.contains(&name) {
                             return Err(TlcError(format!("TLC reported {name} violated, which this run did not check")));
                         }
                         invariants.retain(|n| *n != name);
                         verdicts.lock().unwrap().insert(name, Verdict::Violated);
                     }
-                    RunEnd::TemporalViolated { .. } => {
+                    RunEnd::TemporalViolated { trace_len } => {
                         let [name] = properties.as_slice() else {
                             return Err(TlcError("TLC reported a temporal violation without a single property to blame".into()));
                         };
+                        record_steps(name, trace_len);
                         verdicts.lock().unwrap().insert(name.clone(), Verdict::Violated);
                         properties.clear();
                     }
@@ -319,7 +326,10 @@ impl Tlc {
             record_complete(&end);
             let verdict = match end {
                 RunEnd::Complete { .. } => Verdict::Unreached,
-                RunEnd::InvariantViolated { name, .. } if name == inv => Verdict::Reached,
+                RunEnd::InvariantViolated { name, trace_len } if name == inv => {
+                    record_steps(p.name, trace_len);
+                    Verdict::Reached
+                }
                 other => return Err(TlcError(format!("unexpected end of the reachability run for {}: {other:?}", p.name))),
             };
             verdicts.lock().unwrap().insert(p.name.to_string(), verdict);
@@ -356,9 +366,11 @@ impl Tlc {
             },
         };
         let properties = verdicts.lock().unwrap().clone();
+        let counterexample_steps = steps.lock().unwrap().clone();
         drop(jobs);
         Ok(Outcome {
             properties,
+            counterexample_steps,
             distinct_states: counts.0,
             generated_states: counts.1,
             seconds: start.elapsed().as_secs_f64(),
