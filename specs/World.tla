@@ -9,9 +9,10 @@
 (* draw on one budget, MaxFailures.                                        *)
 (*                                                                         *)
 (* This module is not a family: a family EXTENDS it and supplies only its  *)
-(* protocol, an operator OnEvent(work, event) that returns the new work    *)
-(* and a sequence of effects (Get, Put, PutAndPublish, Publish, Ack,       *)
-(* Nack), which Step carries out as the handler's messages and waits.      *)
+(* protocol, an operator OnEvent(ctx, work, event) that returns the new    *)
+(* work and a sequence of effects (Get, Put, PutUnchecked, PutAndPublish,  *)
+(* Publish, Ack, Nack), which Step carries out as the handler's messages   *)
+(* and waits; ctx gives the fresh ids the handler may draw.                *)
 (*                                                                         *)
 (* It is the lockstep twin of the Stateright actor model in src/actors:    *)
 (* the variables are that model's whole state (network of envelopes as a   *)
@@ -78,6 +79,7 @@ NackMsg(m) == [type |-> "Nack", input |-> m]
 ReconnectMsg == [type |-> "Reconnect"]
 GetMsg(tag, k) == [type |-> "Get", tag |-> tag, key |-> k]
 DocMsg(tag, k, v, d) == [type |-> "Doc", tag |-> tag, key |-> k, version |-> v, doc |-> d]
+\* expected is {} for a write with no version check, else {version read}.
 PutMsg(tag, put, ambiguous) ==
     [type |-> "Put", tag |-> tag, key |-> put.key, doc |-> put.doc,
      expected |-> put.expected, ambiguous |-> ambiguous, publish |-> put.publish]
@@ -100,9 +102,10 @@ VersionOf(k) == IF k \in DOMAIN docs THEN docs[k].version ELSE 0
 DocOf(k, emptyDoc) == IF k \in DOMAIN docs THEN docs[k].doc ELSE emptyDoc
 
 -----------------------------------------------------------------------------
-(* What a family's protocol says.  OnEvent(work, event) gets work = {}     *)
-(* when the handler is idle (the event is then a delivery) and {w} while   *)
-(* it works on w; it returns Continue(w, fx) or Finish(fx).                *)
+(* What a family's protocol says.  OnEvent(ctx, work, event) gets work =  *)
+(* {} when the handler is idle (the event is then a delivery) and {w}      *)
+(* while it works on w; it returns Continue(w, fx) or Finish(fx), or one   *)
+(* of these passed through Drawing(r, k) when it drew k fresh ids.         *)
 
 Delivered(m) == [type |-> "Delivered", input |-> m]
 Loaded(k, v, d) == [type |-> "Loaded", key |-> k, version |-> v, doc |-> d]
@@ -111,15 +114,25 @@ Written(k, result) == [type |-> "Written", key |-> k, result |-> result]
 Continue(w, fx) == [work |-> {w}, fx |-> fx]
 Finish(fx) == [work |-> {}, fx |-> fx]
 
+\* A fresh id (a GUID, in a model): unique across handlers, incarnations and
+\* attempts.  FreshId(ctx, i) is the i-th (from 0) id drawn in this step.
+FreshId(ctx, i) == [handler |-> ctx.handler, tag |-> ctx.tag, n |-> ctx.ids + i]
+\* Result r of a step that drew k fresh ids.
+Drawing(r, k) == [work |-> r.work, fx |-> r.fx, drawn |-> k]
+Drawn(r) == IF "drawn" \in DOMAIN r THEN r.drawn ELSE 0
+
 Get(k) == [type |-> "Get", key |-> k]
+\* A write of document d under key k if its version is still the one read
+\* (expected = {v}; {} for no check), publishing outs in the same atomic step.
 PutAndPublish(k, d, expected, outs) ==
     [type |-> "Put", key |-> k, doc |-> d, expected |-> expected, publish |-> outs]
-Put(k, d, expected) == PutAndPublish(k, d, expected, <<>>)
+Put(k, d, v) == PutAndPublish(k, d, {v}, <<>>)
+PutUnchecked(k, d) == PutAndPublish(k, d, {}, <<>>)
 Publish(o) == [type |-> "Publish", out |-> o]
 Ack(m) == [type |-> "Ack", input |-> m]
 Nack(m) == [type |-> "Nack", input |-> m]
 
-Idle(tag) == [tag |-> tag, work |-> {}, wait |-> "Nothing", pending |-> {}]
+Idle(tag) == [tag |-> tag, ids |-> 0, work |-> {}, wait |-> "Nothing", pending |-> {}]
 
 \* Handler h issues a write: it sends it to the store and waits for the reply.
 SendPut(h, acc, put, ambiguous) ==
@@ -151,9 +164,10 @@ Carry(h, acc, fx) ==
 
 \* Handler h in state s (waiting for nothing) reacts to event: the protocol
 \* decides, and its effects become messages and waits.  Returns [state, net].
-Step(h, s, event, n, OnEvent(_, _)) ==
-    LET r == OnEvent(s.work, event)
-    IN Carry(h, [state |-> [s EXCEPT !.work = r.work, !.wait = "Nothing"], net |-> n], r.fx)
+Step(h, s, event, n, OnEvent(_, _, _)) ==
+    LET r == OnEvent([handler |-> h, tag |-> s.tag, ids |-> s.ids], s.work, event)
+    IN Carry(h, [state |-> [s EXCEPT !.work = r.work, !.wait = "Nothing", !.ids = @ + Drawn(r)],
+                 net |-> n], r.fx)
 
 -----------------------------------------------------------------------------
 
@@ -163,6 +177,7 @@ WorldTypeOK ==
     /\ leases \in [Handlers -> Inputs \cup {NoLease}]
     /\ \A h \in Handlers :
          /\ hs[h].tag \in Nat
+         /\ hs[h].ids \in Nat
          /\ Cardinality(hs[h].work) <= 1
          /\ hs[h].wait \in Waits
          /\ Cardinality(hs[h].pending) <= 1
@@ -187,10 +202,12 @@ WorldInit ==
 -----------------------------------------------------------------------------
 (* The broker.                                                             *)
 
-\* The broker leases a copy of input m to handler h, which holds none.
-Dispatch(h, m) ==
+\* The broker leases a copy of input m to handler h, which holds none; in order,
+\* only the lowest queued input.
+Dispatch(h, m, ordered) ==
     /\ leases[h] = NoLease
     /\ m \in DOMAIN queue
+    /\ ordered => \A n \in DOMAIN queue : m <= n
     /\ queue' = BagRemove(queue, m)
     /\ leases' = [leases EXCEPT ![h] = m]
     /\ net' = Send(net, "broker", h, DeliverMsg(m))
@@ -228,14 +245,14 @@ StoreGet(e, emptyDoc) ==
 \* publishes the write's outputs in the same atomic step.
 StorePut(e) ==
     LET m == e.msg
-        applied == VersionOf(m.key) = m.expected
+        applied == m.expected = {} \/ VersionOf(m.key) = The(m.expected)
         result == IF m.ambiguous THEN "Failed" ELSE IF applied THEN "Ok" ELSE "Conflict"
         reply == Send(BagRemove(net, e), "store", e.src, PutReplyMsg(m.tag, m.key, result))
     IN
     /\ e.dst = "store" /\ m.type = "Put"
     /\ IF applied
          THEN /\ docs' = [k \in DOMAIN docs \cup {m.key} |->
-                            IF k = m.key THEN [version |-> m.expected + 1, doc |-> m.doc]
+                            IF k = m.key THEN [version |-> VersionOf(m.key) + 1, doc |-> m.doc]
                             ELSE docs[k]]
               /\ net' = SendOutputs(reply, "store", "downstream", m.publish)
          ELSE /\ net' = reply
@@ -257,7 +274,7 @@ DownstreamReceive(e) ==
 
 \* A handler that is up takes a message it is waiting for and runs the protocol.
 \* Anything else (a delivery while busy, a reply to an earlier incarnation) waits.
-HandlerReceive(e, OnEvent(_, _)) ==
+HandlerReceive(e, OnEvent(_, _, _)) ==
     LET h == e.dst
         m == e.msg
     IN
@@ -286,7 +303,7 @@ FateOk(h) ==
 
 \* The write handler h is issuing fails before it applies: a new incarnation
 \* sees the failure.
-FateFailBefore(h, OnEvent(_, _)) ==
+FateFailBefore(h, OnEvent(_, _, _)) ==
     LET s == hs[h]
         put == The(s.pending)
         s1 == [s EXCEPT !.tag = @ + 1, !.pending = {}]
@@ -334,9 +351,10 @@ Recover(h) ==
 
 -----------------------------------------------------------------------------
 
-\* Every step of the world, given the family's protocol and empty document.
-WorldNext(OnEvent(_, _), emptyDoc) ==
-    \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m)
+\* Every step of the world, given the family's protocol, its empty document,
+\* and whether the broker hands out inputs in order.
+WorldNext(OnEvent(_, _, _), emptyDoc, ordered) ==
+    \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m, ordered)
     \/ \E e \in DOMAIN net :
          \/ BrokerAck(e)
          \/ BrokerRequeue(e)

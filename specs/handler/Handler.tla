@@ -52,7 +52,7 @@ OnLoaded(w, event) ==
         writing == [w EXCEPT !.phase = "Writing", !.position = p]
     IN
     IF Variant = "AtomicUpdateAndSend"
-      THEN Continue(writing, <<PutAndPublish(Key, change, event.version, <<Output(m, p)>>)>>)
+      THEN Continue(writing, <<PutAndPublish(Key, change, {event.version}, <<Output(m, p)>>)>>)
     ELSE IF stored # 0
       THEN \* A duplicate: the change is already in the ledger.
            CASE Variant \in {"ResendStoredChange", "GiveUp"} ->
@@ -77,7 +77,7 @@ OnWritten(w, event) ==
       THEN Finish(<<>>)   \* dropped: neither acked nor nacked
       ELSE Finish(<<Nack(m)>>)
 
-OnEvent(work, event) ==
+OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
     ELSE IF The(work).phase = "Loading" THEN OnLoaded(The(work), event)
     ELSE OnWritten(The(work), event)
@@ -92,7 +92,7 @@ TypeOK ==
 
 Init == WorldInit
 
-Next == WorldNext(OnEvent, EmptyLedger)
+Next == WorldNext(OnEvent, EmptyLedger, FALSE)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -141,7 +141,8 @@ CrashMidProcessing ==
 
 \* A write is on its way whose version check will fail.
 ConcurrencyConflict ==
-    \E e \in DOMAIN net : e.msg.type = "Put" /\ e.msg.expected # VersionOf(Key)
+    \E e \in DOMAIN net :
+        e.msg.type = "Put" /\ e.msg.expected # {} /\ The(e.msg.expected) # VersionOf(Key)
 
 \* A write is on its way that will apply but be reported as failed.
 AmbiguousWrite ==

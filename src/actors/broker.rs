@@ -9,6 +9,8 @@ pub struct Broker {
     pub handlers: usize,
     /// The copies the queue starts with (inputs and sender duplicates), sorted.
     pub copies: Vec<Input>,
+    /// In-order delivery: only the lowest queued input is offered.
+    pub ordered: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -27,7 +29,7 @@ impl Broker {
             queue: self.copies.clone(),
             leases: vec![None; self.handlers],
         };
-        offer(&state, o);
+        offer(self.ordered, &state, o);
         state
     }
 
@@ -50,7 +52,7 @@ impl Broker {
             }
             _ => return None,
         }
-        offer(&next, o);
+        offer(self.ordered, &next, o);
         Some(next)
     }
 
@@ -64,15 +66,19 @@ impl Broker {
         next.queue.remove(at);
         next.leases[handler] = Some(input);
         o.send(Topology::handler(handler), Msg::Deliver(input));
-        offer(&next, o);
+        offer(self.ordered, &next, o);
         next
     }
 }
 
-/// Offers every queued input to every handler without a lease (or withdraws the offer).
-fn offer<P: Protocol>(state: &BrokerState, o: &mut Out<Node<P>>) {
+/// Offers every queued input (only the lowest, when `ordered`) to every handler without a lease,
+/// or withdraws the offer.
+fn offer<P: Protocol>(ordered: bool, state: &BrokerState, o: &mut Out<Node<P>>) {
     let mut inputs = state.queue.clone();
     inputs.dedup();
+    if ordered {
+        inputs.truncate(1);
+    }
     let choices: Vec<Rand> = state
         .leases
         .iter()

@@ -37,34 +37,59 @@ pub enum Effect<P: Protocol> {
     Nack(Input),
 }
 
+/// An id no other attempt has: the handler, its incarnation, and a count of the ids this
+/// incarnation has drawn (a GUID, in a model).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct FreshId {
+    pub handler: u8,
+    pub tag: u8,
+    pub n: u8,
+}
+
 /// Collects a protocol's effects; they are carried out in order.
-pub struct Effects<P: Protocol>(pub(crate) Vec<Effect<P>>);
+pub struct Effects<P: Protocol> {
+    pub(crate) effects: Vec<Effect<P>>,
+    handler: u8,
+    tag: u8,
+    ids: u8,
+}
 
 impl<P: Protocol> Effects<P> {
+    /// A new id, unique across handlers, incarnations and attempts.
+    pub fn fresh_id(&mut self) -> FreshId {
+        let id = FreshId { handler: self.handler, tag: self.tag, n: self.ids };
+        self.ids += 1;
+        id
+    }
     /// Read a document.
     pub fn get(&mut self, store: usize, key: Key) {
-        self.0.push(Effect::Get { store, key });
+        self.effects.push(Effect::Get { store, key });
     }
     /// Write a document if its version is still `expected`.
     pub fn put(&mut self, store: usize, key: Key, doc: P::Doc, expected: Version) {
-        self.put_and_publish(store, key, doc, expected, Vec::new());
+        self.put_and_publish(store, key, doc, Some(expected), Vec::new());
     }
-    /// Write a document and, in the same atomic step, publish `outputs`.
-    pub fn put_and_publish(&mut self, store: usize, key: Key, doc: P::Doc, expected: Version, outputs: Vec<P::Output>) {
-        self.0.push(Effect::Put {
+    /// Write a document whatever its version (no optimistic concurrency).
+    pub fn put_unchecked(&mut self, store: usize, key: Key, doc: P::Doc) {
+        self.put_and_publish(store, key, doc, None, Vec::new());
+    }
+    /// Write a document (if its version is still `expected`, when given) and, in the same atomic
+    /// step, publish `outputs`.
+    pub fn put_and_publish(&mut self, store: usize, key: Key, doc: P::Doc, expected: Option<Version>, outputs: Vec<P::Output>) {
+        self.effects.push(Effect::Put {
             store,
             put: PendingPut { store, key, doc, expected, publish: outputs },
         });
     }
     /// Send an output message downstream.
     pub fn publish(&mut self, output: P::Output) {
-        self.0.push(Effect::Publish(output));
+        self.effects.push(Effect::Publish(output));
     }
     pub fn ack(&mut self, input: Input) {
-        self.0.push(Effect::Ack(input));
+        self.effects.push(Effect::Ack(input));
     }
     pub fn nack(&mut self, input: Input) {
-        self.0.push(Effect::Nack(input));
+        self.effects.push(Effect::Nack(input));
     }
 }
 
@@ -74,7 +99,7 @@ pub struct PendingPut<P: Protocol> {
     pub store: usize,
     pub key: Key,
     pub doc: P::Doc,
-    pub expected: Version,
+    pub expected: Option<Version>,
     pub publish: Vec<P::Output>,
 }
 
@@ -92,6 +117,8 @@ pub enum Wait {
 pub struct HandlerState<P: Protocol> {
     /// The incarnation: the number of failures this handler has had (equal to its storage).
     pub tag: u8,
+    /// Fresh ids drawn by this incarnation.
+    pub ids: u8,
     pub work: Option<P::Work>,
     pub wait: Wait,
     pub pending: Option<PendingPut<P>>,
@@ -124,10 +151,10 @@ impl<P: Protocol> Handler<P> {
             }
         };
         o.save(tag);
-        HandlerState { tag, work: None, wait: Wait::Nothing, pending: None }
+        HandlerState { tag, ids: 0, work: None, wait: Wait::Nothing, pending: None }
     }
 
-    pub fn on_msg(&self, _id: Id, state: &HandlerState<P>, msg: Msg<P::Doc, P::Output>, o: &mut Out<Node<P>>) -> Option<HandlerState<P>> {
+    pub fn on_msg(&self, id: Id, state: &HandlerState<P>, msg: Msg<P::Doc, P::Output>, o: &mut Out<Node<P>>) -> Option<HandlerState<P>> {
         let event = match msg {
             Msg::Deliver(input) if state.work.is_none() && state.wait == Wait::Nothing => Event::Delivered(input),
             Msg::Doc { tag, key, version, doc } if tag == state.tag && state.wait == Wait::Doc => {
@@ -141,11 +168,11 @@ impl<P: Protocol> Handler<P> {
         };
         let mut next = state.clone();
         next.wait = Wait::Nothing;
-        self.step(&mut next, event, o);
+        self.step(id, &mut next, event, o);
         Some(next)
     }
 
-    pub fn on_random(&self, _id: Id, state: &HandlerState<P>, random: &Rand, o: &mut Out<Node<P>>) -> HandlerState<P> {
+    pub fn on_random(&self, id: Id, state: &HandlerState<P>, random: &Rand, o: &mut Out<Node<P>>) -> HandlerState<P> {
         let Rand::Fate(fate) = *random else { unreachable!("handlers only draw fates") };
         let mut next = state.clone();
         let put = next.pending.take().expect("a fate is drawn for a pending write");
@@ -155,17 +182,18 @@ impl<P: Protocol> Handler<P> {
         }
         if fate == Fate::FailBefore {
             next.wait = Wait::Nothing;
-            self.step(&mut next, Event::Written { key: put.key, result: WriteResult::Failed }, o);
+            self.step(id, &mut next, Event::Written { key: put.key, result: WriteResult::Failed }, o);
         } else {
             self.send_put(&mut next, put, fate == Fate::Ambiguous, o);
         }
         next
     }
 
-    fn step(&self, state: &mut HandlerState<P>, event: Event<P::Doc>, o: &mut Out<Node<P>>) {
-        let mut fx = Effects(Vec::new());
+    fn step(&self, id: Id, state: &mut HandlerState<P>, event: Event<P::Doc>, o: &mut Out<Node<P>>) {
+        let mut fx = Effects { effects: Vec::new(), handler: self.topology.handler_index(id) as u8, tag: state.tag, ids: state.ids };
         state.work = self.protocol.on_event(state.work.as_ref(), event, &mut fx);
-        for effect in fx.0 {
+        state.ids = fx.ids;
+        for effect in fx.effects {
             match effect {
                 Effect::Get { store, key } => {
                     o.send(self.topology.store(store), Msg::Get { tag: state.tag, key });

@@ -30,7 +30,7 @@ use std::borrow::Cow;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-pub use handler::{Effects, Event, HandlerState, Protocol};
+pub use handler::{Effects, Event, FreshId, HandlerState, Protocol};
 use crate::family::{ConstDef, ConstType, Consts};
 
 /// A logical input message, numbered from 1.
@@ -78,9 +78,10 @@ pub enum Msg<D, O> {
     /// are ignored.
     Get { tag: u8, key: Key },
     Doc { tag: u8, key: Key, version: Version, doc: D },
-    /// Write `doc` if the version is still `expected`; with `publish`, the store also sends these
-    /// outputs in the same atomic step (a transaction spanning state and messages).
-    Put { tag: u8, key: Key, doc: D, expected: Version, ambiguous: bool, publish: Vec<O> },
+    /// Write `doc` if the version is still `expected` (always, when `expected` is None: a write
+    /// with no version check); with `publish`, the store also sends these outputs in the same
+    /// atomic step (a transaction spanning state and messages).
+    Put { tag: u8, key: Key, doc: D, expected: Option<Version>, ambiguous: bool, publish: Vec<O> },
     PutReply { tag: u8, key: Key, result: WriteResult },
     /// To downstream.
     Output(O),
@@ -140,6 +141,8 @@ pub struct World<P> {
     pub copies: Vec<Input>,
     pub inputs: u8,
     pub max_failures: u8,
+    /// The broker hands out copies in input order (only the lowest queued input is offered).
+    pub ordered: bool,
 }
 
 /// The actors. One enum so that a family's whole system is one Stateright `Actor` type.
@@ -234,6 +237,7 @@ pub fn build<P: Protocol>(world: World<P>) -> WorldModel<P> {
     let broker = broker::Broker {
         handlers: topo.handlers,
         copies: world.copies.clone(),
+        ordered: world.ordered,
     };
     let mut model = ActorModel::new(world.clone(), ())
         .actor(Node::Broker(broker))
@@ -356,6 +360,7 @@ pub fn world<P: Protocol>(protocol: P, consts: &Consts, stores: usize) -> World<
         copies,
         inputs,
         max_failures: consts.int("MaxFailures") as u8,
+        ordered: false,
     }
 }
 

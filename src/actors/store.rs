@@ -58,7 +58,7 @@ impl<P: Protocol> Store<P> {
             Msg::Put { tag, key, doc, expected, ambiguous, publish } => {
                 let (version, _) = state.get(key);
                 let mut next = state.clone();
-                let applied = version == expected;
+                let applied = expected.is_none_or(|e| e == version);
                 if applied {
                     match next.docs.iter_mut().find(|(k, _, _)| *k == key) {
                         Some(slot) => *slot = (key, version + 1, doc),

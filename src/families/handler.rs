@@ -113,7 +113,7 @@ impl Protocol for HandlerProtocol {
                 match (self.variant, doc.stored(input)) {
                     (AtomicUpdateAndSend, _) => {
                         let out = Output { input, position };
-                        fx.put_and_publish(STORE, KEY, doc.with(input, position), version, vec![out]);
+                        fx.put_and_publish(STORE, KEY, doc.with(input, position), Some(version), vec![out]);
                     }
                     (ResendStoredChange | GiveUp, Some(stored)) => {
                         fx.publish(Output { input, position: stored });
@@ -225,7 +225,7 @@ fn crash_mid_processing(m: &M, s: &S) -> bool {
 fn concurrency_conflict(m: &M, s: &S) -> bool {
     let v = View::new(m, s);
     let (version, _) = v.store(STORE).get(KEY);
-    v.in_flight().any(|msg| matches!(msg, actors::Msg::Put { expected, .. } if *expected != version))
+    v.in_flight().any(|msg| matches!(msg, actors::Msg::Put { expected: Some(e), .. } if *e != version))
 }
 
 /// A write is on its way that will apply but be reported as failed.
