@@ -38,8 +38,11 @@ build:
 run: setup build
 	$(BIN) compare --all
 
+# The last line sums every test binary's results (cargo's own last line is the doc-tests').
 test: setup
-	cargo test --release
+	@mkdir -p .exactly
+	@set -o pipefail; cargo test --release 2>&1 | tee .exactly/test.log
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' .exactly/test.log
 
 clean:
 	cargo clean
