@@ -12,12 +12,52 @@ use std::time::Instant;
 pub struct RunOptions {
     pub threads: usize,
     pub dfs: bool,
+    pub limits: Limits,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { threads: 1, dfs: false }
+        RunOptions { threads: 1, dfs: false, limits: Limits::default() }
     }
+}
+
+/// Where a run may stop before it has explored everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    /// Stop once about this many states have been found.
+    pub max_states: Option<u64>,
+    /// Stop after this long.
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// Why a run stopped early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    StateLimit,
+    TimeLimit,
+    Interrupted,
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stop::StateLimit => "stopped at the state limit (--max-states)",
+            Stop::TimeLimit => "stopped at the time limit (--timeout)",
+            Stop::Interrupted => "interrupted",
+        })
+    }
+}
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks every run in progress to stop (the Ctrl-C handler calls this).
+pub fn interrupt() {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// What one checker found for one model file.
@@ -27,6 +67,10 @@ pub struct Outcome {
     pub distinct_states: u64,
     pub generated_states: u64,
     pub seconds: f64,
+    /// Set when the run stopped before exploring everything; undecided properties are then
+    /// `unknown`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<Stop>,
     /// The length in steps of the counterexample (or witness) each discovered property got,
     /// where the checker reports one.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -123,15 +167,50 @@ where
     M::Action: Clone + Debug + PartialEq + Send + Sync,
 {
     let start = Instant::now();
-    let builder = model.checker().threads(opts.threads.max(1));
+    let mut builder = model.checker().threads(opts.threads.max(1));
+    if let Some(n) = opts.limits.max_states {
+        builder = builder.target_state_count(n.max(1) as usize);
+    }
+    if let Some(t) = opts.limits.timeout {
+        builder = builder.timeout(t);
+    }
     if opts.dfs {
-        read(builder.spawn_dfs().join(), props, start)
+        finish(builder.spawn_dfs(), props, start, &opts.limits)
     } else {
-        read(builder.spawn_bfs().join(), props, start)
+        finish(builder.spawn_bfs(), props, start, &opts.limits)
     }
 }
 
-fn read<M, C>(checker: C, props: &[PropertyDef], start: Instant) -> Outcome
+/// Waits for a spawned checker, or stops waiting on Ctrl-C, and reads its verdicts.
+fn finish<M, C>(checker: C, props: &[PropertyDef], start: Instant, limits: &Limits) -> Outcome
+where
+    M: Model,
+    M::State: Clone + Debug + Hash + PartialEq,
+    M::Action: Clone + Debug + PartialEq,
+    C: Checker<M>,
+{
+    let state_limit = |c: &C| limits.max_states.is_some_and(|n| c.state_count() as u64 >= n);
+    while !checker.is_done() && !state_limit(&checker) {
+        if interrupted() {
+            // The checker's threads end with the process.
+            return read(&checker, props, start, Some(Stop::Interrupted));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let checker = checker.join();
+    let stop = if state_limit(&checker) {
+        Some(Stop::StateLimit)
+    } else if limits.timeout.is_some_and(|t| start.elapsed() >= t) {
+        Some(Stop::TimeLimit)
+    } else if interrupted() {
+        Some(Stop::Interrupted)
+    } else {
+        None
+    };
+    read(&checker, props, start, stop)
+}
+
+fn read<M, C>(checker: &C, props: &[PropertyDef], start: Instant, stopped: Option<Stop>) -> Outcome
 where
     M: Model,
     M::State: Clone + Debug + Hash + PartialEq,
@@ -143,11 +222,13 @@ where
         distinct_states: checker.unique_state_count() as u64,
         generated_states: checker.state_count() as u64,
         seconds,
+        stopped,
         ..Outcome::default()
     };
     for p in props {
         let found = checker.discovery(p.name).is_some();
-        outcome.properties.insert(p.name.to_string(), Verdict::of(p.kind, found));
+        let verdict = if !found && stopped.is_some() { Verdict::Unknown } else { Verdict::of(p.kind, found) };
+        outcome.properties.insert(p.name.to_string(), verdict);
     }
     outcome
 }

@@ -1,7 +1,7 @@
 //! The `exactly` command line.
 
 use crate::cfg::{self, ModelFile, Value};
-use crate::check::{Outcome, RunOptions};
+use crate::check::{Limits, Outcome, RunOptions, Stop};
 use crate::expect::{self, Expectation};
 use crate::family::{self, Consts, ConstType, Family, Kind, PropertyDef};
 use crate::tlc::{Tlc, TlcError};
@@ -18,6 +18,10 @@ pub mod code {
     pub const USAGE: i32 = 2;
     /// The environment failed: Java or TLC missing, TLC crashed.
     pub const ENV: i32 = 3;
+    /// A run stopped at --max-states or --timeout before deciding everything.
+    pub const LIMIT: i32 = 4;
+    /// Interrupted (Ctrl-C).
+    pub const INTERRUPTED: i32 = 130;
 }
 
 /// An error that ends the command: its one-line message and exit code.
@@ -64,7 +68,7 @@ pub enum Command {
         #[command(flatten)]
         targets: Targets,
         /// Checker threads.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = parse_count)]
         threads: usize,
         /// Depth-first instead of breadth-first (counterexamples are then not the shortest).
         #[arg(long)]
@@ -76,7 +80,7 @@ pub enum Command {
         #[command(flatten)]
         targets: Targets,
         /// TLC workers per run.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = parse_count)]
         workers: usize,
     },
     /// Check model files with both checkers and compare them with each other and the expectations.
@@ -85,10 +89,10 @@ pub enum Command {
         #[command(flatten)]
         targets: Targets,
         /// Stateright threads.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = parse_count)]
         threads: usize,
         /// TLC workers per run.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = parse_count)]
         workers: usize,
     },
     /// Browse a model file's state space in Stateright's Explorer.
@@ -121,6 +125,33 @@ pub struct Targets {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+    /// Stop each check once about this many distinct states have been found (exit code 4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_states: Option<u64>,
+    /// Stop each model file's check after this many seconds (exit code 4).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+fn parse_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!("{s}: give a whole number from 1 to 256")),
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s.parse().map_err(|_| format!("{s} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 1e7) {
+        return Err(format!("{s}: give a number of seconds above 0"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+impl Targets {
+    fn limits(&self) -> Limits {
+        Limits { max_states: self.max_states, timeout: self.timeout }
+    }
 }
 
 /// The catalog root: the folder with `specs/` and `models/` (`$EXACTLY_ROOT`, else the current
@@ -276,12 +307,48 @@ fn variant(job: &Job) -> String {
 }
 
 fn outcome_json(o: &Outcome) -> serde_json::Value {
-    json!({
+    let mut v = json!({
         "distinct_states": o.distinct_states,
         "generated_states": o.generated_states,
         "seconds": (o.seconds * 1000.0).round() / 1000.0,
         "properties": o.properties,
-    })
+    });
+    if let Some(stop) = o.stopped {
+        v["stopped"] = json!(stop);
+    }
+    v
+}
+
+/// Saves a result as `.exactly/results/<family>/<model>.<kind>.json`, kind being `stateright`,
+/// `tlc` or `compare` (written to a temporary file, then renamed, so that
+/// a crash or an interruption never leaves a half-written file).
+fn save_result(root: &Path, job: &Job, kind: &str, result: &serde_json::Value) {
+    let stem = job.path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+    let dir = root.join(".exactly").join("results").join(job.family.id());
+    let path = dir.join(format!("{stem}.{kind}.json"));
+    let tmp = dir.join(format!(".{stem}.{kind}.json.{}.tmp", std::process::id()));
+    let text = serde_json::to_string_pretty(result).unwrap_or_default();
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::write(&tmp, text))
+        .and_then(|_| std::fs::rename(&tmp, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        progress(&format!("  (could not save the result in {}: {e})", path.display()));
+    }
+}
+
+/// The exit code of a command whose runs stopped as `stops` say, and whose results were all
+/// right or not.
+fn exit_code(stops: &[Stop], all_right: bool) -> i32 {
+    if stops.contains(&Stop::Interrupted) {
+        code::INTERRUPTED
+    } else if !stops.is_empty() {
+        code::LIMIT
+    } else if all_right {
+        code::OK
+    } else {
+        code::WRONG
+    }
 }
 
 /// Verdict misses for one checker; without an expectation, any violated invariant or liveness
@@ -355,13 +422,26 @@ fn run_one(root: &Path, targets: &Targets, checker: &str, mut run: impl FnMut(&J
     let mut results = Vec::new();
     let mut table = Table::new(&["model", "property", "verdict", "expected", "ok"]);
     let mut traces = Vec::new();
+    let mut stops = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
+        if crate::check::interrupted() {
+            break;
+        }
         progress(&format!("[{}/{}] {} with {checker}", i + 1, jobs.len(), job.name));
         let outcome = run(job)?;
+        if let Some(stop) = outcome.stopped {
+            progress(&format!(
+                "  {}: {stop} after {} distinct / {} generated states",
+                job.name, outcome.distinct_states, outcome.generated_states
+            ));
+            stops.push(stop);
+        }
         let (expected, misses) = judge(job, checker, &outcome);
         all_ok &= misses.is_empty();
-        for m in &misses {
-            progress(&format!("  {}: {m}", job.name));
+        if outcome.stopped.is_none() {
+            for m in &misses {
+                progress(&format!("  {}: {m}", job.name));
+            }
         }
         for p in &job.props {
             let v = outcome.properties.get(p.name).map_or("-".into(), |v| v.to_string());
@@ -376,7 +456,7 @@ fn run_one(root: &Path, targets: &Targets, checker: &str, mut run: impl FnMut(&J
                 }
             }
         }
-        if checker == "stateright" && !targets.json {
+        if checker == "stateright" && !targets.json && outcome.stopped.is_none() {
             for p in job.props.iter().filter(|p| p.kind != Kind::Sometimes) {
                 if outcome.properties.get(p.name) == Some(&family::Verdict::Violated) {
                     if let Some(steps) = job.family.trace(&job.consts, p) {
@@ -392,13 +472,15 @@ fn run_one(root: &Path, targets: &Targets, checker: &str, mut run: impl FnMut(&J
         });
         let ok = if want == "-" { "-".to_string() } else { yes(want == counts) };
         table.row(vec![job.name.clone(), "states distinct/generated".into(), counts, want, ok]);
-        results.push(json!({
+        let result = json!({
             "model": job.name,
             "family": job.family.id(),
             "variant": variant(job),
             checker: outcome_json(&outcome),
             "expected": expected,
-        }));
+        });
+        save_result(root, job, checker, &result);
+        results.push(result);
     }
     if targets.json {
         println!("{}", serde_json::to_string_pretty(&json!({"ok": all_ok, "results": results})).unwrap());
@@ -411,7 +493,7 @@ fn run_one(root: &Path, targets: &Targets, checker: &str, mut run: impl FnMut(&J
             }
         }
     }
-    Ok(if all_ok { code::OK } else { code::WRONG })
+    Ok(exit_code(&stops, all_ok))
 }
 
 fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Result<i32, Failure> {
@@ -420,15 +502,38 @@ fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Resu
     let mut all_expected = true;
     let mut results = Vec::new();
     let mut table = Table::new(&["model", "property", "TLC", "Stateright", "agree", "expected"]);
+    let mut stops = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
+        if crate::check::interrupted() {
+            break;
+        }
         progress(&format!("[{}/{}] {}: Stateright", i + 1, jobs.len(), job.name));
         let sr = job.family.check(&job.consts, &job.props, opts);
-        progress(&format!("[{}/{}] {}: TLC", i + 1, jobs.len(), job.name));
-        let tl = tlc.check(root, job.family, &job.model, &job.props, 2)?;
+        let tl = if sr.stopped == Some(Stop::Interrupted) {
+            Outcome { stopped: Some(Stop::Interrupted), ..Outcome::default() }
+        } else {
+            progress(&format!("[{}/{}] {}: TLC", i + 1, jobs.len(), job.name));
+            tlc.check(root, job.family, &job.model, &job.props, 2, &opts.limits)?
+        };
+        for (who, o) in [("Stateright", &sr), ("TLC", &tl)] {
+            if let Some(stop) = o.stopped {
+                progress(&format!(
+                    "  {}: {who} {stop} after {} distinct / {} generated states",
+                    job.name, o.distinct_states, o.generated_states
+                ));
+                stops.push(stop);
+            }
+        }
+        let stopped = sr.stopped.is_some() || tl.stopped.is_some();
         let lockstep = job.expectation.as_ref().map_or(true, |e| e.lockstep);
-        let counts_agree =
-            !lockstep || (sr.distinct_states == tl.distinct_states && sr.generated_states == tl.generated_states);
-        let verdicts_agree = sr.properties == tl.properties;
+        // A stopped run decides nothing about counts, nor about the properties it left unknown.
+        let counts_agree = stopped
+            || !lockstep
+            || (sr.distinct_states == tl.distinct_states && sr.generated_states == tl.generated_states);
+        let verdicts_agree = sr.properties.iter().all(|(name, v)| {
+            let t = tl.properties.get(name);
+            *v == family::Verdict::Unknown || t == Some(&family::Verdict::Unknown) || t == Some(v)
+        });
         let agree = counts_agree && verdicts_agree;
         let (e_tlc, m_tlc) = judge(job, "tlc", &tl);
         let (e_sr, m_sr) = judge(job, "stateright", &sr);
@@ -439,7 +544,7 @@ fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Resu
         all_agree &= agree;
         all_expected &= expected.unwrap_or(true);
         for m in m_tlc.iter().chain(&m_sr) {
-            if job.expectation.is_some() {
+            if job.expectation.is_some() && !stopped {
                 progress(&format!("  {}: {m}", job.name));
             }
         }
@@ -448,7 +553,8 @@ fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Resu
             let s = sr.properties.get(p.name).map_or("-".into(), |v| v.to_string());
             let want = expected_verdict(job, p.name);
             let exp = if job.expectation.is_none() { "-".to_string() } else { yes(want == t && want == s) };
-            table.row(vec![job.name.clone(), p.name.to_string(), t.clone(), s.clone(), yes(t == s), exp]);
+            let agree_cell = if t == "unknown" || s == "unknown" { "-".to_string() } else { yes(t == s) };
+            table.row(vec![job.name.clone(), p.name.to_string(), t.clone(), s.clone(), agree_cell, exp]);
         }
         let exp_counts = job.expectation.as_ref().map(|e| {
             e.tlc.distinct_states == tl.distinct_states
@@ -464,7 +570,7 @@ fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Resu
             yes(counts_agree),
             expected_cell(exp_counts),
         ]);
-        results.push(json!({
+        let result = json!({
             "model": job.name,
             "family": job.family.id(),
             "variant": variant(job),
@@ -473,12 +579,17 @@ fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Resu
             "stateright": outcome_json(&sr),
             "agree": agree,
             "expected": expected,
-        }));
+        });
+        save_result(root, job, "compare", &result);
+        results.push(result);
     }
     if targets.json {
         println!("{}", serde_json::to_string_pretty(&json!({"agree": all_agree, "expected": all_expected, "results": results})).unwrap());
     } else {
         table.print();
+        if !stops.is_empty() {
+            println!("\nSome runs {}: `unknown` verdicts are undecided, and their counts partial.", stops[0]);
+        }
         println!(
             "\n{} model files: the checkers {}; expectations {}.",
             jobs.len(),
@@ -492,7 +603,7 @@ fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Resu
             }
         );
     }
-    Ok(if all_agree && all_expected { code::OK } else { code::WRONG })
+    Ok(exit_code(&stops, all_agree && all_expected))
 }
 
 fn list(root: &Path, json_out: bool) -> i32 {
@@ -546,23 +657,35 @@ fn explore(root: &Path, model: &Path, consts: &[String], host: &str, port: u16) 
 /// Runs the command line; returns the exit code.
 pub fn main_with(cli: Cli) -> Result<i32, Failure> {
     let root = root();
+    if matches!(cli.command, Command::Check { .. } | Command::Tlc { .. } | Command::Compare { .. }) {
+        // Ctrl-C stops the runs (TLC's Java too), reports what was explored, saves it, exits 130;
+        // a second Ctrl-C exits at once.
+        let _ = ctrlc::set_handler(|| {
+            if crate::check::interrupted() {
+                std::process::exit(code::INTERRUPTED);
+            }
+            eprintln!("exactly: interrupted; stopping the runs (Ctrl-C again to quit at once)");
+            crate::check::interrupt();
+        });
+    }
     match cli.command {
         Command::List { json } => Ok(list(&root, json)),
         Command::Check { targets, threads, dfs } => {
-            let opts = RunOptions { threads, dfs };
+            let opts = RunOptions { threads, dfs, limits: targets.limits() };
             run_one(&root, &targets, "stateright", |job| Ok(job.family.check(&job.consts, &job.props, &opts)))
         }
         Command::Tlc { targets, workers } => {
             let jobs_ok = resolve(&root, &targets)?; // bad input before a missing TLC
             drop(jobs_ok);
             let tlc = Tlc::locate(&root, workers)?;
-            run_one(&root, &targets, "tlc", |job| Ok(tlc.check(&root, job.family, &job.model, &job.props, 2)?))
+            let limits = targets.limits();
+            run_one(&root, &targets, "tlc", |job| Ok(tlc.check(&root, job.family, &job.model, &job.props, 2, &limits)?))
         }
         Command::Compare { targets, threads, workers } => {
             let jobs_ok = resolve(&root, &targets)?;
             drop(jobs_ok);
             let tlc = Tlc::locate(&root, workers)?;
-            compare(&root, &targets, &RunOptions { threads, dfs: false }, &tlc)
+            compare(&root, &targets, &RunOptions { threads, dfs: false, limits: targets.limits() }, &tlc)
         }
         Command::Explore { model, consts, host, port } => explore(&root, &model, &consts, &host, port),
     }

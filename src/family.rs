@@ -25,6 +25,8 @@ pub enum Verdict {
     Violated,
     Reached,
     Unreached,
+    /// The run stopped (a limit, an interruption) before it could decide.
+    Unknown,
 }
 
 impl fmt::Display for Verdict {
@@ -34,6 +36,7 @@ impl fmt::Display for Verdict {
             Verdict::Violated => "violated",
             Verdict::Reached => "reached",
             Verdict::Unreached => "unreached",
+            Verdict::Unknown => "unknown",
         })
     }
 }

@@ -11,13 +11,13 @@
 //! Runs stop at the first violation (never `-continue`: it prints a trace per violating state).
 
 use crate::cfg::ModelFile;
-use crate::check::Outcome;
+use crate::check::{Limits, Outcome, Stop};
 use crate::family::{Family, Kind, PropertyDef, Verdict};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Where TLC comes from.
 #[derive(Clone, Debug)]
@@ -137,6 +137,8 @@ pub enum RunEnd {
     InvariantViolated { name: String, trace_len: usize },
     /// The temporal property was violated.
     TemporalViolated { trace_len: usize },
+    /// Stopped by a limit or an interruption, after exploring this much.
+    Stopped { stop: Stop, distinct: u64, generated: u64 },
 }
 
 /// Reads a run's end from its exit code and messages.
@@ -169,11 +171,12 @@ pub fn read_run(rc: Option<i32>, output: &str, stderr: &str) -> Result<RunEnd, T
     }
 }
 
-/// "N states generated, M distinct states found, K states left on queue."
+/// "N states generated, M distinct states found, K states left on queue.", also in a progress
+/// report ("... N states generated (X s/min), M distinct states found (Y ds/min), ...").
 fn parse_counts(text: &str) -> Option<(u64, u64)> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let num = |w: &str| w.replace(',', "").parse::<u64>().ok();
-    let generated = words.iter().position(|w| *w == "generated,").and_then(|i| num(words.get(i.checked_sub(2)?)?))?;
+    let generated = words.iter().position(|w| w.starts_with("generated")).and_then(|i| num(words.get(i.checked_sub(2)?)?))?;
     let distinct = words.iter().position(|w| *w == "distinct").and_then(|i| num(words.get(i.checked_sub(1)?)?))?;
     Some((generated, distinct))
 }
@@ -207,8 +210,33 @@ impl Drop for Scratch {
     }
 }
 
+/// The last progress report of a run (for one that was stopped): (generated, distinct).
+fn last_progress(output: &str) -> (u64, u64) {
+    messages(output)
+        .iter()
+        .rev()
+        .filter(|m| m.code == 2200 || m.code == 2199)
+        .find_map(|m| parse_counts(&m.text))
+        .unwrap_or((0, 0))
+}
+
+/// Reads a child's stream to the end on a thread of its own (so that a full pipe never blocks it).
+fn drain(stream: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut s) = stream {
+            let mut bytes = Vec::new();
+            let _ = s.read_to_end(&mut bytes);
+            text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        text
+    })
+}
+
 impl Tlc {
-    /// One TLC run of `module` with the given invariants and properties.
+    /// One TLC run with the given invariants and properties. It is killed on Ctrl-C or at the
+    /// deadline, and with `max_states` explores no further than that many distinct states.
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         root: &Path,
@@ -217,7 +245,15 @@ impl Tlc {
         extra_defs: &str,
         invariants: &[String],
         properties: &[String],
+        limits: &Limits,
+        deadline: Option<Instant>,
     ) -> Result<RunEnd, TlcError> {
+        if crate::check::interrupted() {
+            return Ok(RunEnd::Stopped { stop: Stop::Interrupted, distinct: 0, generated: 0 });
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(RunEnd::Stopped { stop: Stop::TimeLimit, distinct: 0, generated: 0 });
+        }
         let n = RUN_COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("exactly-tlc-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -234,10 +270,17 @@ impl Tlc {
                 }
             }
         }
-        let mc = format!("---- MODULE MC ----\nEXTENDS {}\n{extra_defs}====\n", family.module());
+        let mut defs = extra_defs.to_string();
+        let mut cfg = mf.to_tlc_cfg(invariants, properties);
+        if let Some(max) = limits.max_states {
+            // TLC has no state limit: a constraint stops exploring past it.
+            defs.push_str(&format!("Limit_States == TLCGet(\"distinct\") < {max}\n"));
+            cfg.push_str("CONSTRAINT Limit_States\n");
+        }
+        let mc = format!("---- MODULE MC ----\nEXTENDS {}, TLC\n{defs}====\n", family.module());
         std::fs::write(dir.join("MC.tla"), mc).map_err(env_err)?;
-        std::fs::write(dir.join("MC.cfg"), mf.to_tlc_cfg(invariants, properties)).map_err(env_err)?;
-        let out = Command::new(&self.java)
+        std::fs::write(dir.join("MC.cfg"), cfg).map_err(env_err)?;
+        let mut child = Command::new(&self.java)
             .current_dir(&dir)
             .arg("-XX:+UseParallelGC")
             .arg(format!("-Djava.io.tmpdir={}", dir.join("tmp").display()))
@@ -245,10 +288,59 @@ impl Tlc {
             .arg(&self.jar)
             .arg("tlc2.TLC")
             .args(["-tool", "-deadlock", "-workers", &self.workers.to_string(), "-metadir", "states", "-config", "MC.cfg", "MC"])
-            .output()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|e| TlcError(format!("cannot start Java ({}): {e}", self.java.display())))?;
+        let out = drain(child.stdout.take());
+        let err = drain(child.stderr.take());
+        let mut stopped = None;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) => {}
+                Err(e) => return Err(TlcError(format!("lost track of TLC: {e}"))),
+            }
+            if crate::check::interrupted() {
+                stopped = Some(Stop::Interrupted);
+            } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                stopped = Some(Stop::TimeLimit);
+            }
+            if stopped.is_some() {
+                let _ = child.kill();
+                break child.wait().map_err(|e| TlcError(format!("lost track of TLC: {e}")))?;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let (out, err) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
         drop(scratch);
-        read_run(out.status.code(), &String::from_utf8_lossy(&out.stdout), &String::from_utf8_lossy(&out.stderr))
+        if let Some(stop) = stopped {
+            let (generated, distinct) = last_progress(&out);
+            return Ok(RunEnd::Stopped { stop, distinct, generated });
+        }
+        if status.code() == Some(130) || status.code() == Some(143) || crate::check::interrupted() {
+            // Java got the terminal's Ctrl-C too.
+            let (generated, distinct) = last_progress(&out);
+            return Ok(RunEnd::Stopped { stop: Stop::Interrupted, distinct, generated });
+        }
+        let end = read_run(status.code(), &out, &err)?;
+        if let Some(max) = limits.max_states {
+            let (_, distinct) = last_progress(&out);
+            let truncated = distinct >= max;
+            match end {
+                RunEnd::Complete { distinct, generated } if truncated => {
+                    return Ok(RunEnd::Stopped { stop: Stop::StateLimit, distinct, generated })
+                }
+                // On a truncated graph the cut-off states look final: no liveness verdict.
+                RunEnd::TemporalViolated { .. } if truncated => {
+                    let (generated, distinct) = last_progress(&out);
+                    return Ok(RunEnd::Stopped { stop: Stop::StateLimit, distinct, generated });
+                }
+                _ => {}
+            }
+        }
+        Ok(end)
     }
 
     /// Checks a model file's properties with TLC. `parallel` runs this many TLC processes at once.
@@ -259,17 +351,38 @@ impl Tlc {
         mf: &ModelFile,
         props: &[PropertyDef],
         parallel: usize,
+        limits: &Limits,
     ) -> Result<Outcome, TlcError> {
         let start = Instant::now();
+        let deadline = limits.timeout.map(|t| start + t);
         let verdicts = Mutex::new(std::collections::BTreeMap::<String, Verdict>::new());
         let counts = Mutex::new(None::<(u64, u64)>);
+        // The largest partial counts of a stopped run, and why it stopped.
+        let partial = Mutex::new(None::<(Stop, u64, u64)>);
         let steps = Mutex::new(std::collections::BTreeMap::<String, usize>::new());
         let record_steps = |name: &str, trace_len: usize| {
             steps.lock().unwrap().insert(name.to_string(), trace_len.saturating_sub(1));
         };
-        let record_complete = |end: &RunEnd| {
-            if let RunEnd::Complete { distinct, generated } = end {
+        let record = |end: &RunEnd| match end {
+            RunEnd::Complete { distinct, generated } => {
                 counts.lock().unwrap().get_or_insert((*distinct, *generated));
+            }
+            RunEnd::Stopped { stop, distinct, generated } => {
+                let mut p = partial.lock().unwrap();
+                let worse = match *p {
+                    None => true,
+                    Some((s, d, _)) => (*stop == Stop::Interrupted && s != Stop::Interrupted) || *distinct > d,
+                };
+                if worse {
+                    *p = Some((*stop, *distinct, *generated));
+                }
+            }
+            _ => {}
+        };
+        let unknown = |names: &[String]| {
+            let mut v = verdicts.lock().unwrap();
+            for n in names {
+                v.insert(n.clone(), Verdict::Unknown);
             }
         };
         let reach_defs: String = props
@@ -284,18 +397,20 @@ impl Tlc {
                 props.iter().filter(|p| p.kind == Kind::Invariant).map(|p| p.name.to_string()).collect();
             let mut properties: Vec<String> =
                 props.iter().filter(|p| p.kind == Kind::Liveness).map(|p| p.name.to_string()).collect();
-            if invariants.is_empty() && properties.is_empty() {
-                return Ok(());
-            }
-            loop {
-                let end = self.run(root, family, mf, "", &invariants, &properties)?;
-                record_complete(&end);
+            while !invariants.is_empty() || !properties.is_empty() {
+                let end = self.run(root, family, mf, "", &invariants, &properties, limits, deadline)?;
+                record(&end);
                 match end {
                     RunEnd::Complete { .. } => {
                         let mut v = verdicts.lock().unwrap();
                         for n in invariants.iter().chain(&properties) {
                             v.insert(n.clone(), Verdict::Holds);
                         }
+                        return Ok(());
+                    }
+                    RunEnd::Stopped { .. } => {
+                        unknown(&invariants);
+                        unknown(&properties);
                         return Ok(());
                     }
                     RunEnd::InvariantViolated { name, trace_len } => {
@@ -315,17 +430,16 @@ impl Tlc {
                         properties.clear();
                     }
                 }
-                if invariants.is_empty() && properties.is_empty() {
-                    return Ok(());
-                }
             }
+            Ok(())
         };
         let reach = |p: &PropertyDef| -> Result<(), TlcError> {
             let inv = format!("Reach_{}", p.name);
-            let end = self.run(root, family, mf, &reach_defs, &[inv.clone()], &[])?;
-            record_complete(&end);
+            let end = self.run(root, family, mf, &reach_defs, &[inv.clone()], &[], limits, deadline)?;
+            record(&end);
             let verdict = match end {
                 RunEnd::Complete { .. } => Verdict::Unreached,
+                RunEnd::Stopped { .. } => Verdict::Unknown,
                 RunEnd::InvariantViolated { name, trace_len } if name == inv => {
                     record_steps(p.name, trace_len);
                     Verdict::Reached
@@ -358,10 +472,17 @@ impl Tlc {
         if let Some(e) = first_error.lock().unwrap().take() {
             return Err(e);
         }
-        let counts = match *counts.lock().unwrap() {
-            Some(c) => c,
-            None => match self.run(root, family, mf, "", &[], &[])? {
+        let mut stopped = partial.lock().unwrap().map(|(s, _, _)| s);
+        let complete = *counts.lock().unwrap();
+        let (distinct, generated) = match (complete, *partial.lock().unwrap()) {
+            (Some(c), _) => c,
+            (None, Some((_, d, g))) => (d, g),
+            (None, None) => match self.run(root, family, mf, "", &[], &[], limits, deadline)? {
                 RunEnd::Complete { distinct, generated } => (distinct, generated),
+                RunEnd::Stopped { stop, distinct, generated } => {
+                    stopped = Some(stop);
+                    (distinct, generated)
+                }
                 other => return Err(TlcError(format!("the counting run reported {other:?} with nothing to check"))),
             },
         };
@@ -371,9 +492,10 @@ impl Tlc {
         Ok(Outcome {
             properties,
             counterexample_steps,
-            distinct_states: counts.0,
-            generated_states: counts.1,
+            distinct_states: distinct,
+            generated_states: generated,
             seconds: start.elapsed().as_secs_f64(),
+            stopped,
         })
     }
 }

@@ -72,6 +72,32 @@ fn bad_input_is_one_line_and_exit_code_2() {
     bad_input(&root, &["tlc", "nosuch"], "unknown family");
     bad_input(&root, &["compare", "models/handler/Missing.cfg"], "no model file");
     bad_input(&root, &["explore", "models/handler/GiveUp.cfg", "--host", "localhost:x"], "not an IP address");
+    bad_input(&root, &["explore", "models/handler/GiveUp.cfg", "--port", "70000"], "70000");
+    bad_input(&root, &["explore", "models/handler/GiveUp.cfg", "--port", "http"], "invalid value 'http'");
+    bad_input(&root, &["explore"], "required");
+    bad_input(&root, &["explore", "models/handler/Nope.cfg"], "no model file");
+    bad_input(&root, &["check", "handler", "--max-states", "0"], "--max-states");
+    bad_input(&root, &["check", "handler", "--max-states", "many"], "invalid value 'many'");
+    bad_input(&root, &["check", "handler", "--timeout", "0"], "above 0");
+    bad_input(&root, &["check", "handler", "--timeout", "soon"], "not a number of seconds");
+    bad_input(&root, &["tlc", "handler", "--timeout=-5"], "above 0");
+    bad_input(&root, &["check", "handler", "--threads", "0"], "--threads");
+    bad_input(&root, &["tlc", "handler", "--workers", "0"], "--workers");
+    bad_input(&root, &["check", "handler", "--const", "=3"], "name is missing");
+    bad_input(&root, &["check", "handler", "--const", "Msgs="], "expected a value");
+    bad_input(&root, &["check", "handler", "--const", "Msgs=1 2"], "after the value");
+    bad_input(&root, &["check", "handler", "--const", "Handlers={}"], "Handlers takes 1 to 4 model values, found 0");
+    bad_input(&root, &["check", "handler", "--const", "Handlers={1, 2}"], "takes model values");
+    bad_input(&root, &["check", "handler", "--const", "Handlers={a, b, c, d, e}"], "found 5");
+    bad_input(&root, &["check", "handler", "--const", "Variant=1"], "Variant takes a string");
+    bad_input(&root, &["check", "handler", "--const", "DupCount=-1"], "out of range");
+    bad_input(&root, &["check", "handler", "--const", "Msgs=99999999999999999999"], "too large");
+    bad_input(&root, &["check", "handler", "--const", "Msgs={1, 2"], "unterminated set");
+    bad_input(&root, &["list", "extra"], "unexpected argument 'extra'");
+    let outside = std::env::temp_dir().join(format!("exactly-outside-{}.cfg", std::process::id()));
+    std::fs::write(&outside, "SPECIFICATION Spec\n").unwrap();
+    bad_input(&root, &["check", outside.to_str().unwrap()], "cannot tell its family");
+    let _ = std::fs::remove_file(outside);
 }
 
 #[test]
@@ -84,6 +110,16 @@ fn malformed_model_files_name_the_line() {
         ("wrongkind", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\nINVARIANT Termination\n", "cannot be listed under INVARIANT"),
         ("modelvariant", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = GiveUp\nINVARIANT NoGhostMessages\n", "Variant is a string"),
         ("empty", "", "empty"),
+        ("comment", "SPECIFICATION Spec\n(* never closed\n", "line 2: unterminated comment"),
+        ("dupkey", "SPECIFICATION Spec\nCONSTANTS Msgs = 1\nCONSTANTS Msgs = 2\n", "line 3: constant Msgs is assigned twice"),
+        ("init", "INIT Init\n", "INIT is not supported"),
+        ("otherspec", "SPECIFICATION Foo\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\nINVARIANT NoGhostMessages\n", "write SPECIFICATION Spec"),
+        ("nospec", "CONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\nINVARIANT NoGhostMessages\n", "no SPECIFICATION"),
+        ("sometimes", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\n\\* SOMETIMES Nope\n", "unknown SOMETIMES Nope"),
+        ("propkind", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\nPROPERTY NoGhostMessages\n", "cannot be listed under PROPERTY"),
+        ("noprops", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\n", "names no property"),
+        ("badvalue", "SPECIFICATION Spec\nCONSTANTS Msgs = @\n", "line 2: expected a value, found '@'"),
+        ("badescape", "SPECIFICATION Spec\nCONSTANTS Variant = \"a\\q\"\n", "unknown escape"),
         ("binary", "\u{0}\u{1}\u{2}", "binary"),
     ];
     for (name, text, needle) in cases {
@@ -91,6 +127,10 @@ fn malformed_model_files_name_the_line() {
         bad_input(&root, &["check", &format!("models/handler/{name}.cfg")], needle);
         let _ = std::fs::remove_dir_all(&root);
     }
+    let root = scratch_root("latin1", "", None);
+    std::fs::write(root.join("models/handler/latin1.cfg"), b"CONSTANTS Msgs = \"\xe9\"\n").unwrap();
+    bad_input(&root, &["check", "models/handler/latin1.cfg"], "not a text file");
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 const SMALL: &str = "SPECIFICATION Spec\nCONSTANTS\n  Msgs = 1\n  Handlers = {h1}\n  DupCount = 1\n  MaxFailures = 1\n  Variant = \"UpdateThenSend\"\nINVARIANTS NoGhostMessages NoLostMessages\nPROPERTY Termination\n\\* SOMETIMES DuplicateDelivered\n";

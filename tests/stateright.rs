@@ -12,7 +12,7 @@ fn every_model_file_meets_its_expectations_in_stateright() {
     let mut misses = Vec::new();
     for job in common::all_jobs() {
         let e = job.expectation.as_ref().unwrap();
-        let outcome = job.family.check(&job.consts, &job.props, &RunOptions { threads: 2, dfs: false });
+        let outcome = job.family.check(&job.consts, &job.props, &RunOptions { threads: 2, ..RunOptions::default() });
         for m in expect::misses(e, "stateright", &e.stateright, &outcome) {
             misses.push(format!("{}: {m}", job.name));
         }

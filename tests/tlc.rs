@@ -13,7 +13,7 @@ fn every_model_file_meets_its_expectations_in_tlc() {
     for job in common::all_jobs() {
         let e = job.expectation.as_ref().unwrap();
         let outcome = tlc
-            .check(&root, job.family, &job.model, &job.props, 2)
+            .check(&root, job.family, &job.model, &job.props, 2, &Default::default())
             .unwrap_or_else(|err| panic!("{}: {err}", job.name));
         for m in expect::misses(e, "tlc", &e.tlc, &outcome) {
             misses.push(format!("{}: {m}", job.name));
