@@ -11,6 +11,16 @@ fn exactly(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_exactly")).args(args).env("EXACTLY_ROOT", common::root()).output().unwrap()
 }
 
+fn spawn(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_exactly"))
+        .args(args)
+        .env("EXACTLY_ROOT", common::root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// TLC processes started by the `exactly` process `pid` (their scratch folders carry its pid).
 fn tlc_processes_of(pid: u32) -> String {
     let out = Command::new("pgrep").args(["-af", &format!("exactly-tlc-{pid}-")]).output().unwrap();
@@ -40,13 +50,7 @@ fn a_found_violation_stands_when_a_limit_stops_the_run() {
 
 #[test]
 fn tlc_limits_stop_tlc_and_leave_no_java_behind() {
-    let child = Command::new(env!("CARGO_BIN_EXE_exactly"))
-        .args(["tlc", "models/handler/ResendStoredChange.cfg", "--timeout", "2", "--json"])
-        .env("EXACTLY_ROOT", common::root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(&["tlc", "models/handler/ResendStoredChange.cfg", "--timeout", "2", "--json"]);
     let pid = child.id();
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
@@ -68,13 +72,7 @@ fn tlc_limits_stop_tlc_and_leave_no_java_behind() {
 
 #[test]
 fn ctrl_c_stops_compare_saves_the_result_and_leaves_no_java_behind() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_exactly"))
-        .args(["compare", "models/handler/ResendStoredChange.cfg", "--const", "MaxFailures=2"])
-        .env("EXACTLY_ROOT", common::root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&["compare", "models/handler/ResendStoredChange.cfg", "--const", "MaxFailures=2"]);
     let pid = child.id();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
