@@ -8,4 +8,5 @@ pub mod cli;
 pub mod expect;
 pub mod families;
 pub mod family;
+pub mod tla;
 pub mod tlc;

@@ -7,7 +7,7 @@
 //! --test fuzz` (see the README).
 
 use exactly::cfg::{self, ModelFile, Value};
-use exactly::tlc;
+use exactly::{tla, tlc};
 use proptest::prelude::*;
 use std::path::PathBuf;
 
@@ -191,6 +191,56 @@ proptest! {
     }
 }
 
+/// The texts of the trace states in the corpus of real TLC output.
+fn trace_states() -> Vec<String> {
+    corpus("tlc")
+        .iter()
+        .flat_map(|out| tlc::messages(out).into_iter().filter(|m| m.code == 2217).map(|m| m.text))
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn the_tla_value_parser_never_panics_on_random_text(text in "\\PC*") {
+        let _ = tla::parse_value(&text);
+        let _ = tla::parse_state(&text);
+        let _ = tla::parse_trace_state(&text);
+    }
+
+    #[test]
+    fn the_tla_value_parser_never_panics_on_edited_trace_states(
+        seed in prop::sample::select(trace_states()),
+        edits in prop::collection::vec(edit(), 1..6),
+    ) {
+        let text = apply(&seed, &edits);
+        if let Err(e) = tla::parse_trace_state(&text) {
+            prop_assert!(e.line >= 1 && e.column >= 1);
+        }
+    }
+
+    #[test]
+    fn a_printed_value_parses_back(v in tla_value()) {
+        prop_assert_eq!(tla::parse_value(&v.to_string()), Ok(v));
+    }
+}
+
+fn tla_value() -> impl Strategy<Value = tla::Value> {
+    let leaf = prop_oneof![
+        (-1000i64..1000).prop_map(tla::Value::Int),
+        "[ -~]{0,6}".prop_map(tla::Value::Str),
+        any::<bool>().prop_map(tla::Value::Bool),
+        "[a-z][a-z0-9]{0,4}".prop_filter("not a boolean", |s| s != "TRUE" && s != "FALSE").prop_map(tla::Value::ModelValue),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(tla::Value::Seq),
+            prop::collection::btree_set(inner.clone(), 0..4).prop_map(|s| tla::Value::Set(s.into_iter().collect())),
+            prop::collection::btree_map("[a-z]{1,4}", inner.clone(), 1..4).prop_map(|m| tla::Value::Record(m.into_iter().collect())),
+            prop::collection::btree_map(inner.clone(), inner, 1..4).prop_map(|m| tla::Value::Function(m.into_iter().collect())),
+        ]
+    })
+}
+
 /// The real outputs in the corpus read as what they are.
 #[test]
 fn the_corpus_of_real_tlc_output_reads_right() {
@@ -205,4 +255,10 @@ fn the_corpus_of_real_tlc_output_reads_right() {
     let full = std::fs::read_to_string(dir.join("success.out")).unwrap();
     let cut = full.find("states generated").unwrap();
     assert!(tlc::read_run(Some(0), &full[..cut], "").is_err());
+    // Every state of the real traces parses.
+    let states = trace_states();
+    assert!(states.len() > 10);
+    for s in &states {
+        tla::parse_trace_state(s).unwrap_or_else(|e| panic!("{e}\n{s}"));
+    }
 }
