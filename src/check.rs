@@ -144,19 +144,28 @@ where
 
 /// The shortest path to a violation (or witness) of `prop`, the only property `model` carries:
 /// breadth-first, one thread, recorded by a visitor because Stateright 0.31 replaces a
-/// property's discovery with every later one while it keeps exploring.
-pub fn shortest_trace<M>(model: M, prop: &PropertyDef, cond: Cond<M>) -> Option<Vec<String>>
-where
-    M: Model + Send + Sync + 'static,
-    M::State: Clone + Debug + Hash + PartialEq + Send + Sync,
-    M::Action: Clone + Debug + PartialEq + Send + Sync,
-{
+/// property's discovery with every later one while it keeps exploring. Each step comes with the
+/// state after it, as JSON.
+pub fn shortest_trace<P: crate::actors::Protocol>(
+    model: crate::actors::WorldModel<P>,
+    prop: &PropertyDef,
+    cond: Cond<crate::actors::WorldModel<P>>,
+) -> Option<Vec<crate::trace::Step>> {
+    type M<P> = crate::actors::WorldModel<P>;
     let want_true = prop.kind == Kind::Sometimes;
     let found = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let visitor = FirstDiscovery::<M> { discovered: Box::new(move |m, s| cond(m, s) == want_true), found: found.clone() };
+    let visitor = FirstDiscovery::<M<P>> { discovered: Box::new(move |m, s| cond(m, s) == want_true), found: found.clone() };
     let checker = model.checker().threads(1).visitor(visitor).spawn_bfs().join();
     let actions = found.lock().unwrap().take()?;
-    Some(actions.iter().map(|a| checker.model().format_action(a)).collect())
+    let m = checker.model();
+    let path = stateright::Path::from_actions(m, m.init_states().into_iter().next()?, actions.iter())?;
+    let mut pairs = Vec::new();
+    let mut action = "Initial".to_string();
+    for (state, next) in path.into_vec() {
+        pairs.push((action, crate::actors::state_json(&m.cfg, &state)));
+        action = next.map_or_else(String::new, |a| m.format_action(&a));
+    }
+    Some(crate::trace::steps(pairs))
 }
 
 /// Explores the whole state space of `model` (which carries the sentinel) and reads the verdicts.

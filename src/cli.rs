@@ -95,6 +95,24 @@ pub enum Command {
         #[arg(long, default_value_t = 1, value_parser = parse_count)]
         workers: usize,
     },
+    /// Print the shortest counterexample of each violated property, from either checker or both.
+    #[command(after_help = "Examples:\n  exactly trace models/handler/UpdateThenSend.cfg\n  exactly trace models/handler/GiveUp.cfg --property Termination --checker tlc\n  exactly trace models/handler/ResendStoredChange.cfg --property CrashMidProcessing --json\n\nEach step shows its action and the parts of the state it changed. A non-vacuity check named with --property gives the shortest path to a state that shows it. Traces are breadth-first with one worker: the shortest there are.")]
+    Trace {
+        /// The model file.
+        model: PathBuf,
+        /// Only this property (by default: every violated invariant and liveness property).
+        #[arg(long)]
+        property: Option<String>,
+        /// Which checker's counterexample.
+        #[arg(long, value_enum, default_value_t = Which::Both)]
+        checker: Which,
+        /// Override a constant of the model file.
+        #[arg(long = "const", value_name = "NAME=VALUE")]
+        consts: Vec<String>,
+        /// Print {"traces": [...]} in the common trace format.
+        #[arg(long)]
+        json: bool,
+    },
     /// Browse a model file's state space in Stateright's Explorer.
     #[command(after_help = "Examples:\n  exactly explore models/handler/UpdateThenSend.cfg\n  exactly explore models/handler/GiveUp.cfg --port 3001\n\nOpen the printed address; follow a property's counterexample step by step, with the actors' sequence diagram.")]
     Explore {
@@ -110,6 +128,13 @@ pub enum Command {
         #[arg(long, default_value_t = 3000)]
         port: u16,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    Tlc,
+    Stateright,
+    Both,
 }
 
 #[derive(Args, Debug)]
@@ -460,7 +485,8 @@ fn run_one(root: &Path, targets: &Targets, checker: &str, mut run: impl FnMut(&J
             for p in job.props.iter().filter(|p| p.kind != Kind::Sometimes) {
                 if outcome.properties.get(p.name) == Some(&family::Verdict::Violated) {
                     if let Some(steps) = job.family.trace(&job.consts, p) {
-                        traces.push(format!("{}: {} is violated after {} steps:\n  {}", job.name, p.name, steps.len(), steps.join("\n  ")));
+                        let actions: Vec<&str> = steps.iter().skip(1).map(|s| s.action.as_str()).collect();
+                        traces.push(format!("{}: {} is violated after {} steps:\n  {}", job.name, p.name, actions.len(), actions.join("\n  ")));
                     }
                 }
             }
@@ -635,6 +661,59 @@ fn list(root: &Path, json_out: bool) -> i32 {
     code::OK
 }
 
+#[allow(clippy::too_many_arguments)]
+fn trace(root: &Path, model: &Path, property: Option<&str>, which: Which, consts: &[String], json_out: bool) -> Result<i32, Failure> {
+    let overrides = parse_overrides(consts)?;
+    let job = load_job(root, model, &overrides)?;
+    let props: Vec<PropertyDef> = match property {
+        Some(name) => match job.props.iter().find(|p| p.name == name) {
+            Some(p) => vec![*p],
+            None => {
+                let known: Vec<_> = job.props.iter().map(|p| p.name).collect();
+                return Err(usage(format!("--property {name}: {} does not check it (it checks: {})", job.name, known.join(", "))));
+            }
+        },
+        None => job.props.iter().filter(|p| p.kind != Kind::Sometimes).copied().collect(),
+    };
+    let tlc = if which != Which::Stateright { Some(Tlc::locate(root, 1)?) } else { None };
+    let mut traces = Vec::new();
+    let mut without = Vec::new();
+    for p in &props {
+        if which != Which::Tlc {
+            progress(&format!("{}: {} with Stateright", job.name, p.name));
+            match job.family.trace(&job.consts, p) {
+                Some(steps) => traces.push(crate::trace::Trace {
+                    model: job.name.clone(),
+                    property: p.name.to_string(),
+                    checker: "stateright".into(),
+                    kind: if p.kind == Kind::Sometimes { "witness" } else { "violation" }.into(),
+                    loops_to: (p.kind == Kind::Liveness).then(|| steps.len().saturating_sub(1)),
+                    steps,
+                }),
+                None => without.push(format!("stateright: {}", p.name)),
+            }
+        }
+        if let Some(tlc) = &tlc {
+            progress(&format!("{}: {} with TLC", job.name, p.name));
+            match tlc.trace(root, job.family, &job.model, p, &job.name)? {
+                Some(t) => traces.push(t),
+                None => without.push(format!("tlc: {}", p.name)),
+            }
+        }
+    }
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&json!({"traces": traces})).unwrap());
+    } else {
+        for t in &traces {
+            println!("{}", crate::trace::render(t));
+        }
+        for w in &without {
+            println!("no counterexample ({w} {})", if property.is_some_and(|_| props[0].kind == Kind::Sometimes) { "is unreached" } else { "holds" });
+        }
+    }
+    Ok(code::OK)
+}
+
 fn explore(root: &Path, model: &Path, consts: &[String], host: &str, port: u16) -> Result<i32, Failure> {
     let overrides = parse_overrides(consts)?;
     let job = load_job(root, model, &overrides)?;
@@ -688,5 +767,6 @@ pub fn main_with(cli: Cli) -> Result<i32, Failure> {
             compare(&root, &targets, &RunOptions { threads, dfs: false, limits: targets.limits() }, &tlc)
         }
         Command::Explore { model, consts, host, port } => explore(&root, &model, &consts, &host, port),
+        Command::Trace { model, property, checker, consts, json } => trace(&root, &model, property.as_deref(), checker, &consts, json),
     }
 }

@@ -117,7 +117,7 @@ pub trait Family: Sync {
     /// Checks the Stateright twin with the given properties (all of them known to the family).
     fn check(&self, consts: &Consts, properties: &[PropertyDef], opts: &RunOptions) -> Outcome;
     /// The shortest Stateright path to a violation (or witness) of `prop`, if there is one.
-    fn trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<String>>;
+    fn trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<crate::trace::Step>>;
     /// Serves Stateright's Explorer on `addr` (blocks).
     fn explore(&self, consts: &Consts, properties: &[PropertyDef], addr: std::net::SocketAddr);
 }

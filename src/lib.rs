@@ -10,3 +10,4 @@ pub mod families;
 pub mod family;
 pub mod tla;
 pub mod tlc;
+pub mod trace;

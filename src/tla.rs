@@ -27,8 +27,8 @@ pub enum Value {
 
 impl Value {
     /// The value as JSON: numbers, strings and booleans as themselves, sequences as arrays,
-    /// records as objects, and the rest tagged: `{"set": [...]}`, `{"function": [[k, v], ...]}`,
-    /// `{"model_value": "m1"}`.
+    /// records and functions over names (model values, strings) as objects, and the rest tagged:
+    /// `{"set": [...]}`, `{"function": [[k, v], ...]}`, `{"model_value": "m1"}`.
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             Value::Int(i) => json!(i),
@@ -39,6 +39,18 @@ impl Value {
             Value::Set(items) => json!({ "set": items.iter().map(Value::to_json).collect::<Vec<_>>() }),
             Value::Record(fields) => {
                 serde_json::Value::Object(fields.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
+            // A function over names (model values, strings) reads best as an object.
+            Value::Function(pairs) if pairs.iter().all(|(k, _)| matches!(k, Value::ModelValue(_) | Value::Str(_))) => {
+                serde_json::Value::Object(
+                    pairs
+                        .iter()
+                        .map(|(k, v)| match k {
+                            Value::ModelValue(n) | Value::Str(n) => (n.clone(), v.to_json()),
+                            _ => unreachable!(),
+                        })
+                        .collect(),
+                )
             }
             Value::Function(pairs) => {
                 json!({ "function": pairs.iter().map(|(k, v)| json!([k.to_json(), v.to_json()])).collect::<Vec<_>>() })

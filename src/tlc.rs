@@ -13,6 +13,8 @@
 use crate::cfg::ModelFile;
 use crate::check::{Limits, Outcome, Stop};
 use crate::family::{Family, Kind, PropertyDef, Verdict};
+use crate::tla;
+use crate::trace::Trace;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -248,11 +250,28 @@ impl Tlc {
         limits: &Limits,
         deadline: Option<Instant>,
     ) -> Result<RunEnd, TlcError> {
+        self.run_with_output(root, family, mf, extra_defs, invariants, properties, limits, deadline).map(|(end, _)| end)
+    }
+
+    /// [`Tlc::run`], with TLC's output.
+    #[allow(clippy::too_many_arguments)]
+    fn run_with_output(
+        &self,
+        root: &Path,
+        family: &dyn Family,
+        mf: &ModelFile,
+        extra_defs: &str,
+        invariants: &[String],
+        properties: &[String],
+        limits: &Limits,
+        deadline: Option<Instant>,
+    ) -> Result<(RunEnd, String), TlcError> {
+        let stopped_early = |stop| Ok((RunEnd::Stopped { stop, distinct: 0, generated: 0 }, String::new()));
         if crate::check::interrupted() {
-            return Ok(RunEnd::Stopped { stop: Stop::Interrupted, distinct: 0, generated: 0 });
+            return stopped_early(Stop::Interrupted);
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Ok(RunEnd::Stopped { stop: Stop::TimeLimit, distinct: 0, generated: 0 });
+            return stopped_early(Stop::TimeLimit);
         }
         let n = RUN_COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("exactly-tlc-{}-{n}", std::process::id()));
@@ -317,12 +336,12 @@ impl Tlc {
         drop(scratch);
         if let Some(stop) = stopped {
             let (generated, distinct) = last_progress(&out);
-            return Ok(RunEnd::Stopped { stop, distinct, generated });
+            return Ok((RunEnd::Stopped { stop, distinct, generated }, out));
         }
         if status.code() == Some(130) || status.code() == Some(143) || crate::check::interrupted() {
             // Java got the terminal's Ctrl-C too.
             let (generated, distinct) = last_progress(&out);
-            return Ok(RunEnd::Stopped { stop: Stop::Interrupted, distinct, generated });
+            return Ok((RunEnd::Stopped { stop: Stop::Interrupted, distinct, generated }, out));
         }
         let end = read_run(status.code(), &out, &err)?;
         if let Some(max) = limits.max_states {
@@ -330,18 +349,82 @@ impl Tlc {
             let truncated = distinct >= max;
             match end {
                 RunEnd::Complete { distinct, generated } if truncated => {
-                    return Ok(RunEnd::Stopped { stop: Stop::StateLimit, distinct, generated })
+                    return Ok((RunEnd::Stopped { stop: Stop::StateLimit, distinct, generated }, out))
                 }
                 // On a truncated graph the cut-off states look final: no liveness verdict.
                 RunEnd::TemporalViolated { .. } if truncated => {
                     let (generated, distinct) = last_progress(&out);
-                    return Ok(RunEnd::Stopped { stop: Stop::StateLimit, distinct, generated });
+                    return Ok((RunEnd::Stopped { stop: Stop::StateLimit, distinct, generated }, out));
                 }
                 _ => {}
             }
         }
-        Ok(end)
+        Ok((end, out))
     }
+
+    /// TLC's error trace for one property of a model file: the shortest path to a violation
+    /// (one worker, breadth-first), or to a witness of a non-vacuity check. None if there is none.
+    pub fn trace(&self, root: &Path, family: &dyn Family, mf: &ModelFile, prop: &PropertyDef, model_name: &str) -> Result<Option<Trace>, TlcError> {
+        let one = Tlc { workers: 1, ..self.clone() };
+        let name = prop.name.to_string();
+        let (end, out) = match prop.kind {
+            Kind::Invariant => one.run_with_output(root, family, mf, "", &[name], &[], &Limits::default(), None)?,
+            Kind::Liveness => one.run_with_output(root, family, mf, "", &[], &[name], &Limits::default(), None)?,
+            Kind::Sometimes => {
+                let defs = format!("Reach_{0} == ~{0}\n", prop.name);
+                one.run_with_output(root, family, mf, &defs, &[format!("Reach_{}", prop.name)], &[], &Limits::default(), None)?
+            }
+        };
+        match end {
+            RunEnd::Complete { .. } => return Ok(None),
+            RunEnd::Stopped { stop, .. } => return Err(TlcError(format!("the trace run {stop}"))),
+            _ => {}
+        }
+        parse_trace(&out, model_name, prop).map(Some)
+    }
+}
+
+/// Reads the error trace in TLC's `-tool` output: its states (2217) and, for a liveness
+/// violation, where it loops back (2122) or stutters (2218).
+pub fn parse_trace(output: &str, model_name: &str, prop: &PropertyDef) -> Result<Trace, TlcError> {
+    let mut pairs = Vec::new();
+    let mut loops_to = None;
+    for m in messages(output) {
+        match m.code {
+            2217 => {
+                let t = tla::parse_trace_state(&m.text).map_err(|e| {
+                    TlcError(format!("TLC's trace state {} does not parse: {e}", pairs.len() + 1))
+                })?;
+                if t.number != pairs.len() + 1 {
+                    return Err(TlcError(format!("TLC's trace skips from state {} to {}", pairs.len(), t.number)));
+                }
+                let state = serde_json::Value::Object(t.state.iter().map(|(k, v)| (k.clone(), v.to_json())).collect());
+                let action = if t.action == "Initial predicate" { "Initial".to_string() } else { t.action };
+                pairs.push((action, state));
+            }
+            2218 => loops_to = Some(pairs.len().saturating_sub(1)),
+            2122 => {
+                // "N: Back to state: <action>": the behaviour returns to state N (1-based).
+                let n = m.text.split(':').next().and_then(|n| n.trim().parse::<usize>().ok());
+                loops_to = n.map(|n| n.saturating_sub(1));
+            }
+            _ => {}
+        }
+    }
+    if pairs.is_empty() {
+        return Err(TlcError("TLC reported a violation but printed no trace".into()));
+    }
+    Ok(Trace {
+        model: model_name.to_string(),
+        property: prop.name.to_string(),
+        checker: "tlc".into(),
+        kind: if prop.kind == Kind::Sometimes { "witness" } else { "violation" }.into(),
+        steps: crate::trace::steps(pairs),
+        loops_to: if prop.kind == Kind::Liveness { loops_to } else { None },
+    })
+}
+
+impl Tlc {
 
     /// Checks a model file's properties with TLC. `parallel` runs this many TLC processes at once.
     pub fn check(

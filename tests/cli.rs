@@ -235,3 +235,24 @@ fn list_json_names_families_variants_and_models() {
     assert_eq!(handler["variants"][0], "ResendStoredChange");
     assert!(handler["models"].as_array().unwrap().iter().any(|m| m == "models/handler/GiveUp.cfg"));
 }
+
+#[test]
+fn trace_gives_both_checkers_shortest_counterexamples_in_one_format() {
+    let o = exactly(&common::root(), &["trace", "models/handler/SendThenUpdate.cfg", "--property", "NoGhostMessages", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let traces = v["traces"].as_array().unwrap();
+    assert_eq!(traces.len(), 2, "{v}");
+    for t in traces {
+        assert_eq!(t["property"], "NoGhostMessages");
+        assert_eq!(t["kind"], "violation");
+        // Both shortest: 5 steps after the initial state, each with its action, state, changes.
+        assert_eq!(t["steps"].as_array().unwrap().len(), 6, "{}", t["checker"]);
+        assert_eq!(t["steps"][0]["action"], "Initial");
+        assert!(t["steps"][5]["changed"].as_array().is_some_and(|c| !c.is_empty()));
+    }
+    let checkers: Vec<_> = traces.iter().map(|t| t["checker"].as_str().unwrap()).collect();
+    assert_eq!(checkers, ["stateright", "tlc"]);
+    bad_input(&common::root(), &["trace", "models/handler/GiveUp.cfg", "--property", "Nope"], "does not check it");
+    bad_input(&common::root(), &["trace", "models/handler/GiveUp.cfg", "--checker", "spin"], "invalid value 'spin'");
+}

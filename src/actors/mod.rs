@@ -141,6 +141,8 @@ pub struct World<P> {
     pub copies: Vec<Input>,
     pub inputs: u8,
     pub max_failures: u8,
+    /// The handlers' names (the model values of `Handlers`, sorted), for traces.
+    pub handler_names: Vec<String>,
     /// The broker hands out copies in input order (only the lowest queued input is offered).
     pub ordered: bool,
 }
@@ -360,7 +362,82 @@ pub fn world<P: Protocol>(protocol: P, consts: &Consts, stores: usize) -> World<
         copies,
         inputs,
         max_failures: consts.int("MaxFailures") as u8,
+        handler_names: match consts.0.get("Handlers") {
+            Some(crate::cfg::Value::Set(items)) => items.iter().map(|v| v.to_string()).collect(),
+            _ => Vec::new(),
+        },
         ordered: false,
     }
 }
 
+
+impl<P: Protocol> World<P> {
+    /// An actor's name in traces: broker, the handlers' model values, store(s), downstream.
+    pub fn actor_name(&self, id: Id) -> String {
+        let i = usize::from(id);
+        let t = &self.topology;
+        if i == 0 {
+            "broker".into()
+        } else if t.is_handler(id) {
+            self.handler_names.get(i - 1).cloned().unwrap_or_else(|| format!("h{i}"))
+        } else if i < 1 + t.handlers + t.stores {
+            if t.stores == 1 { "store".into() } else { format!("store{}", i - t.handlers) }
+        } else {
+            "downstream".into()
+        }
+    }
+}
+
+/// A world state as JSON, for traces: each actor's state by name (handlers with their crashed
+/// flag and failure count), and the messages in flight with their copies.
+pub fn state_json<P: Protocol>(world: &World<P>, s: &WorldState<P>) -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let mut handlers = Map::new();
+    let mut stores = Map::new();
+    let mut out = Map::new();
+    for (i, st) in s.actor_states.iter().enumerate() {
+        let id = Id::from(i);
+        let name = world.actor_name(id);
+        match &**st {
+            NodeState::Broker(b) => {
+                out.insert("broker".into(), serde_json::to_value(b).unwrap_or(Value::Null));
+            }
+            NodeState::Handler(h) => {
+                let mut v = serde_json::to_value(h).unwrap_or(Value::Null);
+                v["crashed"] = json!(s.crashed[i]);
+                v["failures"] = json!(s.actor_storages[i]);
+                handlers.insert(name, v);
+            }
+            NodeState::Store(d) => {
+                stores.insert(name, serde_json::to_value(d).unwrap_or(Value::Null));
+            }
+            NodeState::Downstream(received) => {
+                out.insert("downstream".into(), serde_json::to_value(received).unwrap_or(Value::Null));
+            }
+        }
+    }
+    out.insert("handlers".into(), Value::Object(handlers));
+    for (k, v) in stores {
+        out.insert(k, v);
+    }
+    let mut network: Vec<Value> = match &s.network {
+        stateright::actor::Network::UnorderedNonDuplicating(map) => map
+            .iter()
+            .map(|(e, copies)| {
+                json!({
+                    "src": world.actor_name(e.src),
+                    "dst": world.actor_name(e.dst),
+                    "msg": serde_json::to_value(&e.msg).unwrap_or(Value::Null),
+                    "copies": copies,
+                })
+            })
+            .collect(),
+        other => other
+            .iter_all()
+            .map(|e| json!({"src": world.actor_name(e.src), "dst": world.actor_name(e.dst), "msg": serde_json::to_value(e.msg).unwrap_or(Value::Null)}))
+            .collect(),
+    };
+    network.sort_by_key(|v| v.to_string());
+    out.insert("network".into(), Value::Array(network));
+    Value::Object(out)
+}

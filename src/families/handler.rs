@@ -286,7 +286,7 @@ impl Family for HandlerFamily {
     fn check(&self, consts: &Consts, props: &[PropertyDef], opts: &RunOptions) -> Outcome {
         check::run(check::with_sentinel(self.model(consts, props)), props, opts)
     }
-    fn trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<String>> {
+    fn trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<crate::trace::Step>> {
         let cond = CONDITIONS.iter().find(|(n, _)| *n == prop.name)?.1;
         check::shortest_trace(self.model(consts, &[*prop]), prop, cond)
     }
