@@ -236,26 +236,11 @@ fn drain(stream: Option<impl std::io::Read + Send + 'static>) -> std::thread::Jo
 }
 
 impl Tlc {
-    /// One TLC run with the given invariants and properties. It is killed on Ctrl-C or at the
-    /// deadline, and with `max_states` explores no further than that many distinct states.
+    /// One TLC run with the given invariants and properties, and its output. It is killed on
+    /// Ctrl-C or at the deadline, and with `max_states` explores no further than that many
+    /// distinct states.
     #[allow(clippy::too_many_arguments)]
     fn run(
-        &self,
-        root: &Path,
-        family: &dyn Family,
-        mf: &ModelFile,
-        extra_defs: &str,
-        invariants: &[String],
-        properties: &[String],
-        limits: &Limits,
-        deadline: Option<Instant>,
-    ) -> Result<RunEnd, TlcError> {
-        self.run_with_output(root, family, mf, extra_defs, invariants, properties, limits, deadline).map(|(end, _)| end)
-    }
-
-    /// [`Tlc::run`], with TLC's output.
-    #[allow(clippy::too_many_arguments)]
-    fn run_with_output(
         &self,
         root: &Path,
         family: &dyn Family,
@@ -368,11 +353,11 @@ impl Tlc {
         let one = Tlc { workers: 1, ..self.clone() };
         let name = prop.name.to_string();
         let (end, out) = match prop.kind {
-            Kind::Invariant => one.run_with_output(root, family, mf, "", &[name], &[], &Limits::default(), None)?,
-            Kind::Liveness => one.run_with_output(root, family, mf, "", &[], &[name], &Limits::default(), None)?,
+            Kind::Invariant => one.run(root, family, mf, "", &[name], &[], &Limits::default(), None)?,
+            Kind::Liveness => one.run(root, family, mf, "", &[], &[name], &Limits::default(), None)?,
             Kind::Sometimes => {
                 let defs = format!("Reach_{0} == ~{0}\n", prop.name);
-                one.run_with_output(root, family, mf, &defs, &[format!("Reach_{}", prop.name)], &[], &Limits::default(), None)?
+                one.run(root, family, mf, &defs, &[format!("Reach_{}", prop.name)], &[], &Limits::default(), None)?
             }
         };
         match end {
@@ -481,7 +466,7 @@ impl Tlc {
             let mut properties: Vec<String> =
                 props.iter().filter(|p| p.kind == Kind::Liveness).map(|p| p.name.to_string()).collect();
             while !invariants.is_empty() || !properties.is_empty() {
-                let end = self.run(root, family, mf, "", &invariants, &properties, limits, deadline)?;
+                let (end, _) = self.run(root, family, mf, "", &invariants, &properties, limits, deadline)?;
                 record(&end);
                 match end {
                     RunEnd::Complete { .. } => {
@@ -518,7 +503,7 @@ impl Tlc {
         };
         let reach = |p: &PropertyDef| -> Result<(), TlcError> {
             let inv = format!("Reach_{}", p.name);
-            let end = self.run(root, family, mf, &reach_defs, &[inv.clone()], &[], limits, deadline)?;
+            let (end, _) = self.run(root, family, mf, &reach_defs, &[inv.clone()], &[], limits, deadline)?;
             record(&end);
             let verdict = match end {
                 RunEnd::Complete { .. } => Verdict::Unreached,
@@ -560,7 +545,7 @@ impl Tlc {
         let (distinct, generated) = match (complete, *partial.lock().unwrap()) {
             (Some(c), _) => c,
             (None, Some((_, d, g))) => (d, g),
-            (None, None) => match self.run(root, family, mf, "", &[], &[], limits, deadline)? {
+            (None, None) => match self.run(root, family, mf, "", &[], &[], limits, deadline)?.0 {
                 RunEnd::Complete { distinct, generated } => (distinct, generated),
                 RunEnd::Stopped { stop, distinct, generated } => {
                     stopped = Some(stop);
