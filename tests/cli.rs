@@ -182,6 +182,23 @@ fn a_broken_environment_is_exit_code_3() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("cannot start Java"), "{}", stderr(&o));
+    // TLC running out of memory, and a Java that dies at once: TLC's own lines, exit code 3.
+    let o = Command::new(env!("CARGO_BIN_EXE_exactly"))
+        .args(["tlc", "models/handler/GiveUp.cfg"])
+        .env("EXACTLY_ROOT", &root)
+        .env("JAVA_TOOL_OPTIONS", "-Xmx6m")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Java ran out of memory"), "{}", stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_exactly"))
+        .args(["compare", "models/handler/GiveUp.cfg"])
+        .env("EXACTLY_ROOT", &root)
+        .env("JAVA", "/bin/false")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("TLC failed (exit code 1)"), "{}", stderr(&o));
     // TLC rejecting a spec: its own lines come through.
     let broken = scratch_root("Broken", SMALL, None);
     std::fs::write(broken.join("specs/handler/Handler.tla"), "---- MODULE Handler ----\nEXTENDS World\nSpec == Undefined\n====\n").unwrap();
