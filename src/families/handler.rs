@@ -7,9 +7,10 @@
 //! reports the same pair. An output that reports another position than the committed one is an
 //! "alternative world". Twin of `specs/handler/Handler.tla`.
 
-use crate::actors::{self, build, has_successor, world, Effects, Event, Input, Protocol, View, WorldModel, WorldState, WriteResult, WORLD_CONSTANTS};
-use crate::check::{self, Cond, Outcome, RunOptions};
-use crate::family::{ConstDef, Consts, Family, Kind, PropertyDef};
+use super::common::{termination, write_will_conflict, WorldFamily};
+use crate::actors::{self, has_successor, world, Effects, Event, Input, Protocol, View, World, WorldModel, WorldState, WriteResult};
+use crate::check::Cond;
+use crate::family::{Consts, Kind, PropertyDef};
 use serde::Serialize;
 
 pub struct HandlerFamily;
@@ -196,11 +197,6 @@ fn consistent_output(m: &M, s: &S) -> bool {
     })
 }
 
-/// A state with nothing left to do has consumed its input.
-fn termination(m: &M, s: &S) -> bool {
-    has_successor(m, s) || View::new(m, s).input_consumed()
-}
-
 /// A handler has just been given a copy of an input whose change is already committed.
 fn duplicate_delivered(m: &M, s: &S) -> bool {
     let v = View::new(m, s);
@@ -223,9 +219,7 @@ fn crash_mid_processing(m: &M, s: &S) -> bool {
 
 /// A write is on its way whose version check will fail.
 fn concurrency_conflict(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
-    let (version, _) = v.store(STORE).get(KEY);
-    v.in_flight().any(|msg| matches!(msg, actors::Msg::Put { expected: Some(e), .. } if *e != version))
+    write_will_conflict(m, s, KEY)
 }
 
 /// A write is on its way that will apply but be reported as failed.
@@ -250,47 +244,23 @@ const CONDITIONS: &[(&str, Cond<M>)] = &[
     ("NoLostMessages", no_lost_messages),
     ("AtMostOnceStateChange", at_most_once_state_change),
     ("ConsistentOutput", consistent_output),
-    ("Termination", termination),
+    ("Termination", termination::<HandlerProtocol>),
     ("DuplicateDelivered", duplicate_delivered),
     ("CrashMidProcessing", crash_mid_processing),
     ("ConcurrencyConflict", concurrency_conflict),
     ("AmbiguousWrite", ambiguous_write),
 ];
 
-impl HandlerFamily {
-    fn model(&self, consts: &Consts, props: &[PropertyDef]) -> M {
-        let protocol = HandlerProtocol { variant: Variant::parse(consts.string("Variant")) };
-        check::register(build(world(protocol, consts, 1)), props, CONDITIONS)
-    }
-}
+impl WorldFamily for HandlerFamily {
+    type P = HandlerProtocol;
+    const ID: &'static str = "handler";
+    const MODULE: &'static str = "Handler";
+    const SUMMARY: &'static str = "A handler with no transactions: receive, update the DB, send, ack; every step can fail.";
+    const VARIANTS: &'static [&'static str] = VARIANTS;
+    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
+    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
 
-impl Family for HandlerFamily {
-    fn id(&self) -> &'static str {
-        "handler"
-    }
-    fn module(&self) -> &'static str {
-        "Handler"
-    }
-    fn summary(&self) -> &'static str {
-        "A handler with no transactions: receive, update the DB, send, ack; every step can fail."
-    }
-    fn variants(&self) -> &'static [&'static str] {
-        VARIANTS
-    }
-    fn constants(&self) -> &'static [ConstDef] {
-        WORLD_CONSTANTS
-    }
-    fn properties(&self) -> &'static [PropertyDef] {
-        PROPERTIES
-    }
-    fn check(&self, consts: &Consts, props: &[PropertyDef], opts: &RunOptions) -> Outcome {
-        check::run(check::with_sentinel(self.model(consts, props)), props, opts)
-    }
-    fn trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<String>> {
-        let cond = CONDITIONS.iter().find(|(n, _)| *n == prop.name)?.1;
-        check::shortest_trace(self.model(consts, &[*prop]), prop, cond)
-    }
-    fn explore(&self, consts: &Consts, props: &[PropertyDef], addr: std::net::SocketAddr) {
-        check::explore(self.model(consts, props), addr)
+    fn world(&self, consts: &Consts) -> World<HandlerProtocol> {
+        world(HandlerProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
     }
 }

@@ -1,0 +1,77 @@
+//! What every family built on the shared world has in common: the [`Family`] methods (from a
+//! protocol, a table of property conditions and the world of a model file), and the property
+//! conditions that read only the world.
+
+use crate::actors::{self, build, has_successor, Protocol, View, World, WorldModel, WorldState, WORLD_CONSTANTS};
+use crate::check::{self, Cond, Outcome, RunOptions};
+use crate::family::{ConstDef, Consts, Family, PropertyDef};
+
+/// A family of the catalog built on the shared world (`src/actors`). Implementing it gives the
+/// [`Family`] impl: checking, shortest traces and the Explorer.
+pub trait WorldFamily: Sync + 'static {
+    type P: Protocol;
+    /// The kebab-case id (`specs/<id>/`, `models/<id>/`).
+    const ID: &'static str;
+    /// The TLA+ module.
+    const MODULE: &'static str;
+    const SUMMARY: &'static str;
+    /// The variants; the first is the correct one.
+    const VARIANTS: &'static [&'static str];
+    const PROPERTIES: &'static [PropertyDef];
+    /// The condition of every property, by name.
+    const CONDITIONS: &'static [(&'static str, Cond<WorldModel<Self::P>>)];
+
+    /// The world of a model file's constants (they were validated against the family's).
+    fn world(&self, consts: &Consts) -> World<Self::P>;
+
+    /// The Stateright model with the given properties.
+    fn model(&self, consts: &Consts, props: &[PropertyDef]) -> WorldModel<Self::P> {
+        check::register(build(self.world(consts)), props, Self::CONDITIONS)
+    }
+}
+
+impl<T: WorldFamily> Family for T {
+    fn id(&self) -> &'static str {
+        T::ID
+    }
+    fn module(&self) -> &'static str {
+        T::MODULE
+    }
+    fn summary(&self) -> &'static str {
+        T::SUMMARY
+    }
+    fn variants(&self) -> &'static [&'static str] {
+        T::VARIANTS
+    }
+    fn constants(&self) -> &'static [ConstDef] {
+        WORLD_CONSTANTS
+    }
+    fn properties(&self) -> &'static [PropertyDef] {
+        T::PROPERTIES
+    }
+    fn check(&self, consts: &Consts, props: &[PropertyDef], opts: &RunOptions) -> Outcome {
+        check::run(check::with_sentinel(self.model(consts, props)), props, opts)
+    }
+    fn trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<String>> {
+        let cond = T::CONDITIONS.iter().find(|(n, _)| *n == prop.name)?.1;
+        check::shortest_trace(self.model(consts, &[*prop]), prop, cond)
+    }
+    fn explore(&self, consts: &Consts, props: &[PropertyDef], addr: std::net::SocketAddr) {
+        check::explore(self.model(consts, props), addr)
+    }
+}
+
+/// `Termination`: a state with nothing left to do has consumed its input.
+pub fn termination<P: Protocol>(m: &WorldModel<P>, s: &WorldState<P>) -> bool {
+    has_successor(m, s) || View::new(m, s).input_consumed()
+}
+
+/// `ConcurrencyConflict`: a write is on its way to store 0 whose version check will fail on
+/// the document under `key`.
+pub fn write_will_conflict<P: Protocol>(m: &WorldModel<P>, s: &WorldState<P>, key: actors::Key) -> bool {
+    let v = View::new(m, s);
+    let (version, _) = v.store(0).get(key);
+    v.in_flight()
+        .any(|msg| matches!(msg, actors::Msg::Put { key: k, expected: Some(e), .. } if *k == key && *e != version))
+}
+
