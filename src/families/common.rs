@@ -4,7 +4,7 @@
 
 use crate::actors::{self, build, has_successor, Protocol, View, World, WorldModel, WorldState, WORLD_CONSTANTS};
 use crate::check::{self, Cond, Outcome, RunOptions};
-use crate::family::{ConstDef, Consts, Family, PropertyDef};
+use crate::family::{ConstDef, Consts, Family, Kind, PropertyDef};
 
 /// A family of the catalog built on the shared world (`src/actors`). Implementing it gives the
 /// [`Family`] impl: checking, shortest traces and the Explorer.
@@ -61,9 +61,20 @@ impl<T: WorldFamily> Family for T {
     }
 }
 
+/// A condition that speaks only at quiescence (no step left within the boundary), where it is
+/// `holds`; true in every other state.
+pub fn at_quiescence<P: Protocol>(m: &WorldModel<P>, s: &WorldState<P>, holds: impl FnOnce(&View<P>) -> bool) -> bool {
+    has_successor(m, s) || holds(&View::new(m, s))
+}
+
+/// Some handler holds work `w` (while it is down, when `down`) with `pred(w, down)`.
+pub fn some_handler_holds<P: Protocol>(v: &View<P>, pred: impl Fn(&P::Work, bool) -> bool) -> bool {
+    v.handlers().any(|(h, down)| h.work.as_ref().is_some_and(|w| pred(w, down)))
+}
+
 /// `Termination`: a state with nothing left to do has consumed its input.
 pub fn termination<P: Protocol>(m: &WorldModel<P>, s: &WorldState<P>) -> bool {
-    has_successor(m, s) || View::new(m, s).input_consumed()
+    at_quiescence(m, s, |v| v.input_consumed())
 }
 
 /// `ConcurrencyConflict`: a write is on its way to store 0 whose version check will fail on
@@ -75,3 +86,13 @@ pub fn write_will_conflict<P: Protocol>(m: &WorldModel<P>, s: &WorldState<P>, ke
         .any(|msg| matches!(msg, actors::Msg::Put { key: k, expected: Some(e), .. } if *k == key && *e != version))
 }
 
+/// The standard properties whose meaning does not depend on the family.
+pub const TERMINATION: PropertyDef =
+    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" };
+pub const DUPLICATE_DELIVERED: PropertyDef = PropertyDef {
+    name: "DuplicateDelivered",
+    kind: Kind::Sometimes,
+    doc: "a handler is loading a copy of an input whose change is already committed",
+};
+pub const CONCURRENCY_CONFLICT: PropertyDef =
+    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write is on its way whose version check will fail" };

@@ -7,8 +7,11 @@
 //! reports the same pair. An output that reports another position than the committed one is an
 //! "alternative world". Twin of `specs/handler/Handler.tla`.
 
-use super::common::{termination, write_will_conflict, WorldFamily};
-use crate::actors::{self, has_successor, world, Effects, Event, Input, Protocol, View, World, WorldModel, WorldState, WriteResult};
+use super::common::{
+    at_quiescence, some_handler_holds, termination, write_will_conflict, WorldFamily, CONCURRENCY_CONFLICT,
+    DUPLICATE_DELIVERED, TERMINATION,
+};
+use crate::actors::{self, world, Effects, Event, Input, Protocol, View, World, WorldModel, WorldState, WriteResult};
 use crate::check::Cond;
 use crate::family::{Consts, Kind, PropertyDef};
 use serde::Serialize;
@@ -172,12 +175,10 @@ fn no_ghost_messages(m: &M, s: &S) -> bool {
 
 /// At quiescence, every input has been applied and has an output.
 fn no_lost_messages(m: &M, s: &S) -> bool {
-    if has_successor(m, s) {
-        return true;
-    }
-    let v = View::new(m, s);
-    let l = ledger(&v);
-    (1..=m.cfg.inputs).all(|i| l.stored(i).is_some() && v.outputs().iter().any(|o| o.input == i))
+    at_quiescence(m, s, |v| {
+        let l = ledger(v);
+        (1..=m.cfg.inputs).all(|i| l.stored(i).is_some() && v.outputs().iter().any(|o| o.input == i))
+    })
 }
 
 /// The ledger holds each input's change at most once.
@@ -201,25 +202,16 @@ fn consistent_output(m: &M, s: &S) -> bool {
 fn duplicate_delivered(m: &M, s: &S) -> bool {
     let v = View::new(m, s);
     let l = ledger(&v);
-    let found = v
-        .handlers()
-        .any(|(h, _)| h.work.is_some_and(|w| w.phase == Phase::Loading && l.stored(w.input).is_some()));
-    found
+    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && l.stored(w.input).is_some())
 }
 
 /// A handler is down after committing its input's change and before any output of it was sent.
 fn crash_mid_processing(m: &M, s: &S) -> bool {
     let v = View::new(m, s);
     let l = ledger(&v);
-    let found = v.handlers().any(|(h, crashed)| {
-        crashed && h.work.is_some_and(|w| l.stored(w.input).is_some() && !v.outputs().iter().any(|o| o.input == w.input))
-    });
-    found
-}
-
-/// A write is on its way whose version check will fail.
-fn concurrency_conflict(m: &M, s: &S) -> bool {
-    write_will_conflict(m, s, KEY)
+    some_handler_holds(&v, |w, down| {
+        down && l.stored(w.input).is_some() && !v.outputs().iter().any(|o| o.input == w.input)
+    })
 }
 
 /// A write is on its way that will apply but be reported as failed.
@@ -232,10 +224,10 @@ const PROPERTIES: &[PropertyDef] = &[
     PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input is applied and has an output" },
     PropertyDef { name: "AtMostOnceStateChange", kind: Kind::Invariant, doc: "each input's change is in the ledger at most once" },
     PropertyDef { name: "ConsistentOutput", kind: Kind::Invariant, doc: "all outputs of an input agree with each other and with its committed change" },
-    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" },
-    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input whose change is already committed" },
+    TERMINATION,
+    DUPLICATE_DELIVERED,
     PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down between committing a change and sending its output" },
-    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write is on its way whose version check will fail" },
+    CONCURRENCY_CONFLICT,
     PropertyDef { name: "AmbiguousWrite", kind: Kind::Sometimes, doc: "a write is on its way that will apply but be reported as failed" },
 ];
 
@@ -247,7 +239,7 @@ const CONDITIONS: &[(&str, Cond<M>)] = &[
     ("Termination", termination::<HandlerProtocol>),
     ("DuplicateDelivered", duplicate_delivered),
     ("CrashMidProcessing", crash_mid_processing),
-    ("ConcurrencyConflict", concurrency_conflict),
+    ("ConcurrencyConflict", |m, s| write_will_conflict(m, s, KEY)),
     ("AmbiguousWrite", ambiguous_write),
 ];
 
