@@ -2,3 +2,5 @@
 
 pub mod common;
 pub mod handler;
+pub mod idempotent_set;
+pub mod message_id;
