@@ -6,7 +6,9 @@
 (* documents with optimistic concurrency, and a downstream that records    *)
 (* every output copy.  Handlers may crash while busy, and each store write *)
 (* may fail before it applies or apply and report failure; all of these   *)
-(* draw on one budget, MaxFailures.                                        *)
+(* draw on one budget, MaxFailures.  The broker may hand out inputs in     *)
+(* order, and may hold an input back until the inputs it causally follows  *)
+(* have been processed (a client sends RemoveItem only after its AddItem). *)
 (*                                                                         *)
 (* This module is not a family: a family EXTENDS it and supplies only its  *)
 (* protocol, an operator OnEvent(ctx, work, event) that returns the new    *)
@@ -202,12 +204,23 @@ WorldInit ==
 -----------------------------------------------------------------------------
 (* The broker.                                                             *)
 
-\* The broker leases a copy of input m to handler h, which holds none; in order,
-\* only the lowest queued input.
-Dispatch(h, m, ordered) ==
+\* Copies of input m acked so far: those the queue started with that are
+\* neither queued nor leased.
+Acked(m) ==
+    InitialQueue[m] - (IF m \in DOMAIN queue THEN queue[m] ELSE 0)
+                    - Cardinality({h \in Handlers : leases[h] = m})
+
+\* Input m has been sent: every input it causally follows (causal is a set of
+\* pairs <<a, b>>: b is sent only once a has been processed) has been acked once.
+Released(m, causal) == \A c \in causal : c[2] = m => Acked(c[1]) > 0
+
+\* The broker leases a copy of input m to handler h, which holds none; only an
+\* input that has been sent, and in order only the lowest queued input.
+Dispatch(h, m, ordered, causal) ==
     /\ leases[h] = NoLease
     /\ m \in DOMAIN queue
     /\ ordered => \A n \in DOMAIN queue : m <= n
+    /\ Released(m, causal)
     /\ queue' = BagRemove(queue, m)
     /\ leases' = [leases EXCEPT ![h] = m]
     /\ net' = Send(net, "broker", h, DeliverMsg(m))
@@ -352,9 +365,10 @@ Recover(h) ==
 -----------------------------------------------------------------------------
 
 \* Every step of the world, given the family's protocol, its empty document,
-\* and whether the broker hands out inputs in order.
-WorldNext(OnEvent(_, _, _), emptyDoc, ordered) ==
-    \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m, ordered)
+\* whether the broker hands out inputs in order, and the causal order of the
+\* inputs (a set of pairs <<a, b>>: b is sent only once a has been processed).
+CausalWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal) ==
+    \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m, ordered, causal)
     \/ \E e \in DOMAIN net :
          \/ BrokerAck(e)
          \/ BrokerRequeue(e)
@@ -368,6 +382,17 @@ WorldNext(OnEvent(_, _, _), emptyDoc, ordered) ==
          \/ FateAmbiguous(h)
          \/ Crash(h)
          \/ Recover(h)
+
+\* Every step of the world, with inputs sent all at once (no causal order).
+WorldNext(OnEvent(_, _, _), emptyDoc, ordered) == CausalWorldNext(OnEvent, emptyDoc, ordered, {})
+
+\* The orders in which a run could process each input exactly once: sequences
+\* holding every input once, with a before b for each <<a, b>> in causal.
+ExactlyOnceOrders(causal) ==
+    LET At(s, m) == CHOOSE i \in 1..Msgs : s[i] = m IN
+    { s \in [1..Msgs -> Inputs] :
+        /\ \A m \in Inputs : \E i \in 1..Msgs : s[i] = m
+        /\ \A c \in causal : At(s, c[1]) < At(s, c[2]) }
 
 \* Every input consumed: nothing left in the queue, nothing leased.
 InputConsumed == DOMAIN queue = {} /\ \A h \in Handlers : leases[h] = NoLease

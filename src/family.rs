@@ -124,7 +124,11 @@ pub trait Family: Sync {
 
 /// The catalog, in the order of `../shared/CATALOG.md`.
 pub fn families() -> Vec<&'static dyn Family> {
-    vec![&crate::families::handler::HANDLER]
+    vec![
+        &crate::families::handler::HANDLER,
+        &crate::families::idempotent_set::IDEMPOTENT_SET,
+        &crate::families::message_id::MESSAGE_ID,
+    ]
 }
 
 pub fn find(id: &str) -> Option<&'static dyn Family> {

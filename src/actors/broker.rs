@@ -11,6 +11,9 @@ pub struct Broker {
     pub copies: Vec<Input>,
     /// In-order delivery: only the lowest queued input is offered.
     pub ordered: bool,
+    /// The causal order of the inputs: `(a, b)` means the sender sends `b` only once `a` has been
+    /// processed, so no copy of `b` is offered before a copy of `a` has been acked.
+    pub causal: Vec<(Input, Input)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -29,7 +32,7 @@ impl Broker {
             queue: self.copies.clone(),
             leases: vec![None; self.handlers],
         };
-        offer(self.ordered, &state, o);
+        self.offer(&state, o);
         state
     }
 
@@ -52,7 +55,7 @@ impl Broker {
             }
             _ => return None,
         }
-        offer(self.ordered, &next, o);
+        self.offer(&next, o);
         Some(next)
     }
 
@@ -66,30 +69,43 @@ impl Broker {
         next.queue.remove(at);
         next.leases[handler] = Some(input);
         o.send(Topology::handler(handler), Msg::Deliver(input));
-        offer(self.ordered, &next, o);
+        self.offer(&next, o);
         next
     }
-}
 
-/// Offers every queued input (only the lowest, when `ordered`) to every handler without a lease,
-/// or withdraws the offer.
-fn offer<P: Protocol>(ordered: bool, state: &BrokerState, o: &mut Out<Node<P>>) {
-    let mut inputs = state.queue.clone();
-    inputs.dedup();
-    if ordered {
-        inputs.truncate(1);
+    /// Copies of `input` acked so far: those the queue started with that are neither queued
+    /// nor leased.
+    fn acked(&self, state: &BrokerState, input: Input) -> usize {
+        let count = |v: &[Input]| v.iter().filter(|x| **x == input).count();
+        count(&self.copies) - count(&state.queue) - state.leases.iter().filter(|l| **l == Some(input)).count()
     }
-    let choices: Vec<Rand> = state
-        .leases
-        .iter()
-        .enumerate()
-        .filter(|(_, lease)| lease.is_none())
-        .flat_map(|(handler, _)| inputs.iter().map(move |&input| Rand::Dispatch { handler, input }))
-        .collect();
-    if choices.is_empty() {
-        o.remove_random(DISPATCH);
-    } else {
-        o.choose_random(DISPATCH, choices);
+
+    /// Sent by now: every input it causally follows has been acked once.
+    fn released(&self, state: &BrokerState, input: Input) -> bool {
+        self.causal.iter().all(|&(before, after)| after != input || self.acked(state, before) > 0)
+    }
+
+    /// Offers every queued input that has been sent (only the lowest queued, when `ordered`) to
+    /// every handler without a lease, or withdraws the offer.
+    fn offer<P: Protocol>(&self, state: &BrokerState, o: &mut Out<Node<P>>) {
+        let mut inputs = state.queue.clone();
+        inputs.dedup();
+        if self.ordered {
+            inputs.truncate(1);
+        }
+        inputs.retain(|&input| self.released(state, input));
+        let choices: Vec<Rand> = state
+            .leases
+            .iter()
+            .enumerate()
+            .filter(|(_, lease)| lease.is_none())
+            .flat_map(|(handler, _)| inputs.iter().map(move |&input| Rand::Dispatch { handler, input }))
+            .collect();
+        if choices.is_empty() {
+            o.remove_random(DISPATCH);
+        } else {
+            o.choose_random(DISPATCH, choices);
+        }
     }
 }
 

@@ -3,7 +3,9 @@
 //! - [`broker`]: the at-least-once input queue. It holds copies of the logical inputs (one copy
 //!   of each, plus `DupCount` sender duplicates), leases one copy at a time to an idle handler
 //!   (a random choice: competing consumers, any order), and takes a copy back when the handler
-//!   nacks it or reconnects after a crash.
+//!   nacks it or reconnects after a crash. Options: in-order delivery (`ordered`), and a causal
+//!   order of the inputs (`causal`: an input is sent only once the inputs it follows have been
+//!   processed, so the broker holds it back until a copy of each of those has been acked).
 //! - [`handler`]: a handler runs a family's [`Protocol`] one input at a time. It may crash while
 //!   busy (Stateright's `Crash`), and each store write it issues may fail before it applies or
 //!   apply and report failure (a random choice drawn when the write is issued).
@@ -145,6 +147,33 @@ pub struct World<P> {
     pub handler_names: Vec<String>,
     /// The broker hands out copies in input order (only the lowest queued input is offered).
     pub ordered: bool,
+    /// The causal order of the inputs: `(a, b)` means `b` is sent only once `a` has been
+    /// processed (a copy of `a` acked); until then no copy of `b` is offered.
+    pub causal: Vec<(Input, Input)>,
+}
+
+impl<P> World<P> {
+    /// The orders in which a run could process each input exactly once: the permutations of the
+    /// inputs with `a` before `b` for each `(a, b)` in `causal`.
+    pub fn exactly_once_orders(&self) -> Vec<Vec<Input>> {
+        fn extend(n: u8, causal: &[(Input, Input)], prefix: &mut Vec<Input>, out: &mut Vec<Vec<Input>>) {
+            if prefix.len() == n as usize {
+                out.push(prefix.clone());
+                return;
+            }
+            for m in 1..=n {
+                let ready = causal.iter().all(|&(a, b)| b != m || prefix.contains(&a));
+                if !prefix.contains(&m) && ready {
+                    prefix.push(m);
+                    extend(n, causal, prefix, out);
+                    prefix.pop();
+                }
+            }
+        }
+        let mut out = Vec::new();
+        extend(self.inputs, &self.causal, &mut Vec::new(), &mut out);
+        out
+    }
 }
 
 /// The actors. One enum so that a family's whole system is one Stateright `Actor` type.
@@ -240,6 +269,7 @@ pub fn build<P: Protocol>(world: World<P>) -> WorldModel<P> {
         handlers: topo.handlers,
         copies: world.copies.clone(),
         ordered: world.ordered,
+        causal: world.causal.clone(),
     };
     let mut model = ActorModel::new(world.clone(), ())
         .actor(Node::Broker(broker))
@@ -367,6 +397,7 @@ pub fn world<P: Protocol>(protocol: P, consts: &Consts, stores: usize) -> World<
             _ => Vec::new(),
         },
         ordered: false,
+        causal: Vec::new(),
     }
 }
 

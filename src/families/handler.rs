@@ -7,9 +7,13 @@
 //! reports the same pair. An output that reports another position than the committed one is an
 //! "alternative world". Twin of `specs/handler/Handler.tla`.
 
-use crate::actors::{self, build, has_successor, world, Effects, Event, Input, Protocol, View, WorldModel, WorldState, WriteResult, WORLD_CONSTANTS};
-use crate::check::{self, Cond, Outcome, RunOptions};
-use crate::family::{ConstDef, Consts, Family, Kind, PropertyDef};
+use super::common::{
+    at_quiescence, some_handler_holds, termination, write_will_conflict, WorldFamily, CONCURRENCY_CONFLICT,
+    DUPLICATE_DELIVERED, TERMINATION,
+};
+use crate::actors::{self, world, Effects, Event, Input, Protocol, View, World, WorldModel, WorldState, WriteResult};
+use crate::check::Cond;
+use crate::family::{Consts, Kind, PropertyDef};
 use serde::Serialize;
 
 pub struct HandlerFamily;
@@ -171,12 +175,10 @@ fn no_ghost_messages(m: &M, s: &S) -> bool {
 
 /// At quiescence, every input has been applied and has an output.
 fn no_lost_messages(m: &M, s: &S) -> bool {
-    if has_successor(m, s) {
-        return true;
-    }
-    let v = View::new(m, s);
-    let l = ledger(&v);
-    (1..=m.cfg.inputs).all(|i| l.stored(i).is_some() && v.outputs().iter().any(|o| o.input == i))
+    at_quiescence(m, s, |v| {
+        let l = ledger(v);
+        (1..=m.cfg.inputs).all(|i| l.stored(i).is_some() && v.outputs().iter().any(|o| o.input == i))
+    })
 }
 
 /// The ledger holds each input's change at most once.
@@ -196,36 +198,20 @@ fn consistent_output(m: &M, s: &S) -> bool {
     })
 }
 
-/// A state with nothing left to do has consumed its input.
-fn termination(m: &M, s: &S) -> bool {
-    has_successor(m, s) || View::new(m, s).input_consumed()
-}
-
 /// A handler has just been given a copy of an input whose change is already committed.
 fn duplicate_delivered(m: &M, s: &S) -> bool {
     let v = View::new(m, s);
     let l = ledger(&v);
-    let found = v
-        .handlers()
-        .any(|(h, _)| h.work.is_some_and(|w| w.phase == Phase::Loading && l.stored(w.input).is_some()));
-    found
+    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && l.stored(w.input).is_some())
 }
 
 /// A handler is down after committing its input's change and before any output of it was sent.
 fn crash_mid_processing(m: &M, s: &S) -> bool {
     let v = View::new(m, s);
     let l = ledger(&v);
-    let found = v.handlers().any(|(h, crashed)| {
-        crashed && h.work.is_some_and(|w| l.stored(w.input).is_some() && !v.outputs().iter().any(|o| o.input == w.input))
-    });
-    found
-}
-
-/// A write is on its way whose version check will fail.
-fn concurrency_conflict(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
-    let (version, _) = v.store(STORE).get(KEY);
-    v.in_flight().any(|msg| matches!(msg, actors::Msg::Put { expected: Some(e), .. } if *e != version))
+    some_handler_holds(&v, |w, down| {
+        down && l.stored(w.input).is_some() && !v.outputs().iter().any(|o| o.input == w.input)
+    })
 }
 
 /// A write is on its way that will apply but be reported as failed.
@@ -238,10 +224,10 @@ const PROPERTIES: &[PropertyDef] = &[
     PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input is applied and has an output" },
     PropertyDef { name: "AtMostOnceStateChange", kind: Kind::Invariant, doc: "each input's change is in the ledger at most once" },
     PropertyDef { name: "ConsistentOutput", kind: Kind::Invariant, doc: "all outputs of an input agree with each other and with its committed change" },
-    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" },
-    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input whose change is already committed" },
+    TERMINATION,
+    DUPLICATE_DELIVERED,
     PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down between committing a change and sending its output" },
-    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write is on its way whose version check will fail" },
+    CONCURRENCY_CONFLICT,
     PropertyDef { name: "AmbiguousWrite", kind: Kind::Sometimes, doc: "a write is on its way that will apply but be reported as failed" },
 ];
 
@@ -250,47 +236,23 @@ const CONDITIONS: &[(&str, Cond<M>)] = &[
     ("NoLostMessages", no_lost_messages),
     ("AtMostOnceStateChange", at_most_once_state_change),
     ("ConsistentOutput", consistent_output),
-    ("Termination", termination),
+    ("Termination", termination::<HandlerProtocol>),
     ("DuplicateDelivered", duplicate_delivered),
     ("CrashMidProcessing", crash_mid_processing),
-    ("ConcurrencyConflict", concurrency_conflict),
+    ("ConcurrencyConflict", |m, s| write_will_conflict(m, s, KEY)),
     ("AmbiguousWrite", ambiguous_write),
 ];
 
-impl HandlerFamily {
-    fn model(&self, consts: &Consts, props: &[PropertyDef]) -> M {
-        let protocol = HandlerProtocol { variant: Variant::parse(consts.string("Variant")) };
-        check::register(build(world(protocol, consts, 1)), props, CONDITIONS)
-    }
-}
+impl WorldFamily for HandlerFamily {
+    type P = HandlerProtocol;
+    const ID: &'static str = "handler";
+    const MODULE: &'static str = "Handler";
+    const SUMMARY: &'static str = "A handler with no transactions: receive, update the DB, send, ack; every step can fail.";
+    const VARIANTS: &'static [&'static str] = VARIANTS;
+    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
+    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
 
-impl Family for HandlerFamily {
-    fn id(&self) -> &'static str {
-        "handler"
-    }
-    fn module(&self) -> &'static str {
-        "Handler"
-    }
-    fn summary(&self) -> &'static str {
-        "A handler with no transactions: receive, update the DB, send, ack; every step can fail."
-    }
-    fn variants(&self) -> &'static [&'static str] {
-        VARIANTS
-    }
-    fn constants(&self) -> &'static [ConstDef] {
-        WORLD_CONSTANTS
-    }
-    fn properties(&self) -> &'static [PropertyDef] {
-        PROPERTIES
-    }
-    fn check(&self, consts: &Consts, props: &[PropertyDef], opts: &RunOptions) -> Outcome {
-        check::run(check::with_sentinel(self.model(consts, props)), props, opts)
-    }
-    fn trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<crate::trace::Step>> {
-        let cond = CONDITIONS.iter().find(|(n, _)| *n == prop.name)?.1;
-        check::shortest_trace(self.model(consts, &[*prop]), prop, cond)
-    }
-    fn explore(&self, consts: &Consts, props: &[PropertyDef], addr: std::net::SocketAddr) {
-        check::explore(self.model(consts, props), addr)
+    fn world(&self, consts: &Consts) -> World<HandlerProtocol> {
+        world(HandlerProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
     }
 }

@@ -1,3 +1,6 @@
 //! One module per family of the catalog, named after its id.
 
+pub mod common;
 pub mod handler;
+pub mod idempotent_set;
+pub mod message_id;

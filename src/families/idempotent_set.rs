@@ -1,0 +1,286 @@
+//! `idempotent-set`: natural idempotency. An order holds a set of items; `AddItem` and
+//! `RemoveItem` are idempotent one message at a time (adding an item already there, or removing
+//! one already gone, changes nothing), so a handler can take "nothing to change" for "duplicate".
+//! That holds on an in-order broker, and fails under reordering: add, remove, then a late
+//! duplicate of the add puts the item back. Deduplicating by message id (processed ids in the
+//! order document) fixes it. Twin of `specs/idempotent-set/IdempotentSet.tla`.
+//!
+//! Inputs: odd `m` is `AddItem` of item `(m + 1) / 2`, even `m` is `RemoveItem` of item `m / 2`.
+//! The client sends a `RemoveItem` only once its `AddItem` has been processed: the broker holds
+//! the remove back until a copy of the add has been acked (the world's causal order).
+
+use super::common::{
+    at_quiescence, some_handler_holds, termination, write_will_conflict, WorldFamily, CONCURRENCY_CONFLICT,
+    DUPLICATE_DELIVERED, TERMINATION,
+};
+use crate::actors::{world, Effects, Event, Input, Protocol, View, World, WorldModel, WorldState, WriteResult};
+use crate::check::Cond;
+use crate::family::{Consts, Kind, PropertyDef};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+pub struct IdempotentSetFamily;
+pub static IDEMPOTENT_SET: IdempotentSetFamily = IdempotentSetFamily;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Variant {
+    /// Deduplicate by message id: the ids processed are kept in the order document.
+    UnorderedWithIds,
+    /// Natural idempotency on an in-order broker (duplicates, but no reordering).
+    Ordered,
+    /// Natural idempotency on an unordered broker: a late duplicate add undoes a remove.
+    Unordered,
+    /// Dedup by id, but the event is published before the order is stored: ghost events.
+    PublishBeforeStore,
+    /// Dedup by id, but a failed or conflicting write drops the input without a nack.
+    GiveUp,
+}
+
+const VARIANTS: &[&str] = &["UnorderedWithIds", "Ordered", "Unordered", "PublishBeforeStore", "GiveUp"];
+
+impl Variant {
+    fn parse(s: &str) -> Variant {
+        match s {
+            "UnorderedWithIds" => Variant::UnorderedWithIds,
+            "Ordered" => Variant::Ordered,
+            "Unordered" => Variant::Unordered,
+            "PublishBeforeStore" => Variant::PublishBeforeStore,
+            "GiveUp" => Variant::GiveUp,
+            other => unreachable!("variant {other} was validated"),
+        }
+    }
+    /// Deduplicates by message id rather than by "nothing to change".
+    fn dedup_by_id(self) -> bool {
+        !matches!(self, Variant::Ordered | Variant::Unordered)
+    }
+}
+
+pub type Item = u8;
+
+fn is_add(m: Input) -> bool {
+    m % 2 == 1
+}
+
+fn item_of(m: Input) -> Item {
+    m.div_ceil(2)
+}
+
+/// The business logic: input `m` applied to a set of items.
+fn apply(items: &BTreeSet<Item>, m: Input) -> BTreeSet<Item> {
+    let mut next = items.clone();
+    if is_add(m) {
+        next.insert(item_of(m));
+    } else {
+        next.remove(&item_of(m));
+    }
+    next
+}
+
+/// The order document.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Order {
+    /// The items: the business state.
+    pub items: BTreeSet<Item>,
+    /// The message ids processed (kept by the variants that deduplicate by id).
+    pub processed: BTreeSet<Input>,
+    /// For the properties only (no handler reads it): the inputs whose writes committed, in
+    /// commit order.
+    pub applied: Vec<Input>,
+}
+
+impl Order {
+    fn committed(&self, m: Input) -> bool {
+        self.applied.contains(&m)
+    }
+}
+
+/// The events the order publishes, one per input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Output {
+    ItemAdded(Item),
+    ItemRemoved(Item),
+}
+
+fn output(m: Input) -> Output {
+    if is_add(m) {
+        Output::ItemAdded(item_of(m))
+    } else {
+        Output::ItemRemoved(item_of(m))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Phase {
+    Loading,
+    Writing,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Work {
+    pub input: Input,
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct IdempotentSetProtocol {
+    pub variant: Variant,
+}
+
+const STORE: usize = 0;
+const KEY: u8 = 0;
+
+impl Protocol for IdempotentSetProtocol {
+    type Doc = Order;
+    type Output = Output;
+    type Work = Work;
+
+    fn on_event(&self, work: Option<&Work>, event: Event<Order>, fx: &mut Effects<Self>) -> Option<Work> {
+        let v = self.variant;
+        match (work, event) {
+            (None, Event::Delivered(input)) => {
+                fx.get(STORE, KEY);
+                Some(Work { input, phase: Phase::Loading })
+            }
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
+                let items = apply(&doc.items, input);
+                let duplicate = if v.dedup_by_id() { doc.processed.contains(&input) } else { items == doc.items };
+                if duplicate {
+                    // Nothing to change: publish the event again (its first publication may have
+                    // been lost to a crash) and ack.
+                    fx.publish(output(input));
+                    fx.ack(input);
+                    return None;
+                }
+                let mut next = Order { items, processed: doc.processed.clone(), applied: doc.applied.clone() };
+                if v.dedup_by_id() {
+                    next.processed.insert(input);
+                }
+                next.applied.push(input);
+                if v == Variant::PublishBeforeStore {
+                    fx.publish(output(input));
+                }
+                fx.put(STORE, KEY, next, version);
+                Some(Work { input, phase: Phase::Writing })
+            }
+            (Some(&Work { input, phase: Phase::Writing }), Event::Written { result, .. }) => {
+                match (result, v) {
+                    (WriteResult::Ok, Variant::PublishBeforeStore) => fx.ack(input),
+                    (WriteResult::Ok, _) => {
+                        fx.publish(output(input));
+                        fx.ack(input);
+                    }
+                    (_, Variant::GiveUp) => {}
+                    (_, _) => fx.nack(input),
+                }
+                None
+            }
+            (work, event) => unreachable!("handler got {event:?} while {work:?}"),
+        }
+    }
+}
+
+type M = WorldModel<IdempotentSetProtocol>;
+type S = WorldState<IdempotentSetProtocol>;
+
+fn order(v: &View<'_, IdempotentSetProtocol>) -> Order {
+    v.store(STORE).doc(KEY)
+}
+
+/// No event is visible for an input whose change was never committed.
+fn no_ghost_messages(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let o = order(&v);
+    (1..=m.cfg.inputs).all(|i| !v.outputs().contains(&output(i)) || o.committed(i))
+}
+
+/// At quiescence, every input has been applied and its event published.
+fn no_lost_messages(m: &M, s: &S) -> bool {
+    at_quiescence(m, s, |v| {
+        let o = order(v);
+        (1..=m.cfg.inputs).all(|i| o.committed(i) && v.outputs().contains(&output(i)))
+    })
+}
+
+/// Each input changed the order at most once.
+fn at_most_once_state_change(m: &M, s: &S) -> bool {
+    let o = order(&View::new(m, s));
+    (1..=m.cfg.inputs).all(|i| o.applied.iter().filter(|x| **x == i).count() <= 1)
+}
+
+/// At quiescence, the items and the distinct events are those of processing each input once, in
+/// an order the client could cause (each add before its remove).
+fn exactly_once_outcome(m: &M, s: &S) -> bool {
+    at_quiescence(m, s, |v| {
+        let items = order(v).items;
+        let outputs: BTreeSet<Output> = v.outputs().iter().copied().collect();
+        m.cfg.exactly_once_orders().iter().any(|run| {
+            let serial_items = run.iter().fold(BTreeSet::new(), |items, &i| apply(&items, i));
+            let serial_outputs: BTreeSet<Output> = run.iter().map(|&i| output(i)).collect();
+            serial_items == items && serial_outputs == outputs
+        })
+    })
+}
+
+/// A handler is loading a copy of an input whose change is already committed.
+fn duplicate_delivered(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let o = order(&v);
+    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && o.committed(w.input))
+}
+
+/// A handler is down after committing its input's change and before its event was published.
+fn crash_mid_processing(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let o = order(&v);
+    some_handler_holds(&v, |w, down| down && o.committed(w.input) && !v.outputs().contains(&output(w.input)))
+}
+
+/// A handler holds a copy of an `AddItem` whose `RemoveItem` is already committed.
+fn late_duplicate(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let o = order(&v);
+    some_handler_holds(&v, |w, _| is_add(w.input) && o.committed(w.input + 1))
+}
+
+const PROPERTIES: &[PropertyDef] = &[
+    PropertyDef { name: "NoGhostMessages", kind: Kind::Invariant, doc: "no event for an input whose change was never committed" },
+    PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input is applied and its event published" },
+    PropertyDef { name: "AtMostOnceStateChange", kind: Kind::Invariant, doc: "each input changed the order at most once" },
+    PropertyDef { name: "ExactlyOnceOutcome", kind: Kind::Invariant, doc: "at quiescence the items and events are those of an exactly-once run in causal order" },
+    TERMINATION,
+    DUPLICATE_DELIVERED,
+    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down between committing a change and publishing its event" },
+    CONCURRENCY_CONFLICT,
+    PropertyDef { name: "LateDuplicate", kind: Kind::Sometimes, doc: "a handler holds a copy of an AddItem whose RemoveItem is already committed" },
+];
+
+const CONDITIONS: &[(&str, Cond<M>)] = &[
+    ("NoGhostMessages", no_ghost_messages),
+    ("NoLostMessages", no_lost_messages),
+    ("AtMostOnceStateChange", at_most_once_state_change),
+    ("ExactlyOnceOutcome", exactly_once_outcome),
+    ("Termination", termination::<IdempotentSetProtocol>),
+    ("DuplicateDelivered", duplicate_delivered),
+    ("CrashMidProcessing", crash_mid_processing),
+    ("ConcurrencyConflict", |m, s| write_will_conflict(m, s, KEY)),
+    ("LateDuplicate", late_duplicate),
+];
+
+impl WorldFamily for IdempotentSetFamily {
+    type P = IdempotentSetProtocol;
+    const ID: &'static str = "idempotent-set";
+    const MODULE: &'static str = "IdempotentSet";
+    const SUMMARY: &'static str = "Natural idempotency: AddItem/RemoveItem on a set; idempotent per message, wrong under reordering.";
+    const VARIANTS: &'static [&'static str] = VARIANTS;
+    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
+    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+
+    fn world(&self, consts: &Consts) -> World<IdempotentSetProtocol> {
+        let variant = Variant::parse(consts.string("Variant"));
+        let mut w = world(IdempotentSetProtocol { variant }, consts, 1);
+        w.ordered = variant == Variant::Ordered;
+        // A client sends RemoveItem only once its AddItem has been processed.
+        w.causal = (1..w.inputs).filter(|&m| is_add(m)).map(|m| (m, m + 1)).collect();
+        w
+    }
+}
