@@ -119,6 +119,62 @@ pub trait Family: Sync {
     fn explore(&self, consts: &Consts, properties: &[PropertyDef], addr: std::net::SocketAddr);
 }
 
+/// A family built on the shared actor world (`crate::actors`): it declares its protocol, variants
+/// and property conditions, and [`Family`] follows.
+pub trait ActorFamily: Sync {
+    type Protocol: crate::actors::Protocol;
+    const ID: &'static str;
+    const MODULE: &'static str;
+    const SUMMARY: &'static str;
+    /// The first is the correct one.
+    const VARIANTS: &'static [&'static str];
+    const CONSTANTS: &'static [ConstDef] = crate::actors::WORLD_CONSTANTS;
+    const PROPERTIES: &'static [PropertyDef];
+    /// The condition of every property, by name.
+    const CONDITIONS: &'static [(&'static str, crate::check::Cond<crate::actors::WorldModel<Self::Protocol>>)];
+    /// How many document stores the world has.
+    const STORES: usize = 1;
+    /// The protocol of a model file's constants.
+    fn protocol(&self, consts: &Consts) -> Self::Protocol;
+
+    /// The Stateright model of a model file, carrying `props`.
+    fn model(&self, consts: &Consts, props: &[PropertyDef]) -> crate::actors::WorldModel<Self::Protocol> {
+        let world = crate::actors::world(self.protocol(consts), consts, Self::STORES);
+        crate::check::register(crate::actors::build(world), props, Self::CONDITIONS)
+    }
+}
+
+impl<F: ActorFamily> Family for F {
+    fn id(&self) -> &'static str {
+        F::ID
+    }
+    fn module(&self) -> &'static str {
+        F::MODULE
+    }
+    fn summary(&self) -> &'static str {
+        F::SUMMARY
+    }
+    fn variants(&self) -> &'static [&'static str] {
+        F::VARIANTS
+    }
+    fn constants(&self) -> &'static [ConstDef] {
+        F::CONSTANTS
+    }
+    fn properties(&self) -> &'static [PropertyDef] {
+        F::PROPERTIES
+    }
+    fn check(&self, consts: &Consts, props: &[PropertyDef], opts: &RunOptions) -> Outcome {
+        crate::check::run(crate::check::with_sentinel(self.model(consts, props)), props, opts)
+    }
+    fn trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<String>> {
+        let cond = F::CONDITIONS.iter().find(|(n, _)| *n == prop.name)?.1;
+        crate::check::shortest_trace(self.model(consts, &[*prop]), prop, cond)
+    }
+    fn explore(&self, consts: &Consts, props: &[PropertyDef], addr: std::net::SocketAddr) {
+        crate::check::explore(self.model(consts, props), addr)
+    }
+}
+
 /// The catalog, in the order of `../shared/CATALOG.md`.
 pub fn families() -> Vec<&'static dyn Family> {
     vec![&crate::families::handler::HANDLER]

@@ -7,9 +7,9 @@
 //! reports the same pair. An output that reports another position than the committed one is an
 //! "alternative world". Twin of `specs/handler/Handler.tla`.
 
-use crate::actors::{self, build, has_successor, world, Effects, Event, Input, Protocol, View, WorldModel, WorldState, WriteResult, WORLD_CONSTANTS};
-use crate::check::{self, Cond, Outcome, RunOptions};
-use crate::family::{ConstDef, Consts, Family, Kind, PropertyDef};
+use crate::actors::{self, has_successor, Effects, Event, Input, Protocol, View, WorldModel, WorldState, WriteResult};
+use crate::check::Cond;
+use crate::family::{ActorFamily, Consts, Kind, PropertyDef};
 use serde::Serialize;
 
 pub struct HandlerFamily;
@@ -55,13 +55,16 @@ impl Variant {
 pub struct Ledger(pub Vec<(Input, u8)>);
 
 impl Ledger {
-    fn stored(&self, input: Input) -> Option<u8> {
+    /// The position of `input`'s change (its first one), if the ledger holds it.
+    pub fn stored(&self, input: Input) -> Option<u8> {
         self.0.iter().find(|(m, _)| *m == input).map(|(_, v)| *v)
     }
-    fn next_position(&self) -> u8 {
+    /// The position the next change takes.
+    pub fn next_position(&self) -> u8 {
         self.0.len() as u8 + 1
     }
-    fn with(&self, input: Input, position: u8) -> Ledger {
+    /// The ledger with `input`'s change appended at `position`.
+    pub fn with(&self, input: Input, position: u8) -> Ledger {
         let mut next = self.clone();
         next.0.push((input, position));
         next
@@ -257,40 +260,16 @@ const CONDITIONS: &[(&str, Cond<M>)] = &[
     ("AmbiguousWrite", ambiguous_write),
 ];
 
-impl HandlerFamily {
-    fn model(&self, consts: &Consts, props: &[PropertyDef]) -> M {
-        let protocol = HandlerProtocol { variant: Variant::parse(consts.string("Variant")) };
-        check::register(build(world(protocol, consts, 1)), props, CONDITIONS)
-    }
-}
-
-impl Family for HandlerFamily {
-    fn id(&self) -> &'static str {
-        "handler"
-    }
-    fn module(&self) -> &'static str {
-        "Handler"
-    }
-    fn summary(&self) -> &'static str {
-        "A handler with no transactions: receive, update the DB, send, ack; every step can fail."
-    }
-    fn variants(&self) -> &'static [&'static str] {
-        VARIANTS
-    }
-    fn constants(&self) -> &'static [ConstDef] {
-        WORLD_CONSTANTS
-    }
-    fn properties(&self) -> &'static [PropertyDef] {
-        PROPERTIES
-    }
-    fn check(&self, consts: &Consts, props: &[PropertyDef], opts: &RunOptions) -> Outcome {
-        check::run(check::with_sentinel(self.model(consts, props)), props, opts)
-    }
-    fn trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<String>> {
-        let cond = CONDITIONS.iter().find(|(n, _)| *n == prop.name)?.1;
-        check::shortest_trace(self.model(consts, &[*prop]), prop, cond)
-    }
-    fn explore(&self, consts: &Consts, props: &[PropertyDef], addr: std::net::SocketAddr) {
-        check::explore(self.model(consts, props), addr)
+impl ActorFamily for HandlerFamily {
+    type Protocol = HandlerProtocol;
+    const ID: &'static str = "handler";
+    const MODULE: &'static str = "Handler";
+    const SUMMARY: &'static str =
+        "A handler with no transactions: receive, update the DB, send, ack; every step can fail.";
+    const VARIANTS: &'static [&'static str] = VARIANTS;
+    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
+    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    fn protocol(&self, consts: &Consts) -> HandlerProtocol {
+        HandlerProtocol { variant: Variant::parse(consts.string("Variant")) }
     }
 }
