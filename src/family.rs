@@ -177,7 +177,7 @@ impl<F: ActorFamily> Family for F {
 
 /// The catalog, in the order of `../shared/CATALOG.md`.
 pub fn families() -> Vec<&'static dyn Family> {
-    vec![&crate::families::handler::HANDLER]
+    vec![&crate::families::handler::HANDLER, &crate::families::outbox::OUTBOX, &crate::families::state_based::STATE_BASED]
 }
 
 pub fn find(id: &str) -> Option<&'static dyn Family> {
