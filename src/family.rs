@@ -128,6 +128,8 @@ pub fn families() -> Vec<&'static dyn Family> {
         &crate::families::handler::HANDLER,
         &crate::families::idempotent_set::IDEMPOTENT_SET,
         &crate::families::message_id::MESSAGE_ID,
+        &crate::families::outbox::OUTBOX,
+        &crate::families::state_based::STATE_BASED,
     ]
 }
 

@@ -59,13 +59,16 @@ impl Variant {
 pub struct Ledger(pub Vec<(Input, u8)>);
 
 impl Ledger {
-    fn stored(&self, input: Input) -> Option<u8> {
+    /// The position of `input`'s change (its first one), if the ledger holds it.
+    pub fn stored(&self, input: Input) -> Option<u8> {
         self.0.iter().find(|(m, _)| *m == input).map(|(_, v)| *v)
     }
-    fn next_position(&self) -> u8 {
+    /// The position the next change takes.
+    pub fn next_position(&self) -> u8 {
         self.0.len() as u8 + 1
     }
-    fn with(&self, input: Input, position: u8) -> Ledger {
+    /// The ledger with `input`'s change appended at `position`.
+    pub fn with(&self, input: Input, position: u8) -> Ledger {
         let mut next = self.clone();
         next.0.push((input, position));
         next

@@ -4,3 +4,6 @@ pub mod common;
 pub mod handler;
 pub mod idempotent_set;
 pub mod message_id;
+pub mod outbox;
+pub mod ledger_world;
+pub mod state_based;

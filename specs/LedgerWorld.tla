@@ -1,0 +1,73 @@
+----------------------------- MODULE LedgerWorld -----------------------------
+(***************************************************************************)
+(* The shared World, for families whose business state is a ledger of     *)
+(* applied changes (a sequence of <<m, p>>: input m's change took          *)
+(* position p) and whose outputs are records with the fields input and     *)
+(* position (the position of their input's change), and perhaps more.     *)
+(* The conditions below take the ledger as an argument; a family names    *)
+(* the properties.  Twin of src/families/ledger_world.rs.                 *)
+(***************************************************************************)
+EXTENDS World
+
+\* The position of m's change in ledger l (its first one), or 0 if none.
+StoredAt(l, m) ==
+    LET at == {i \in 1..Len(l) : l[i][1] = m}
+    IN IF at = {} THEN 0 ELSE l[CHOOSE i \in at : \A j \in at : i <= j][2]
+
+\* The number of changes of input m in ledger l.
+Changes(l, m) == Cardinality({i \in 1..Len(l) : l[i][1] = m})
+
+\* Every output copy downstream has received.
+Outputs == DOMAIN received
+
+\* Some output of input m is on its way downstream or received.
+OutputSent(m) ==
+    \/ \E o \in Outputs : o.input = m
+    \/ \E e \in DOMAIN net : e.msg.type = "Output" /\ e.msg.out.input = m
+
+\* Every output's input has its change in l.
+NoGhostIn(l) == \A o \in Outputs : StoredAt(l, o.input) # 0
+
+\* Every input is in l and has an output.
+AllAppliedAndSent(l) == \A m \in Inputs : StoredAt(l, m) # 0 /\ \E o \in Outputs : o.input = m
+
+\* l holds each input's change at most once.
+AtMostOnceIn(l) == \A m \in Inputs : Changes(l, m) <= 1
+
+\* All output copies of one input are identical and report the position of
+\* every change of it in l.
+ConsistentWith(l) ==
+    \A o \in Outputs :
+        /\ \A q \in Outputs : q.input = o.input => q = o
+        /\ \A i \in 1..Len(l) : l[i][1] = o.input => l[i][2] = o.position
+
+\* The outcome of processing each input exactly once (in some order: the
+\* inputs are independent): each input's change in l once, and one distinct
+\* output per input, reporting that change.
+ExactlyOnceIn(l) ==
+    \A m \in Inputs :
+        /\ Changes(l, m) = 1
+        /\ Cardinality({o \in Outputs : o.input = m}) = 1
+        /\ \A o \in Outputs : o.input = m => o.position = StoredAt(l, m)
+
+\* The inputs the broker may still deliver: queued or leased.
+InFlight == (DOMAIN queue \cup {leases[h] : h \in Handlers}) \ {NoLease}
+
+\* A write to key k will fail its version check, and its handler has never
+\* failed (so its own writes were all answered before it read): the version
+\* moved because another handler wrote.
+ConflictBetweenHandlers(k) ==
+    \E e \in DOMAIN net :
+        /\ e.msg.type = "Put" /\ e.msg.key = k /\ e.msg.expected # {}
+        /\ The(e.msg.expected) # VersionOf(k)
+        /\ hs[e.src].tag = 0
+
+\* A handler that is up has a document on its way to it that it will take,
+\* and P(w, d) holds of its work w and that document d.
+AboutToLoad(P(_, _)) ==
+    \E e \in DOMAIN net :
+        /\ e.msg.type = "Doc" /\ e.dst \in Handlers
+        /\ ~crashed[e.dst] /\ e.msg.tag = hs[e.dst].tag
+        /\ \E w \in hs[e.dst].work : P(w, e.msg.doc)
+
+=============================================================================

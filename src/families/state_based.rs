@@ -1,0 +1,235 @@
+//! `state-based`: consistent messaging from point-in-time state. Every version of the entity is
+//! kept, tagged with the id of the input that produced it. A new input runs the handler on the
+//! newest version, stores the next version (with a version check) and then publishes. A copy
+//! whose id tags a version is a duplicate: the handler reloads the version just before the one
+//! that input produced, runs again (it is deterministic, so it computes the same output), skips
+//! the store, and publishes.
+//!
+//! The document is the version history: entry `i` is version `i`, tagged with its input; the
+//! business state of a version is its number (how many changes it holds), and the output of an
+//! input reports the version its change produced. Twin of `specs/state-based/StateBased.tla`.
+
+use crate::actors::{Effects, Event, FreshId, Input, Protocol, View, WorldModel, WorldState, WriteResult};
+use crate::check::Cond;
+use crate::families::handler::Ledger;
+use crate::families::ledger_world::{self, LedgerProtocol, Reports};
+use crate::family::{Consts, Kind, PropertyDef};
+use super::common::WorldFamily;
+use serde::Serialize;
+
+pub struct StateBasedFamily;
+pub static STATE_BASED: StateBasedFamily = StateBasedFamily;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Variant {
+    /// A duplicate re-runs the deterministic handler on the version before its first processing.
+    Correct,
+    /// The handler gives its output a fresh random id.
+    NondeterministicHandler,
+    /// Publish before the new version is stored: ghost messages.
+    PublishBeforeStore,
+    /// Ignore the version tags: every copy runs on the newest version and is stored.
+    NoDuplicateCheck,
+    /// On a failed or conflicting write, drop the input without nacking it.
+    GiveUp,
+}
+
+const VARIANTS: &[&str] = &["Correct", "NondeterministicHandler", "PublishBeforeStore", "NoDuplicateCheck", "GiveUp"];
+
+impl Variant {
+    fn parse(s: &str) -> Variant {
+        match s {
+            "Correct" => Variant::Correct,
+            "NondeterministicHandler" => Variant::NondeterministicHandler,
+            "PublishBeforeStore" => Variant::PublishBeforeStore,
+            "NoDuplicateCheck" => Variant::NoDuplicateCheck,
+            "GiveUp" => Variant::GiveUp,
+            other => unreachable!("variant {other} was validated"),
+        }
+    }
+}
+
+/// The output of an input: the version its change produced, and the message's id: None when it
+/// is derived from the input's id, else a fresh random one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Output {
+    pub input: Input,
+    pub position: u8,
+    pub id: Option<FreshId>,
+}
+
+impl Reports for Output {
+    fn input(&self) -> Input {
+        self.input
+    }
+    fn position(&self) -> u8 {
+        self.position
+    }
+}
+
+/// The versions before `input`'s first change, if the history holds one.
+fn version_before(history: &Ledger, input: Input) -> Option<Ledger> {
+    let p = history.stored(input)?;
+    Some(Ledger(history.0[..p as usize - 1].to_vec()))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Phase {
+    Loading,
+    /// Storing the next version; its output is `out`.
+    Storing(Output),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Work {
+    pub input: Input,
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct StateBasedProtocol {
+    pub variant: Variant,
+}
+
+const STORE: usize = 0;
+const KEY: u8 = 0;
+
+impl StateBasedProtocol {
+    /// The business logic on the state `version`: the output of `input`.
+    fn handle(&self, fx: &mut Effects<Self>, version: &Ledger, input: Input) -> Output {
+        let id = if self.variant == Variant::NondeterministicHandler { Some(fx.fresh_id()) } else { None };
+        Output { input, position: version.next_position(), id }
+    }
+}
+
+impl Protocol for StateBasedProtocol {
+    type Doc = Ledger;
+    type Output = Output;
+    type Work = Work;
+
+    fn on_event(&self, work: Option<&Work>, event: Event<Ledger>, fx: &mut Effects<Self>) -> Option<Work> {
+        match (work, event) {
+            (None, Event::Delivered(input)) => {
+                fx.get(STORE, KEY);
+                Some(Work { input, phase: Phase::Loading })
+            }
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
+                let past = version_before(&doc, input).filter(|_| self.variant != Variant::NoDuplicateCheck);
+                if let Some(past) = past {
+                    // A duplicate: the output it had, from the state it saw; no store.
+                    let out = self.handle(fx, &past, input);
+                    fx.publish(out);
+                    fx.ack(input);
+                    return None;
+                }
+                let out = self.handle(fx, &doc, input);
+                if self.variant == Variant::PublishBeforeStore {
+                    fx.publish(out);
+                }
+                fx.put(STORE, KEY, doc.with(input, out.position), version);
+                Some(Work { input, phase: Phase::Storing(out) })
+            }
+            (Some(&Work { input, phase: Phase::Storing(out) }), Event::Written { result, .. }) => {
+                match (result, self.variant) {
+                    (WriteResult::Ok, Variant::PublishBeforeStore) => fx.ack(input),
+                    (WriteResult::Ok, _) => {
+                        fx.publish(out);
+                        fx.ack(input);
+                    }
+                    (_, Variant::GiveUp) => {}
+                    (_, _) => fx.nack(input),
+                }
+                None
+            }
+            (work, event) => unreachable!("state-based handler got {event:?} while {work:?}"),
+        }
+    }
+}
+
+impl LedgerProtocol for StateBasedProtocol {
+    const KEY: u8 = KEY;
+    fn ledger(doc: &Ledger) -> &Ledger {
+        doc
+    }
+}
+
+type M = WorldModel<StateBasedProtocol>;
+type S = WorldState<StateBasedProtocol>;
+
+fn history(v: &View<'_, StateBasedProtocol>) -> Ledger {
+    v.store(STORE).doc(KEY)
+}
+
+/// A handler is loading a copy of an input that already produced a version.
+fn duplicate_delivered(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let h = history(&v);
+    let found = v.handlers().any(|(hs, _)| hs.work.is_some_and(|w| w.phase == Phase::Loading && h.stored(w.input).is_some()));
+    found
+}
+
+/// A handler is down after its version was stored and before any output of its input was sent.
+fn crash_mid_processing(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let h = history(&v);
+    let found = v.handlers().any(|(hs, crashed)| {
+        crashed
+            && hs.work.is_some_and(|w| {
+                matches!(w.phase, Phase::Storing(_))
+                    && h.stored(w.input).is_some()
+                    && !ledger_world::output_sent(&v, w.input)
+            })
+    });
+    found
+}
+
+/// A handler is loading a copy of an input whose version is no longer the newest: its re-run
+/// needs the past version.
+fn duplicate_after_later_change(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let h = history(&v);
+    let found = v.handlers().any(|(hs, _)| {
+        hs.work.is_some_and(|w| w.phase == Phase::Loading && h.stored(w.input).is_some_and(|p| (p as usize) < h.0.len()))
+    });
+    found
+}
+
+const PROPERTIES: &[PropertyDef] = &[
+    PropertyDef { name: "NoGhostMessages", kind: Kind::Invariant, doc: "no output for an input whose version was never stored" },
+    PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input has a version and an output" },
+    PropertyDef { name: "AtMostOnceStateChange", kind: Kind::Invariant, doc: "each input produced at most one version" },
+    PropertyDef { name: "ConsistentOutput", kind: Kind::Invariant, doc: "all outputs of an input are identical and report the version it produced" },
+    PropertyDef { name: "ExactlyOnceOutcome", kind: Kind::Invariant, doc: "at quiescence the history and the distinct outputs are those of processing each input once" },
+    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" },
+    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input that already produced a version" },
+    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down between storing its version and publishing" },
+    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write of a handler that never failed will fail its version check: the other handler wrote" },
+    PropertyDef { name: "DuplicateAfterLaterChange", kind: Kind::Sometimes, doc: "a duplicate is loading after a later input changed the entity" },
+];
+
+const CONDITIONS: &[(&str, Cond<M>)] = &[
+    ("NoGhostMessages", ledger_world::no_ghost_messages),
+    ("NoLostMessages", ledger_world::no_lost_messages),
+    ("AtMostOnceStateChange", ledger_world::at_most_once_state_change),
+    ("ConsistentOutput", ledger_world::consistent_output),
+    ("ExactlyOnceOutcome", ledger_world::exactly_once_outcome),
+    ("Termination", ledger_world::termination),
+    ("DuplicateDelivered", duplicate_delivered),
+    ("CrashMidProcessing", crash_mid_processing),
+    ("ConcurrencyConflict", ledger_world::concurrency_conflict),
+    ("DuplicateAfterLaterChange", duplicate_after_later_change),
+];
+
+impl WorldFamily for StateBasedFamily {
+    type P = StateBasedProtocol;
+    const ID: &'static str = "state-based";
+    const MODULE: &'static str = "StateBased";
+    const SUMMARY: &'static str =
+        "Point-in-time state: a duplicate re-runs a deterministic handler on the version before its first processing.";
+    const VARIANTS: &'static [&'static str] = VARIANTS;
+    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
+    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    fn world(&self, consts: &Consts) -> crate::actors::World<StateBasedProtocol> {
+        crate::actors::world(StateBasedProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    }
+}
