@@ -143,7 +143,8 @@ pub struct World<P> {
     pub copies: Vec<Input>,
     pub inputs: u8,
     pub max_failures: u8,
-    /// The broker hands out copies in input order (only the lowest queued input is offered).
+    /// The broker hands out copies in input order (only the lowest queued input that has been
+    /// sent is offered).
     pub ordered: bool,
     /// The causal order of the inputs: `(a, b)` means `b` is sent only once `a` has been
     /// processed (a copy of `a` acked); until then no copy of `b` is offered.
