@@ -215,12 +215,13 @@ Acked(m) ==
 Released(m, causal) == \A c \in causal : c[2] = m => Acked(c[1]) > 0
 
 \* The broker leases a copy of input m to handler h, which holds none; only an
-\* input that has been sent, and in order only the lowest queued input.
+\* input that has been sent, and in order only the lowest of those (an input not
+\* sent yet is not in the queue and blocks nothing).
 Dispatch(h, m, ordered, causal) ==
     /\ leases[h] = NoLease
     /\ m \in DOMAIN queue
-    /\ ordered => \A n \in DOMAIN queue : m <= n
     /\ Released(m, causal)
+    /\ ordered => \A n \in DOMAIN queue : Released(n, causal) => m <= n
     /\ queue' = BagRemove(queue, m)
     /\ leases' = [leases EXCEPT ![h] = m]
     /\ net' = Send(net, "broker", h, DeliverMsg(m))

@@ -9,7 +9,7 @@ pub struct Broker {
     pub handlers: usize,
     /// The copies the queue starts with (inputs and sender duplicates), sorted.
     pub copies: Vec<Input>,
-    /// In-order delivery: only the lowest queued input is offered.
+    /// In-order delivery: only the lowest queued input that has been sent is offered.
     pub ordered: bool,
     /// The causal order of the inputs: `(a, b)` means the sender sends `b` only once `a` has been
     /// processed, so no copy of `b` is offered before a copy of `a` has been acked.
@@ -85,15 +85,16 @@ impl Broker {
         self.causal.iter().all(|&(before, after)| after != input || self.acked(state, before) > 0)
     }
 
-    /// Offers every queued input that has been sent (only the lowest queued, when `ordered`) to
-    /// every handler without a lease, or withdraws the offer.
+    /// Offers every queued input that has been sent (only the lowest of those, when `ordered`:
+    /// an input not sent yet is not in the queue and blocks nothing) to every handler without a
+    /// lease, or withdraws the offer.
     fn offer<P: Protocol>(&self, state: &BrokerState, o: &mut Out<Node<P>>) {
         let mut inputs = state.queue.clone();
         inputs.dedup();
+        inputs.retain(|&input| self.released(state, input));
         if self.ordered {
             inputs.truncate(1);
         }
-        inputs.retain(|&input| self.released(state, input));
         let choices: Vec<Rand> = state
             .leases
             .iter()

@@ -145,7 +145,8 @@ pub struct World<P> {
     pub max_failures: u8,
     /// The handlers' names (the model values of `Handlers`, sorted), for traces.
     pub handler_names: Vec<String>,
-    /// The broker hands out copies in input order (only the lowest queued input is offered).
+    /// The broker hands out copies in input order (only the lowest queued input that has been
+    /// sent is offered).
     pub ordered: bool,
     /// The causal order of the inputs: `(a, b)` means `b` is sent only once `a` has been
     /// processed (a copy of `a` acked); until then no copy of `b` is offered.
