@@ -596,11 +596,26 @@ fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Resu
             yes(counts_agree),
             expected_cell(exp_counts),
         ]);
+        let counterexamples = if stopped { Vec::new() } else { counterexamples(root, job, lockstep, &tl, &sr, tlc)? };
+        for c in &counterexamples {
+            let ok = c.agree(lockstep);
+            all_agree &= ok;
+            let replay = |r: Option<bool>| r.map_or("", |b| if b { ", replayed" } else { ", NOT replayed" });
+            table.row(vec![
+                job.name.clone(),
+                format!("counterexample {}", c.property),
+                c.tlc_length.map_or("-".into(), |n| format!("{n} steps{}", replay(c.tlc_in_stateright))),
+                c.stateright_length.map_or("-".into(), |n| format!("{n} steps{}", replay(c.stateright_in_tlc))),
+                yes(ok),
+                "-".into(),
+            ]);
+        }
         let result = json!({
             "model": job.name,
             "family": job.family.id(),
             "variant": variant(job),
             "lockstep": lockstep,
+            "counterexamples": counterexamples.iter().map(|c| c.to_json(lockstep)).collect::<Vec<_>>(),
             "tlc": outcome_json(&tl),
             "stateright": outcome_json(&sr),
             "agree": agree,
@@ -630,6 +645,90 @@ fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Resu
         );
     }
     Ok(exit_code(&stops, all_agree && all_expected))
+}
+
+/// The shortest counterexample of a violated invariant from each checker, and (for a lockstep
+/// twin) whether each replays in the other checker.
+struct Counterexample {
+    property: &'static str,
+    tlc_length: Option<usize>,
+    stateright_length: Option<usize>,
+    tlc_in_stateright: Option<bool>,
+    stateright_in_tlc: Option<bool>,
+    /// Why a replay failed, for the log.
+    why: Vec<String>,
+}
+
+impl Counterexample {
+    /// Both checkers found one, of the same length, and (lockstep) each replays in the other.
+    fn agree(&self, lockstep: bool) -> bool {
+        self.tlc_length.is_some()
+            && self.tlc_length == self.stateright_length
+            && (!lockstep || (self.tlc_in_stateright == Some(true) && self.stateright_in_tlc == Some(true)))
+    }
+
+    fn to_json(&self, lockstep: bool) -> serde_json::Value {
+        let mut replayed = json!({"tlc_in_stateright": self.tlc_in_stateright, "stateright_in_tlc": self.stateright_in_tlc});
+        if !lockstep {
+            replayed["not_applicable"] = json!("not a lockstep twin: its states do not map one to one onto the TLA+ spec's");
+        }
+        if !self.why.is_empty() {
+            replayed["why"] = json!(self.why);
+        }
+        json!({
+            "property": self.property,
+            "tlc_length": self.tlc_length,
+            "stateright_length": self.stateright_length,
+            "replayed": replayed,
+        })
+    }
+}
+
+/// For each invariant either checker found violated: both shortest counterexamples (one worker,
+/// breadth-first) and, for a lockstep twin, each replayed in the other checker.
+fn counterexamples(root: &Path, job: &Job, lockstep: bool, tl: &Outcome, sr: &Outcome, tlc: &Tlc) -> Result<Vec<Counterexample>, Failure> {
+    let mut out = Vec::new();
+    for p in job.props.iter().filter(|p| p.kind == family::Kind::Invariant) {
+        let violated = |o: &Outcome| o.properties.get(p.name) == Some(&family::Verdict::Violated);
+        if !violated(tl) && !violated(sr) {
+            continue;
+        }
+        if crate::check::interrupted() {
+            break;
+        }
+        progress(&format!("  {}: {} counterexamples", job.name, p.name));
+        let sr_states = job.family.tla_trace(&job.consts, p);
+        let tlc_trace = tlc.trace_states(root, job.family, &job.model, p, &job.name)?;
+        let mut c = Counterexample {
+            property: p.name,
+            tlc_length: tlc_trace.as_ref().map(|(t, _)| t.len()),
+            stateright_length: sr_states.as_ref().map(|s| s.len().saturating_sub(1)),
+            tlc_in_stateright: None,
+            stateright_in_tlc: None,
+            why: Vec::new(),
+        };
+        if lockstep {
+            if let Some((_, states)) = &tlc_trace {
+                let r = job.family.replay(&job.consts, states);
+                c.tlc_in_stateright = Some(r.is_ok());
+                if let Err(e) = r {
+                    c.why.push(format!("TLC's trace in Stateright: {e}"));
+                }
+            }
+            if let Some(states) = &sr_states {
+                let r = tlc.replay(root, job.family, &job.model, states)?;
+                c.stateright_in_tlc = Some(r.is_ok());
+                if let Err(e) = r {
+                    c.why.push(format!("Stateright's trace in TLC: {e}"));
+                }
+            }
+        }
+        for w in &c.why {
+            progress(&format!("  {}: {}: {w}", job.name, p.name));
+        }
+        out.push(c);
+    }
+    Ok(out)
 }
 
 fn list(root: &Path, json_out: bool) -> i32 {

@@ -118,6 +118,13 @@ pub trait Family: Sync {
     fn check(&self, consts: &Consts, properties: &[PropertyDef], opts: &RunOptions) -> Outcome;
     /// The shortest Stateright path to a violation (or witness) of `prop`, if there is one.
     fn trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<crate::trace::Step>>;
+    /// For a lockstep twin: the shortest Stateright path to a violation (or witness) of `prop` as
+    /// states of the TLA+ twin's variables. None if there is none.
+    fn tla_trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<crate::tla::State>>;
+    /// For a lockstep twin: replays states of the TLA+ twin (TLC's trace) in the Stateright
+    /// model: the first must be an initial state, and each next one the result of an enabled
+    /// action. Err says which step could not be replayed.
+    fn replay(&self, consts: &Consts, states: &[crate::tla::State]) -> Result<(), String>;
     /// Serves Stateright's Explorer on `addr` (blocks).
     fn explore(&self, consts: &Consts, properties: &[PropertyDef], addr: std::net::SocketAddr);
 }

@@ -3,6 +3,12 @@ use clap::Parser;
 use exactly::cli::{self, code, Cli};
 
 fn main() {
+    // Output piped into `head` and the like: end quietly when the reader goes away, as Unix tools
+    // do, instead of failing on a write to a closed pipe.
+    // SAFETY: setting a signal's disposition to the default at start-up, before any thread runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => match e.kind() {

@@ -59,6 +59,82 @@ impl Value {
     }
 }
 
+/// An integer value.
+pub fn int(n: impl Into<i64>) -> Value {
+    Value::Int(n.into())
+}
+
+/// A string value.
+pub fn string(s: &str) -> Value {
+    Value::Str(s.into())
+}
+
+/// An option as the twins write it: `{}` or `{x}`.
+pub fn opt(v: Option<Value>) -> Value {
+    Value::Set(v.into_iter().collect())
+}
+
+/// A record of the given fields (sorted by name).
+pub fn record<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    let mut f: Vec<(String, Value)> = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    f.sort_by(|a, b| a.0.cmp(&b.0));
+    Value::Record(f)
+}
+
+/// A Rust value as a TLA+ value, by its serde form: structs and maps as records, sequences and
+/// tuples as sequences, unit enum variants as strings, `None` as `{}` (a `Some` is the value
+/// itself: a family whose TLA+ twin writes options as sets maps them itself).
+pub fn from_serde(x: &impl serde::Serialize) -> Value {
+    fn conv(v: &serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Set(Vec::new()),
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Int(n.as_i64().unwrap_or_default()),
+            serde_json::Value::String(s) => Value::Str(s.clone()),
+            serde_json::Value::Array(items) => Value::Seq(items.iter().map(conv).collect()),
+            serde_json::Value::Object(m) => Value::Record(m.iter().map(|(k, v)| (k.clone(), conv(v))).collect()),
+        }
+    }
+    canon(conv(&serde_json::to_value(x).unwrap_or(serde_json::Value::Null)))
+}
+
+/// One value's one form, whichever way TLC printed it: sets sorted without duplicates, records
+/// and functions sorted, a function over `1..n` (the empty one included) as a sequence.
+pub fn canon(v: Value) -> Value {
+    match v {
+        Value::Seq(items) => Value::Seq(items.into_iter().map(canon).collect()),
+        Value::Set(items) => {
+            let mut items: Vec<Value> = items.into_iter().map(canon).collect();
+            items.sort();
+            items.dedup();
+            Value::Set(items)
+        }
+        Value::Record(fields) => {
+            let mut fields: Vec<(String, Value)> = fields.into_iter().map(|(k, v)| (k, canon(v))).collect();
+            fields.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Record(fields)
+        }
+        Value::Function(pairs) => {
+            let mut pairs: Vec<(Value, Value)> = pairs.into_iter().map(|(k, v)| (canon(k), canon(v))).collect();
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            let over_1_to_n = pairs.iter().enumerate().all(|(i, (k, _))| *k == Value::Int(i as i64 + 1));
+            if over_1_to_n {
+                Value::Seq(pairs.into_iter().map(|(_, v)| v).collect())
+            } else {
+                Value::Function(pairs)
+            }
+        }
+        other => other,
+    }
+}
+
+/// A state with every value canonical, sorted by variable name.
+pub fn canon_state(vars: Vec<(String, Value)>) -> State {
+    let mut vars: State = vars.into_iter().map(|(k, v)| (k, canon(v))).collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    vars
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fn list<T>(f: &mut fmt::Formatter<'_>, items: &[T], sep: &str, one: impl Fn(&mut fmt::Formatter<'_>, &T) -> fmt::Result) -> fmt::Result {

@@ -350,6 +350,11 @@ impl Tlc {
     /// TLC's error trace for one property of a model file: the shortest path to a violation
     /// (one worker, breadth-first), or to a witness of a non-vacuity check. None if there is none.
     pub fn trace(&self, root: &Path, family: &dyn Family, mf: &ModelFile, prop: &PropertyDef, model_name: &str) -> Result<Option<Trace>, TlcError> {
+        Ok(self.trace_states(root, family, mf, prop, model_name)?.map(|(t, _)| t))
+    }
+
+    /// [`Tlc::trace`], with the trace's states as TLA+ values too.
+    pub fn trace_states(&self, root: &Path, family: &dyn Family, mf: &ModelFile, prop: &PropertyDef, model_name: &str) -> Result<Option<(Trace, Vec<tla::State>)>, TlcError> {
         let one = Tlc { workers: 1, ..self.clone() };
         let name = prop.name.to_string();
         let (end, out) = match prop.kind {
@@ -365,13 +370,83 @@ impl Tlc {
             RunEnd::Stopped { stop, .. } => return Err(TlcError(format!("the trace run {stop}"))),
             _ => {}
         }
-        parse_trace(&out, model_name, prop).map(Some)
+        parse_trace_states(&out, model_name, prop).map(Some)
+    }
+
+    /// Replays a behaviour, given as states of the spec's variables, in TLC: a run of the spec
+    /// constrained to follow it step by step (as TLA+ trace validation does). Ok(Ok(())) when
+    /// TLC reaches its last state, Ok(Err(why)) when it cannot.
+    pub fn replay(&self, root: &Path, family: &dyn Family, mf: &ModelFile, states: &[tla::State]) -> Result<Result<(), String>, TlcError> {
+        let Some(first) = states.first() else { return Ok(Err("the trace has no state".into())) };
+        let vars: Vec<&str> = first.iter().map(|(n, _)| n.as_str()).collect();
+        let mut model_values = std::collections::BTreeSet::new();
+        for s in states {
+            for (_, v) in s {
+                collect_model_values(v, &mut model_values);
+            }
+        }
+        let mut defs = String::new();
+        if !model_values.is_empty() {
+            defs.push_str(&format!("CONSTANTS {}\n", model_values.iter().cloned().collect::<Vec<_>>().join(", ")));
+        }
+        defs.push_str("VARIABLE replayStep\nReplayTrace == <<\n");
+        for (i, s) in states.iter().enumerate() {
+            let fields: Vec<String> = s.iter().map(|(n, v)| format!("{n} |-> {v}")).collect();
+            defs.push_str(&format!("  {}[{}]\n", if i == 0 { "" } else { ", " }, fields.join(", ")));
+        }
+        defs.push_str(">>\n");
+        let at = |step: &str, prime: &str| vars.iter().map(|v| format!("{v}{prime} = ReplayTrace[{step}].{v}")).collect::<Vec<_>>().join(" /\\ ");
+        defs.push_str(&format!("ReplayInit == Init /\\ replayStep = 1 /\\ {}\n", at("1", "")));
+        defs.push_str(&format!(
+            "ReplayNext == replayStep < Len(ReplayTrace) /\\ Next /\\ replayStep' = replayStep + 1 /\\ {}\n",
+            at("replayStep + 1", "'")
+        ));
+        defs.push_str("ReplaySpec == ReplayInit /\\ [][ReplayNext]_<<vars, replayStep>>\n");
+        defs.push_str("ReplayIncomplete == replayStep < Len(ReplayTrace)\n");
+        let mut replay_mf = mf.clone();
+        replay_mf.specification = Some("ReplaySpec".into());
+        for m in &model_values {
+            replay_mf.constants.push((m.clone(), crate::cfg::Value::ModelValue(m.clone())));
+        }
+        let one = Tlc { workers: 1, ..self.clone() };
+        let (end, out) = one.run(root, family, &replay_mf, &defs, &["ReplayIncomplete".into()], &[], &Limits::default(), None)?;
+        Ok(match end {
+            RunEnd::InvariantViolated { trace_len, .. } if trace_len == states.len() => Ok(()),
+            RunEnd::InvariantViolated { trace_len, .. } => Err(format!("TLC replayed it in {trace_len} states, not {}", states.len())),
+            RunEnd::Complete { .. } => {
+                // The deepest state reached tells how far the behaviour could be followed.
+                let depth = messages(&out).iter().find(|m| m.code == 2194).map(|m| m.text.clone()).unwrap_or_default();
+                Err(format!("TLC cannot follow the trace to its end ({})", depth.trim()))
+            }
+            other => Err(format!("the replay run ended unexpectedly: {other:?}")),
+        })
+    }
+}
+
+fn collect_model_values(v: &tla::Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        tla::Value::ModelValue(m) => {
+            out.insert(m.clone());
+        }
+        tla::Value::Seq(items) | tla::Value::Set(items) => items.iter().for_each(|x| collect_model_values(x, out)),
+        tla::Value::Record(fields) => fields.iter().for_each(|(_, x)| collect_model_values(x, out)),
+        tla::Value::Function(pairs) => pairs.iter().for_each(|(k, x)| {
+            collect_model_values(k, out);
+            collect_model_values(x, out)
+        }),
+        _ => {}
     }
 }
 
 /// Reads the error trace in TLC's `-tool` output: its states (2217) and, for a liveness
 /// violation, where it loops back (2122) or stutters (2218).
 pub fn parse_trace(output: &str, model_name: &str, prop: &PropertyDef) -> Result<Trace, TlcError> {
+    parse_trace_states(output, model_name, prop).map(|(t, _)| t)
+}
+
+/// [`parse_trace`], with the trace's states as TLA+ values too.
+pub fn parse_trace_states(output: &str, model_name: &str, prop: &PropertyDef) -> Result<(Trace, Vec<tla::State>), TlcError> {
+    let mut raw = Vec::new();
     let mut pairs = Vec::new();
     let mut loops_to = None;
     for m in messages(output) {
@@ -386,6 +461,7 @@ pub fn parse_trace(output: &str, model_name: &str, prop: &PropertyDef) -> Result
                 let state = serde_json::Value::Object(t.state.iter().map(|(k, v)| (k.clone(), v.to_json())).collect());
                 let action = if t.action == "Initial predicate" { "Initial".to_string() } else { t.action };
                 pairs.push((action, state));
+                raw.push(t.state);
             }
             2218 => loops_to = Some(pairs.len().saturating_sub(1)),
             2122 => {
@@ -399,14 +475,14 @@ pub fn parse_trace(output: &str, model_name: &str, prop: &PropertyDef) -> Result
     if pairs.is_empty() {
         return Err(TlcError("TLC reported a violation but printed no trace".into()));
     }
-    Ok(Trace {
+    Ok((Trace {
         model: model_name.to_string(),
         property: prop.name.to_string(),
         checker: "tlc".into(),
         kind: if prop.kind == Kind::Sometimes { "witness" } else { "violation" }.into(),
         steps: crate::trace::steps(pairs),
         loops_to: if prop.kind == Kind::Liveness { loops_to } else { None },
-    })
+    }, raw))
 }
 
 impl Tlc {

@@ -17,6 +17,39 @@ pub trait Protocol: Clone + Debug + PartialEq + Eq + Hash + Serialize + Send + S
     /// Reacts to `event` while working on `work` (None: idle, and the event is a delivery).
     /// Returns the work in progress afterwards; None once the input is acked, nacked or dropped.
     fn on_event(&self, work: Option<&Self::Work>, event: Event<Self::Doc>, fx: &mut Effects<Self>) -> Option<Self::Work>;
+
+    /// The work as the TLA+ twin writes it (for cross-replay; by default its serde form, see
+    /// [`crate::tla::from_serde`]).
+    fn tla_work(&self, work: &Self::Work, names: &TlaNames) -> crate::tla::Value {
+        let _ = names;
+        crate::tla::from_serde(work)
+    }
+    /// A document as the TLA+ twin writes it.
+    fn tla_doc(&self, doc: &Self::Doc, names: &TlaNames) -> crate::tla::Value {
+        let _ = names;
+        crate::tla::from_serde(doc)
+    }
+    /// An output as the TLA+ twin writes it.
+    fn tla_output(&self, out: &Self::Output, names: &TlaNames) -> crate::tla::Value {
+        let _ = names;
+        crate::tla::from_serde(out)
+    }
+}
+
+/// What the TLA+ twin calls things the Rust twin numbers: the handlers' model values.
+pub struct TlaNames<'a> {
+    pub handlers: &'a [String],
+}
+
+impl TlaNames<'_> {
+    /// Handler `i` (from 0) as its model value.
+    pub fn handler(&self, i: u8) -> crate::tla::Value {
+        crate::tla::Value::ModelValue(self.handlers.get(i as usize).cloned().unwrap_or_else(|| format!("h{}", i + 1)))
+    }
+    /// A fresh id as `FreshId(ctx, i)` writes it: `[handler, tag, n]`.
+    pub fn fresh_id(&self, id: &FreshId) -> crate::tla::Value {
+        crate::tla::record([("handler", self.handler(id.handler)), ("tag", crate::tla::int(id.tag)), ("n", crate::tla::int(id.n))])
+    }
 }
 
 /// What a handler reacts to.

@@ -21,6 +21,7 @@
 //! they are busy (a crash of an idle handler loses nothing). The TLA+ twins leave the
 //! out-of-budget actions out, so both checkers explore the same finite, acyclic graph.
 
+pub mod as_tla;
 pub mod broker;
 pub mod handler;
 pub mod store;
@@ -32,7 +33,7 @@ use std::borrow::Cow;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-pub use handler::{Effects, Event, FreshId, HandlerState, Protocol};
+pub use handler::{Effects, Event, FreshId, HandlerState, Protocol, TlaNames};
 use crate::family::{ConstDef, ConstType, Consts};
 
 /// A logical input message, numbered from 1.

@@ -56,6 +56,52 @@ impl<T: WorldFamily> Family for T {
         let cond = T::CONDITIONS.iter().find(|(n, _)| *n == prop.name)?.1;
         check::shortest_trace(self.model(consts, &[*prop]), prop, cond)
     }
+    fn tla_trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<crate::tla::State>> {
+        let cond = T::CONDITIONS.iter().find(|(n, _)| *n == prop.name)?.1;
+        let (m, path) = check::shortest_path(self.model(consts, &[*prop]), prop, cond)?;
+        Some(path.iter().map(|(s, _)| m.cfg.tla_state(s)).collect())
+    }
+    fn replay(&self, consts: &Consts, states: &[crate::tla::State]) -> Result<(), String> {
+        use stateright::Model;
+        let model = self.model(consts, &[]);
+        let want: Vec<crate::tla::State> = states.iter().map(|s| crate::tla::canon_state(s.clone())).collect();
+        let Some(first) = want.first() else { return Err("the trace has no state".into()) };
+        let mut at = model
+            .init_states()
+            .into_iter()
+            .find(|s| model.cfg.tla_state(s) == *first)
+            .ok_or("state 1 is not an initial state of the Stateright model")?;
+        for (i, next) in want.iter().enumerate().skip(1) {
+            let mut actions = Vec::new();
+            model.actions(&at, &mut actions);
+            let successors: Vec<(WorldState<T::P>, crate::tla::State)> = actions
+                .into_iter()
+                .filter_map(|a| model.next_state(&at, a))
+                .filter(|s| Model::within_boundary(&model, s))
+                .map(|s| {
+                    let t = model.cfg.tla_state(&s);
+                    (s, t)
+                })
+                .collect();
+            let mut found: Vec<WorldState<T::P>> =
+                successors.iter().filter(|(_, t)| t == next).map(|(s, _)| s.clone()).collect();
+            found.dedup();
+            match found.len() {
+                0 => {
+                    // Say where the closest successor differs.
+                    let differ = |t: &crate::tla::State| -> Vec<String> {
+                        t.iter().zip(next).filter(|(a, b)| a != b).map(|((n, v), (_, w))| format!("{n} = {v} where the trace has {w}")).collect()
+                    };
+                    let closest = successors.iter().map(|(_, t)| differ(t)).min_by_key(Vec::len);
+                    let detail = closest.map_or(" (no action is enabled)".to_string(), |d| format!("; the closest successor has {}", d.join(", ")));
+                    return Err(format!("no enabled action of the Stateright model leads from state {i} to state {}{detail}", i + 1));
+                }
+                1 => at = found.remove(0),
+                n => return Err(format!("{n} different Stateright states match state {} (the map between the twins is not one to one)", i + 1)),
+            }
+        }
+        Ok(())
+    }
     fn explore(&self, consts: &Consts, props: &[PropertyDef], addr: std::net::SocketAddr) {
         check::explore(self.model(consts, props), addr)
     }

@@ -11,9 +11,10 @@ use super::common::{
     at_quiescence, some_handler_holds, termination, write_will_conflict, WorldFamily, CONCURRENCY_CONFLICT,
     DUPLICATE_DELIVERED, TERMINATION,
 };
-use crate::actors::{self, world, Effects, Event, Input, Protocol, View, World, WorldModel, WorldState, WriteResult};
+use crate::actors::{self, world, Effects, Event, Input, Protocol, TlaNames, View, World, WorldModel, WorldState, WriteResult};
 use crate::check::Cond;
 use crate::family::{Consts, Kind, PropertyDef};
+use crate::tla;
 use serde::Serialize;
 
 pub struct HandlerFamily;
@@ -159,6 +160,14 @@ impl Protocol for HandlerProtocol {
             }
             (work, event) => unreachable!("handler got {event:?} while {work:?}"),
         }
+    }
+
+    fn tla_work(&self, w: &Work, _: &TlaNames) -> tla::Value {
+        let (phase, position) = match w.phase {
+            Phase::Loading => ("Loading", 0),
+            Phase::Writing(p) => ("Writing", p),
+        };
+        tla::record([("input", tla::int(w.input)), ("phase", tla::string(phase)), ("position", tla::int(position))])
     }
 }
 

@@ -13,7 +13,8 @@ use super::common::{
     at_quiescence, some_handler_holds, termination, write_will_conflict, WorldFamily, CONCURRENCY_CONFLICT,
     DUPLICATE_DELIVERED, TERMINATION,
 };
-use crate::actors::{world, Effects, Event, Input, Protocol, View, World, WorldModel, WorldState, WriteResult};
+use crate::actors::{world, Effects, Event, Input, Protocol, TlaNames, View, World, WorldModel, WorldState, WriteResult};
+use crate::tla::{int, record, string, Value};
 use crate::check::Cond;
 use crate::family::{Consts, Kind, PropertyDef};
 use serde::Serialize;
@@ -133,6 +134,22 @@ impl Protocol for IdempotentSetProtocol {
     type Doc = Order;
     type Output = Output;
     type Work = Work;
+
+    fn tla_doc(&self, d: &Order, _: &TlaNames) -> Value {
+        let set = |s: &BTreeSet<u8>| Value::Set(s.iter().map(|x| int(*x)).collect());
+        record([
+            ("items", set(&d.items)),
+            ("processed", set(&d.processed)),
+            ("applied", Value::Seq(d.applied.iter().map(|m| int(*m)).collect())),
+        ])
+    }
+    fn tla_output(&self, o: &Output, _: &TlaNames) -> Value {
+        let (kind, item) = match o {
+            Output::ItemAdded(i) => ("ItemAdded", i),
+            Output::ItemRemoved(i) => ("ItemRemoved", i),
+        };
+        record([("type", string(kind)), ("item", int(*item))])
+    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Order>, fx: &mut Effects<Self>) -> Option<Work> {
         let v = self.variant;

@@ -13,7 +13,8 @@ use super::common::{
     at_quiescence, some_handler_holds, termination, write_will_conflict, WorldFamily, CONCURRENCY_CONFLICT,
     DUPLICATE_DELIVERED, TERMINATION,
 };
-use crate::actors::{world, Effects, Event, FreshId, Input, Protocol, View, World, WorldModel, WorldState, WriteResult};
+use crate::actors::{world, Effects, Event, FreshId, Input, Protocol, TlaNames, View, World, WorldModel, WorldState, WriteResult};
+use crate::tla::{self, int, record, string, Value};
 use crate::check::Cond;
 use crate::family::{Consts, Kind, PropertyDef};
 use serde::Serialize;
@@ -161,6 +162,28 @@ impl Protocol for MessageIdProtocol {
     type Doc = Range;
     type Output = Output;
     type Work = Work;
+
+    fn tla_work(&self, w: &Work, _: &TlaNames) -> Value {
+        let (phase, outcome) = match w.phase {
+            Phase::Loading => ("Loading", None),
+            Phase::Writing(o) => ("Writing", Some(o)),
+            Phase::Reloading(o) => ("Reloading", Some(o)),
+            Phase::Marking(o) => ("Marking", Some(o)),
+        };
+        let outcome = outcome.map_or(string("None"), |o| tla::from_serde(&o));
+        record([("input", int(w.input)), ("phase", string(phase)), ("outcome", outcome)])
+    }
+    fn tla_doc(&self, d: &Range, _: &TlaNames) -> Value {
+        let log = d.log.iter().map(|(m, o)| record([("input", int(*m)), ("outcome", tla::from_serde(o))]));
+        record([("log", Value::Seq(log.collect())), ("processed", Value::Set(d.processed.iter().map(|m| int(*m)).collect()))])
+    }
+    fn tla_output(&self, o: &Output, names: &TlaNames) -> Value {
+        let id = match &o.id {
+            MsgId::Of(m) => record([("input", int(*m))]),
+            MsgId::Fresh(f) => names.fresh_id(f),
+        };
+        record([("id", id), ("shot", int(o.shot)), ("hit", Value::Bool(o.hit))])
+    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Range>, fx: &mut Effects<Self>) -> Option<Work> {
         use Variant::*;

@@ -7,7 +7,8 @@
 //! The business state is a ledger of applied changes (as in `handler`); the output of input `m`
 //! reports the position its change took. Twin of `specs/outbox/Outbox.tla`.
 
-use crate::actors::{Effects, Event, Input, Protocol, Version, View, WorldModel, WorldState, WriteResult};
+use crate::actors::{Effects, Event, Input, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult};
+use crate::tla::{self, int, opt, record, string, Value};
 use crate::check::Cond;
 use crate::families::handler::{Ledger, Output};
 use crate::families::ledger_world::{self, LedgerProtocol};
@@ -134,6 +135,26 @@ impl Protocol for OutboxProtocol {
     type Doc = Entity;
     type Output = Output;
     type Work = Work;
+
+    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
+        let empty = Entity::default();
+        let (phase, doc, version, out) = match &w.phase {
+            Phase::Loading => ("Loading", &empty, 0, None),
+            Phase::Committing { doc, version, out } => ("Committing", doc, *version, Some(out)),
+            Phase::Clearing { publish_after } => ("Clearing", &empty, 0, publish_after.as_ref()),
+        };
+        record([
+            ("input", int(w.input)),
+            ("phase", string(phase)),
+            ("doc", self.tla_doc(doc, names)),
+            ("version", int(version)),
+            ("out", opt(out.map(tla::from_serde))),
+        ])
+    }
+    fn tla_doc(&self, d: &Entity, _: &TlaNames) -> Value {
+        let outbox = d.outbox.iter().map(|(m, o)| (int(*m), opt(o.as_ref().map(tla::from_serde))));
+        record([("ledger", tla::from_serde(&d.ledger)), ("outbox", Value::Function(outbox.collect()))])
+    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Entity>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {

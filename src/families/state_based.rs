@@ -9,7 +9,8 @@
 //! business state of a version is its number (how many changes it holds), and the output of an
 //! input reports the version its change produced. Twin of `specs/state-based/StateBased.tla`.
 
-use crate::actors::{Effects, Event, FreshId, Input, Protocol, View, WorldModel, WorldState, WriteResult};
+use crate::actors::{Effects, Event, FreshId, Input, Protocol, TlaNames, View, WorldModel, WorldState, WriteResult};
+use crate::tla::{int, opt, record, string, Value};
 use crate::check::Cond;
 use crate::families::handler::Ledger;
 use crate::families::ledger_world::{self, LedgerProtocol, Reports};
@@ -106,6 +107,17 @@ impl Protocol for StateBasedProtocol {
     type Doc = Ledger;
     type Output = Output;
     type Work = Work;
+
+    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
+        let (phase, out) = match &w.phase {
+            Phase::Loading => ("Loading", None),
+            Phase::Storing(o) => ("Storing", Some(self.tla_output(o, names))),
+        };
+        record([("input", int(w.input)), ("phase", string(phase)), ("out", opt(out))])
+    }
+    fn tla_output(&self, o: &Output, names: &TlaNames) -> Value {
+        record([("input", int(o.input)), ("position", int(o.position)), ("id", opt(o.id.as_ref().map(|f| names.fresh_id(f))))])
+    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Ledger>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {

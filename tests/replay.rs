@@ -1,0 +1,79 @@
+//! Cross-replay between the twins: a counterexample of one checker is a behaviour of the other,
+//! and a trace with one corrupted step is not.
+
+mod common;
+
+use exactly::cli;
+use exactly::tla::{State, Value};
+use exactly::tlc::{self, Tlc};
+
+fn job(name: &str) -> cli::Job {
+    let root = common::root();
+    cli::load_job(&root, &root.join(name), &[]).unwrap_or_else(|e| panic!("{name}: {}", e.message))
+}
+
+/// State `i` of `states` with its queue replaced by one no run reaches.
+fn corrupt(states: &[State], i: usize) -> Vec<State> {
+    let mut out = states.to_vec();
+    let queue = out[i].iter_mut().find(|(n, _)| n == "queue").expect("a queue variable");
+    queue.1 = Value::Function(vec![(Value::Int(9), Value::Int(1))]);
+    out
+}
+
+#[test]
+fn counterexamples_replay_across_the_twins_and_a_corrupted_step_does_not() {
+    let root = common::root();
+    let tlc = Tlc::locate(&root, 1).unwrap_or_else(|e| panic!("{e} (`make test` runs `make setup` first)"));
+    for (model, property) in [("models/handler/GiveUp.cfg", "NoLostMessages"), ("models/message-id/RandomIds.cfg", "ConsistentOutput")] {
+        let job = job(model);
+        let prop = job.props.iter().find(|p| p.name == property).unwrap();
+        let sr = job.family.tla_trace(&job.consts, prop).expect("Stateright finds a counterexample");
+        let (trace, tl) = tlc.trace_states(&root, job.family, &job.model, prop, &job.name).unwrap().expect("TLC finds one");
+        assert_eq!(trace.len() + 1, tl.len());
+        assert_eq!(sr.len(), tl.len(), "{model}: both shortest counterexamples have the same length");
+
+        // Each checker's trace is a behaviour of the other twin.
+        assert_eq!(job.family.replay(&job.consts, &tl), Ok(()), "{model}: TLC's trace in Stateright");
+        assert_eq!(tlc.replay(&root, job.family, &job.model, &sr).unwrap(), Ok(()), "{model}: Stateright's trace in TLC");
+
+        // One corrupted step, in the middle: neither replays it.
+        let at = tl.len() / 2;
+        let err = job.family.replay(&job.consts, &corrupt(&tl, at)).unwrap_err();
+        assert!(err.contains(&format!("to state {}", at + 1)), "{model}: {err}");
+        let err = tlc.replay(&root, job.family, &job.model, &corrupt(&sr, at)).unwrap().unwrap_err();
+        assert!(err.contains("cannot follow"), "{model}: {err}");
+        // A trace that starts anywhere but an initial state does not replay either.
+        assert!(job.family.replay(&job.consts, &corrupt(&tl, 0)).unwrap_err().contains("state 1"));
+    }
+}
+
+#[test]
+fn the_tlc_trace_reader_reports_malformed_and_truncated_output() {
+    let out = std::fs::read_to_string(common::root().join("tests/corpus/tlc/violation.out")).unwrap();
+    let job = job("models/handler/UpdateThenSend.cfg");
+    let prop = job.props.iter().find(|p| p.name == "NoLostMessages").unwrap();
+    let (trace, states) = tlc::parse_trace_states(&out, &job.name, prop).expect("real output reads");
+    assert_eq!(trace.steps.len(), states.len());
+    assert!(trace.len() > 10);
+
+    // A state whose value is malformed: the error names the state and where in it.
+    let bad = out.replacen("|->", "|-", 1);
+    let err = tlc::parse_trace(&bad, &job.name, prop).unwrap_err().to_string();
+    assert!(err.contains("trace state 1 does not parse") && err.contains("line"), "{err}");
+
+    // Output cut anywhere: a clean error or a shorter trace, never a panic.
+    let mut errors = 0;
+    for cut in (0..out.len()).step_by(97).filter(|&c| out.is_char_boundary(c)) {
+        match tlc::parse_trace(&out[..cut], &job.name, prop) {
+            Ok(t) => assert!(t.steps.len() <= trace.steps.len()),
+            Err(e) => {
+                errors += 1;
+                assert!(!e.to_string().is_empty() && !e.to_string().contains('\n'), "{e}");
+            }
+        }
+    }
+    assert!(errors > 0, "cutting the output short gives errors");
+    // No trace at all.
+    let err = tlc::parse_trace("@!@!@STARTMSG 2110:1 @!@!@\nInvariant X is violated.\n@!@!@ENDMSG 2110 @!@!@\n", &job.name, prop).unwrap_err();
+    assert!(err.to_string().contains("printed no trace"), "{err}");
+}
