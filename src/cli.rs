@@ -113,6 +113,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the skeleton of a new family into the source tree (then rebuild).
+    #[command(after_help = "Examples:\n  exactly new my-dedup\n  cargo build --release && exactly compare my-dedup\n\nWrites src/families/<id>.rs (registered in the catalog), specs/<id>/<Module>.tla, specs/<id>/README.md and models/<id>/ (a correct and a broken variant, with expectations). After a rebuild both checkers pass the correct variant and refute the broken one; then make it yours (see the README written).")]
+    New {
+        /// The family's id: lowercase letters, digits and hyphens (e.g. my-dedup).
+        id: String,
+    },
     /// Browse a model file's state space in Stateright's Explorer.
     #[command(after_help = "Examples:\n  exactly explore models/handler/UpdateThenSend.cfg\n  exactly explore models/handler/GiveUp.cfg --port 3001\n\nOpen the printed address; follow a property's counterexample step by step, with the actors' sequence diagram.")]
     Explore {
@@ -864,6 +870,14 @@ pub fn main_with(cli: Cli) -> Result<i32, Failure> {
             drop(jobs_ok);
             let tlc = Tlc::locate(&root, workers)?;
             compare(&root, &targets, &RunOptions { threads, dfs: false, limits: targets.limits() }, &tlc)
+        }
+        Command::New { id } => {
+            let written = crate::new::new_family(&root, &id).map_err(usage)?;
+            for p in &written {
+                println!("wrote {}", p.strip_prefix(&root).unwrap_or(p).display());
+            }
+            println!("\nNext: rebuild (`cargo build --release`, or `make build`), then `exactly compare {id}`.");
+            Ok(code::OK)
         }
         Command::Explore { model, consts, host, port } => explore(&root, &model, &consts, &host, port),
         Command::Trace { model, property, checker, consts, json } => trace(&root, &model, property.as_deref(), checker, &consts, json),

@@ -1,0 +1,160 @@
+//! `__ID__`: a new family of the catalog, made by `exactly new __ID__`. It starts as a handler
+//! that reads a ledger of committed inputs, appends its input, sends one output and acks:
+//! `Correct` sends after the commit (and resends for a duplicate), `SendThenUpdate` sends
+//! before the commit (ghost messages). Replace the protocol, the variants and the properties
+//! with your algorithm's, and keep the TLA+ twin `specs/__ID__/__MODULE__.tla` in step.
+
+use super::common::{at_quiescence, some_handler_holds, termination, WorldFamily, DUPLICATE_DELIVERED, TERMINATION};
+use crate::actors::{world, Effects, Event, Input, Protocol, View, World, WorldModel, WorldState, WriteResult};
+use crate::check::Cond;
+use crate::family::{Consts, Kind, PropertyDef};
+use serde::Serialize;
+
+pub struct __TYPE__Family;
+pub static __STATIC__: __TYPE__Family = __TYPE__Family;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Variant {
+    /// Commit the change, then send the output; a duplicate resends it.
+    Correct,
+    /// Send the output before the commit: ghost messages.
+    SendThenUpdate,
+}
+
+const VARIANTS: &[&str] = &["Correct", "SendThenUpdate"];
+
+/// The entity: the inputs whose change is committed, in commit order. Its TLA+ twin is a
+/// sequence of inputs (the default map between the twins, `tla::from_serde`, gives that).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Ledger(pub Vec<Input>);
+
+/// The output of an input: `[input |-> m]` in TLA+.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Output {
+    pub input: Input,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Phase {
+    Loading,
+    Writing,
+}
+
+/// What a handler remembers while it works: `[input |-> m, phase |-> "Loading"]` in TLA+.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Work {
+    pub input: Input,
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct __TYPE__Protocol {
+    pub variant: Variant,
+}
+
+const STORE: usize = 0;
+const KEY: u8 = 0;
+
+impl Protocol for __TYPE__Protocol {
+    type Doc = Ledger;
+    type Output = Output;
+    type Work = Work;
+
+    fn on_event(&self, work: Option<&Work>, event: Event<Ledger>, fx: &mut Effects<Self>) -> Option<Work> {
+        match (work, event) {
+            (None, Event::Delivered(input)) => {
+                fx.get(STORE, KEY);
+                Some(Work { input, phase: Phase::Loading })
+            }
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
+                if doc.0.contains(&input) {
+                    // A duplicate: the change is committed; send its output again.
+                    fx.publish(Output { input });
+                    fx.ack(input);
+                    return None;
+                }
+                if self.variant == Variant::SendThenUpdate {
+                    fx.publish(Output { input });
+                }
+                let mut next = doc.clone();
+                next.0.push(input);
+                fx.put(STORE, KEY, next, version);
+                Some(Work { input, phase: Phase::Writing })
+            }
+            (Some(&Work { input, phase: Phase::Writing }), Event::Written { result, .. }) => {
+                if result == WriteResult::Ok {
+                    if self.variant == Variant::Correct {
+                        fx.publish(Output { input });
+                    }
+                    fx.ack(input);
+                } else {
+                    fx.nack(input);
+                }
+                None
+            }
+            (work, event) => unreachable!("__ID__ got {event:?} while {work:?}"),
+        }
+    }
+}
+
+type M = WorldModel<__TYPE__Protocol>;
+type S = WorldState<__TYPE__Protocol>;
+
+fn ledger(v: &View<'_, __TYPE__Protocol>) -> Ledger {
+    v.store(STORE).doc(KEY)
+}
+
+/// No output is visible for an input whose change was never committed.
+fn no_ghost_messages(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let l = ledger(&v);
+    v.outputs().iter().all(|o| l.0.contains(&o.input))
+}
+
+/// At quiescence, every input is committed and has an output.
+fn no_lost_messages(m: &M, s: &S) -> bool {
+    at_quiescence(m, s, |v| {
+        let l = ledger(v);
+        (1..=m.cfg.inputs).all(|i| l.0.contains(&i) && v.outputs().iter().any(|o| o.input == i))
+    })
+}
+
+/// A handler has just been given a copy of an input whose change is already committed.
+fn duplicate_delivered(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let l = ledger(&v);
+    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && l.0.contains(&w.input))
+}
+
+const PROPERTIES: &[PropertyDef] = &[
+    PropertyDef { name: "NoGhostMessages", kind: Kind::Invariant, doc: "no output for an input whose change was never committed" },
+    PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input is committed and has an output" },
+    TERMINATION,
+    DUPLICATE_DELIVERED,
+];
+
+const CONDITIONS: &[(&str, Cond<M>)] = &[
+    ("NoGhostMessages", no_ghost_messages),
+    ("NoLostMessages", no_lost_messages),
+    ("Termination", termination::<__TYPE__Protocol>),
+    ("DuplicateDelivered", duplicate_delivered),
+];
+
+impl WorldFamily for __TYPE__Family {
+    type P = __TYPE__Protocol;
+    const ID: &'static str = "__ID__";
+    const MODULE: &'static str = "__MODULE__";
+    const SUMMARY: &'static str = "A new family (made by `exactly new`): commit, then send; its broken variant sends first.";
+    const VARIANTS: &'static [&'static str] = VARIANTS;
+    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
+    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+
+    fn world(&self, consts: &Consts) -> World<__TYPE__Protocol> {
+        let variant = match consts.string("Variant") {
+            "Correct" => Variant::Correct,
+            "SendThenUpdate" => Variant::SendThenUpdate,
+            other => unreachable!("variant {other} was validated"),
+        };
+        world(__TYPE__Protocol { variant }, consts, 1)
+    }
+}
