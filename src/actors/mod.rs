@@ -10,7 +10,9 @@
 //!   busy (Stateright's `Crash`), and each store write it issues may fail before it applies or
 //!   apply and report failure (a random choice drawn when the write is issued).
 //! - [`store`]: versioned documents with optimistic concurrency; one document is written
-//!   atomically. Stores never crash (their durability is the premise).
+//!   atomically. Stores never crash (their durability is the premise). Option: stale reads
+//!   (`stale_keys`: the store keeps the previous committed version of those documents, and a
+//!   read at a weak level, [`Effects::get_weak`], may return it; drawn when the read is issued).
 //! - [`downstream`]: records every copy of every output message.
 //!
 //! **The failure budget.** Crashes, failed writes and ambiguous writes draw on one budget per
