@@ -70,4 +70,11 @@ AboutToLoad(P(_, _)) ==
         /\ ~crashed[e.dst] /\ e.msg.tag = hs[e.dst].tag
         /\ \E w \in hs[e.dst].work : P(w, e.msg.doc)
 
+\* Two handlers that are up work on copies of one input at once, and its
+\* change is in l: a duplicate racing its original.
+DuplicateRaceIn(l) ==
+    \E h1, h2 \in Handlers : \E w1 \in hs[h1].work, w2 \in hs[h2].work :
+        /\ h1 # h2 /\ ~crashed[h1] /\ ~crashed[h2]
+        /\ w1.input = w2.input /\ StoredAt(l, w1.input) # 0
+
 =============================================================================

@@ -12,9 +12,11 @@
 (*                                                                         *)
 (* This module is not a family: a family EXTENDS it and supplies only its  *)
 (* protocol, an operator OnEvent(ctx, work, event) that returns the new    *)
-(* work and a sequence of effects (Get, Put, PutUnchecked, PutAndPublish,  *)
-(* Publish, Ack, Nack), which Step carries out as the handler's messages   *)
-(* and waits; ctx gives the fresh ids the handler may draw.                *)
+(* work and a sequence of effects (Get, GetWeak, Put, PutUnchecked,        *)
+(* PutAndPublish, Publish, Ack, Nack), which Step carries out as the       *)
+(* handler's messages and waits; ctx gives the fresh ids the handler may   *)
+(* draw.  The store may keep the previous version of chosen documents, for *)
+(* reads at a weak consistency level (StaleWorldNext).                     *)
 (*                                                                         *)
 (* It is the lockstep twin of the Stateright actor model in src/actors:    *)
 (* the variables are that model's whole state (network of envelopes as a   *)
@@ -49,7 +51,7 @@ vars == <<net, queue, leases, hs, docs, received, crashed, failures>>
 
 Inputs == 1..Msgs
 NoLease == 0
-Waits == {"Nothing", "Doc", "PutReply", "Fate"}
+Waits == {"Nothing", "Doc", "PutReply", "Fate", "Level"}
 \* A handler draws the fate of each write only when failures are possible at all.
 FailuresEnabled == MaxFailures > 0
 
@@ -80,6 +82,8 @@ AckMsg(m) == [type |-> "Ack", input |-> m]
 NackMsg(m) == [type |-> "Nack", input |-> m]
 ReconnectMsg == [type |-> "Reconnect"]
 GetMsg(tag, k) == [type |-> "Get", tag |-> tag, key |-> k]
+\* A read at a weak consistency level that returns an older committed version.
+StaleGetMsg(tag, k) == [type |-> "GetStale", tag |-> tag, key |-> k]
 DocMsg(tag, k, v, d) == [type |-> "Doc", tag |-> tag, key |-> k, version |-> v, doc |-> d]
 \* expected is {} for a write with no version check, else {version read}.
 PutMsg(tag, put, ambiguous) ==
@@ -124,6 +128,9 @@ Drawing(r, k) == [work |-> r.work, fx |-> r.fx, drawn |-> k]
 Drawn(r) == IF "drawn" \in DOMAIN r THEN r.drawn ELSE 0
 
 Get(k) == [type |-> "Get", key |-> k]
+\* A read at a weak consistency level: it may return the previous committed
+\* version of a document whose key the store keeps it for (see StaleWorldNext).
+GetWeak(k) == [type |-> "GetWeak", key |-> k]
 \* A write of document d under key k if its version is still the one read
 \* (expected = {v}; {} for no check), publishing outs in the same atomic step.
 PutAndPublish(k, d, expected, outs) ==
@@ -151,6 +158,9 @@ Carry(h, acc, fx) ==
                CASE f.type = "Get" ->
                       [state |-> [s EXCEPT !.wait = "Doc"],
                        net   |-> Send(acc.net, h, "store", GetMsg(s.tag, f.key))]
+                 [] f.type = "GetWeak" ->
+                      \* Whether the read returns an older version is drawn first.
+                      [state |-> [s EXCEPT !.pending = {f}, !.wait = "Level"], net |-> acc.net]
                  [] f.type = "Put" /\ FailuresEnabled ->
                       \* The fate of the write is drawn before it is sent.
                       [state |-> [s EXCEPT !.pending = {f}, !.wait = "Fate"], net |-> acc.net]
@@ -255,9 +265,22 @@ StoreGet(e, emptyDoc) ==
                    DocMsg(m.tag, m.key, VersionOf(m.key), DocOf(m.key, emptyDoc)))
     /\ UNCHANGED <<queue, leases, hs, docs, received, crashed, failures>>
 
+\* The store answers a stale read with the previous committed version of the
+\* document, if it keeps it, else with the current one.
+StoreGetStale(e, emptyDoc) ==
+    LET m == e.msg
+        kept == m.key \in DOMAIN docs /\ "prev" \in DOMAIN docs[m.key]
+    IN
+    /\ e.dst = "store" /\ m.type = "GetStale"
+    /\ net' = Send(BagRemove(net, e), "store", e.src,
+                   IF kept THEN DocMsg(m.tag, m.key, VersionOf(m.key) - 1, docs[m.key].prev)
+                   ELSE DocMsg(m.tag, m.key, VersionOf(m.key), DocOf(m.key, emptyDoc)))
+    /\ UNCHANGED <<queue, leases, hs, docs, received, crashed, failures>>
+
 \* The store applies a write if the version is still the one read, and with it
-\* publishes the write's outputs in the same atomic step.
-StorePut(e) ==
+\* publishes the write's outputs in the same atomic step.  For a key in
+\* staleKeys it keeps the document as it was before the write (prev).
+StorePut(e, emptyDoc, staleKeys) ==
     LET m == e.msg
         applied == m.expected = {} \/ VersionOf(m.key) = The(m.expected)
         result == IF m.ambiguous THEN "Failed" ELSE IF applied THEN "Ok" ELSE "Conflict"
@@ -266,8 +289,10 @@ StorePut(e) ==
     /\ e.dst = "store" /\ m.type = "Put"
     /\ IF applied
          THEN /\ docs' = [k \in DOMAIN docs \cup {m.key} |->
-                            IF k = m.key THEN [version |-> VersionOf(m.key) + 1, doc |-> m.doc]
-                            ELSE docs[k]]
+                            IF k # m.key THEN docs[k]
+                            ELSE IF k \in staleKeys
+                              THEN [version |-> VersionOf(k) + 1, doc |-> m.doc, prev |-> DocOf(k, emptyDoc)]
+                            ELSE [version |-> VersionOf(m.key) + 1, doc |-> m.doc]]
               /\ net' = SendOutputs(reply, "store", "downstream", m.publish)
          ELSE /\ net' = reply
               /\ UNCHANGED docs
@@ -344,6 +369,17 @@ FateAmbiguous(h) ==
     /\ net' = r.net
     /\ UNCHANGED <<queue, leases, docs, received, crashed>>
 
+\* The weak read handler h is issuing returns the current version (fresh) or
+\* the previous one (stale).
+ReadAtLevel(h, stale) ==
+    LET s == hs[h]
+        k == The(s.pending).key
+    IN
+    /\ ~crashed[h] /\ s.wait = "Level"
+    /\ hs' = [hs EXCEPT ![h] = [s EXCEPT !.pending = {}, !.wait = "Doc"]]
+    /\ net' = Send(net, h, "store", IF stale THEN StaleGetMsg(s.tag, k) ELSE GetMsg(s.tag, k))
+    /\ UNCHANGED <<queue, leases, docs, received, crashed, failures>>
+
 \* A busy handler crashes: it keeps its state until it recovers, and its
 \* messages stay in flight.
 Crash(h) ==
@@ -366,15 +402,18 @@ Recover(h) ==
 -----------------------------------------------------------------------------
 
 \* Every step of the world, given the family's protocol, its empty document,
-\* whether the broker hands out inputs in order, and the causal order of the
-\* inputs (a set of pairs <<a, b>>: b is sent only once a has been processed).
-CausalWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal) ==
+\* whether the broker hands out inputs in order, the causal order of the
+\* inputs (a set of pairs <<a, b>>: b is sent only once a has been processed),
+\* and the keys whose previous committed version the store keeps for stale
+\* reads (eventual consistency, at most one version behind).
+StaleWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal, staleKeys) ==
     \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m, ordered, causal)
     \/ \E e \in DOMAIN net :
          \/ BrokerAck(e)
          \/ BrokerRequeue(e)
          \/ StoreGet(e, emptyDoc)
-         \/ StorePut(e)
+         \/ StoreGetStale(e, emptyDoc)
+         \/ StorePut(e, emptyDoc, staleKeys)
          \/ DownstreamReceive(e)
          \/ HandlerReceive(e, OnEvent)
     \/ \E h \in Handlers :
@@ -383,6 +422,12 @@ CausalWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal) ==
          \/ FateAmbiguous(h)
          \/ Crash(h)
          \/ Recover(h)
+         \/ ReadAtLevel(h, FALSE)
+         \/ ReadAtLevel(h, TRUE)
+
+\* Every step of the world, with no stale reads.
+CausalWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal) ==
+    StaleWorldNext(OnEvent, emptyDoc, ordered, causal, {})
 
 \* Every step of the world, with inputs sent all at once (no causal order).
 WorldNext(OnEvent(_, _, _), emptyDoc, ordered) == CausalWorldNext(OnEvent, emptyDoc, ordered, {})

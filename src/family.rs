@@ -137,6 +137,8 @@ pub fn families() -> Vec<&'static dyn Family> {
         &crate::families::message_id::MESSAGE_ID,
         &crate::families::outbox::OUTBOX,
         &crate::families::state_based::STATE_BASED,
+        &crate::families::inbox::INBOX,
+        &crate::families::outbox_out_of_document::OUTBOX_OUT_OF_DOCUMENT,
         // `exactly new` registers families above this line.
     ]
 }

@@ -7,6 +7,7 @@
 //! compare equal.
 
 use super::handler::PendingPut;
+use super::handler::Wait;
 use super::{Msg, NodeState, Protocol, World, WorldState, WriteResult};
 use crate::tla::{self, int, opt, string as s, Value};
 use stateright::actor::Id;
@@ -56,6 +57,7 @@ impl<P: Protocol> World<P> {
             Msg::Nack(m) => tla::record([("type", s("Nack")), ("input", int(*m))]),
             Msg::Reconnect => tla::record([("type", s("Reconnect"))]),
             Msg::Get { tag, key } => tla::record([("type", s("Get")), ("tag", int(*tag)), ("key", int(*key))]),
+            Msg::GetStale { tag, key } => tla::record([("type", s("GetStale")), ("tag", int(*tag)), ("key", int(*key))]),
             Msg::Doc { tag, key, version, doc } => tla::record([
                 ("type", s("Doc")),
                 ("tag", int(*tag)),
@@ -107,15 +109,30 @@ impl<P: Protocol> World<P> {
                         ("tag", int(h.tag)),
                         ("ids", int(h.ids)),
                         ("work", opt(h.work.as_ref().map(|w| p.tla_work(w, &self.tla_names())))),
-                        ("wait", s(&format!("{:?}", h.wait))),
-                        ("pending", opt(h.pending.as_ref().map(|put| self.tla_put(put)))),
+                        ("wait", s(match h.wait {
+                            Wait::Nothing => "Nothing",
+                            Wait::Doc => "Doc",
+                            Wait::PutReply => "PutReply",
+                            Wait::Fate => "Fate",
+                            Wait::Level { .. } => "Level",
+                        })),
+                        // A weak read whose level is being drawn is pending in the TLA+ twin.
+                        ("pending", opt(match h.wait {
+                            Wait::Level { key, .. } => Some(tla::record([("type", s("GetWeak")), ("key", int(key))])),
+                            _ => h.pending.as_ref().map(|put| self.tla_put(put)),
+                        })),
                     ])));
                     crashed.push((me.clone(), Value::Bool(state.crashed[i])));
                     failures.push((me, int(state.actor_storages[i].unwrap_or(0))));
                 }
                 NodeState::Store(d) => {
                     let docs = d.docs.iter().map(|(k, v, doc)| {
-                        (int(*k), tla::record([("version", int(*v)), ("doc", p.tla_doc(doc, &self.tla_names()))]))
+                        let mut fields = vec![("version".to_string(), int(*v)), ("doc".to_string(), p.tla_doc(doc, &self.tla_names()))];
+                        // A key that keeps its previous version (for stale reads) has it as `prev`.
+                        if let Some((_, prev)) = d.previous.iter().find(|(pk, _)| pk == k) {
+                            fields.push(("prev".to_string(), p.tla_doc(prev, &self.tla_names())));
+                        }
+                        (int(*k), Value::Record(fields))
                     });
                     vars.push(("docs".into(), Value::Function(docs.collect())));
                 }

@@ -64,6 +64,7 @@ pub enum Event<D> {
 #[derive(Clone, Debug)]
 pub enum Effect<P: Protocol> {
     Get { store: usize, key: Key },
+    GetWeak { store: usize, key: Key },
     Put { store: usize, put: PendingPut<P> },
     Publish(P::Output),
     Ack(Input),
@@ -97,6 +98,11 @@ impl<P: Protocol> Effects<P> {
     /// Read a document.
     pub fn get(&mut self, store: usize, key: Key) {
         self.effects.push(Effect::Get { store, key });
+    }
+    /// Read a document at a weak consistency level: if the store keeps the previous committed
+    /// version of it, the read may return that one (drawn when the read is issued).
+    pub fn get_weak(&mut self, store: usize, key: Key) {
+        self.effects.push(Effect::GetWeak { store, key });
     }
     /// Write a document if its version is still `expected`.
     pub fn put(&mut self, store: usize, key: Key, doc: P::Doc, expected: Version) {
@@ -144,6 +150,8 @@ pub enum Wait {
     PutReply,
     /// The fate of `pending` is being drawn.
     Fate,
+    /// Whether the weak read of `key` in `store` returns an older version is being drawn.
+    Level { store: usize, key: Key },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -172,6 +180,7 @@ pub struct Handler<P> {
 }
 
 const FATE: &str = "fate";
+const LEVEL: &str = "level";
 
 impl<P: Protocol> Handler<P> {
     pub fn on_start(&self, storage: &Option<u8>, o: &mut Out<Node<P>>) -> HandlerState<P> {
@@ -206,8 +215,14 @@ impl<P: Protocol> Handler<P> {
     }
 
     pub fn on_random(&self, id: Id, state: &HandlerState<P>, random: &Rand, o: &mut Out<Node<P>>) -> HandlerState<P> {
-        let Rand::Fate(fate) = *random else { unreachable!("handlers only draw fates") };
         let mut next = state.clone();
+        if let (Rand::Read { stale }, Wait::Level { store, key }) = (*random, state.wait) {
+            let tag = next.tag;
+            o.send(self.topology.store(store), if stale { Msg::GetStale { tag, key } } else { Msg::Get { tag, key } });
+            next.wait = Wait::Doc;
+            return next;
+        }
+        let Rand::Fate(fate) = *random else { unreachable!("handlers only draw fates and read levels") };
         let put = next.pending.take().expect("a fate is drawn for a pending write");
         if fate != Fate::Ok {
             next.tag += 1;
@@ -231,6 +246,10 @@ impl<P: Protocol> Handler<P> {
                 Effect::Get { store, key } => {
                     o.send(self.topology.store(store), Msg::Get { tag: state.tag, key });
                     state.wait = Wait::Doc;
+                }
+                Effect::GetWeak { store, key } => {
+                    state.wait = Wait::Level { store, key };
+                    o.choose_random(LEVEL, vec![Rand::Read { stale: false }, Rand::Read { stale: true }]);
                 }
                 Effect::Put { put, .. } => {
                     if self.failures_enabled {

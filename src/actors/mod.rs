@@ -10,7 +10,9 @@
 //!   busy (Stateright's `Crash`), and each store write it issues may fail before it applies or
 //!   apply and report failure (a random choice drawn when the write is issued).
 //! - [`store`]: versioned documents with optimistic concurrency; one document is written
-//!   atomically. Stores never crash (their durability is the premise).
+//!   atomically. Stores never crash (their durability is the premise). Option: stale reads
+//!   (`stale_keys`: the store keeps the previous committed version of those documents, and a
+//!   read at a weak level, [`Effects::get_weak`], may return it; drawn when the read is issued).
 //! - [`downstream`]: records every copy of every output message.
 //!
 //! **The failure budget.** Crashes, failed writes and ambiguous writes draw on one budget per
@@ -80,6 +82,9 @@ pub enum Msg<D, O> {
     /// Handler to store. `tag` is the handler's incarnation: replies to an earlier incarnation
     /// are ignored.
     Get { tag: u8, key: Key },
+    /// Handler to store: a read at a weak consistency level that returned an older committed
+    /// version (see [`store`]: the previous version of a document the store keeps it for).
+    GetStale { tag: u8, key: Key },
     Doc { tag: u8, key: Key, version: Version, doc: D },
     /// Write `doc` if the version is still `expected` (always, when `expected` is None: a write
     /// with no version check); with `publish`, the store also sends these outputs in the same
@@ -97,6 +102,8 @@ pub enum Rand {
     Dispatch { handler: usize, input: Input },
     /// The fate of the write a handler is issuing.
     Fate(Fate),
+    /// Whether a read at a weak consistency level returns an older committed version.
+    Read { stale: bool },
 }
 
 /// Where each actor sits: broker, handlers, stores, downstream, in this order.
@@ -152,6 +159,9 @@ pub struct World<P> {
     /// The causal order of the inputs: `(a, b)` means `b` is sent only once `a` has been
     /// processed (a copy of `a` acked); until then no copy of `b` is offered.
     pub causal: Vec<(Input, Input)>,
+    /// Keys whose documents the store keeps the previous committed version of, so that a read at
+    /// a weak consistency level ([`Effects::get_weak`]) may return it (empty: none).
+    pub stale_keys: Vec<Key>,
 }
 
 impl<P> World<P> {
@@ -282,7 +292,7 @@ pub fn build<P: Protocol>(world: World<P>) -> WorldModel<P> {
                 failures_enabled: world.max_failures > 0,
             })
         }))
-        .actors((0..topo.stores).map(|_| Node::Store(store::Store::new(topo.downstream()))))
+        .actors((0..topo.stores).map(|_| Node::Store(store::Store::new(topo.downstream()).keeping_previous(&world.stale_keys))))
         .actor(Node::Downstream)
         .init_network(stateright::actor::Network::new_unordered_nonduplicating([]))
         .max_crashes(topo.handlers)
@@ -400,6 +410,7 @@ pub fn world<P: Protocol>(protocol: P, consts: &Consts, stores: usize) -> World<
         },
         ordered: false,
         causal: Vec::new(),
+        stale_keys: Vec::new(),
     }
 }
 

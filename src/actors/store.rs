@@ -10,6 +10,8 @@ use std::marker::PhantomData;
 #[derive(Clone, Debug)]
 pub struct Store<P> {
     downstream: Id,
+    /// Keys whose previous committed version is kept, for stale reads.
+    stale_keys: Vec<Key>,
     _protocol: PhantomData<P>,
 }
 
@@ -17,6 +19,10 @@ pub struct Store<P> {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct StoreState<D> {
     pub docs: Vec<(Key, Version, D)>,
+    /// For the keys that keep it (and have been written): the document as it was before the last
+    /// write, at the version before the current one. A stale read returns it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub previous: Vec<(Key, D)>,
 }
 
 impl<D: Clone + Default> StoreState<D> {
@@ -34,11 +40,19 @@ impl<D: Clone + Default> StoreState<D> {
 
 impl<P: Protocol> Store<P> {
     pub fn new(downstream: Id) -> Self {
-        Store { downstream, _protocol: PhantomData }
+        Store { downstream, stale_keys: Vec::new(), _protocol: PhantomData }
+    }
+
+    /// The store keeps the previous committed version of the documents under `keys`, so that a
+    /// read of one at a weak consistency level may return it (eventual consistency, bounded to
+    /// one version behind so that the state graph stays finite).
+    pub fn keeping_previous(mut self, keys: &[Key]) -> Self {
+        self.stale_keys = keys.to_vec();
+        self
     }
 
     pub fn on_start(&self) -> StoreState<P::Doc> {
-        StoreState { docs: Vec::new() }
+        StoreState { docs: Vec::new(), previous: Vec::new() }
     }
 
     pub fn on_msg(
@@ -55,10 +69,24 @@ impl<P: Protocol> Store<P> {
                 // Reading consumes the request; the documents stay as they were.
                 Some(state.clone())
             }
+            Msg::GetStale { tag, key } => {
+                // The version before the current one, if the store keeps it; else the current.
+                let (version, doc) = match state.previous.iter().find(|(k, _)| *k == key) {
+                    Some((_, prev)) => (state.get(key).0 - 1, prev.clone()),
+                    None => state.get(key),
+                };
+                o.send(src, Msg::Doc { tag, key, version, doc });
+                Some(state.clone())
+            }
             Msg::Put { tag, key, doc, expected, ambiguous, publish } => {
-                let (version, _) = state.get(key);
+                let (version, old) = state.get(key);
                 let mut next = state.clone();
                 let applied = expected.is_none_or(|e| e == version);
+                if applied && self.stale_keys.contains(&key) {
+                    next.previous.retain(|(k, _)| *k != key);
+                    next.previous.push((key, old));
+                    next.previous.sort_by_key(|(k, _)| *k);
+                }
                 if applied {
                     match next.docs.iter_mut().find(|(k, _, _)| *k == key) {
                         Some(slot) => *slot = (key, version + 1, doc),

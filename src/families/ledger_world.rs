@@ -5,6 +5,7 @@
 
 use crate::actors::{has_successor, HandlerState, Input, Key, Msg, NodeState, Protocol, View, WorldModel, WorldState};
 use crate::families::handler::{Ledger, Output};
+use crate::family::{Kind, PropertyDef};
 use stateright::actor::Id;
 
 /// An output message that reports the position of its input's change.
@@ -141,4 +142,37 @@ pub fn about_to_load<P: Protocol>(v: &View<'_, P>, pred: impl Fn(&P::Work, &P::D
         _ => false,
     });
     found
+}
+
+/// The standard properties over a ledger, as a family's property table names them.
+pub const NO_GHOST_MESSAGES: PropertyDef =
+    PropertyDef { name: "NoGhostMessages", kind: Kind::Invariant, doc: "no output for an input whose change is not in the business state" };
+pub const NO_LOST_MESSAGES: PropertyDef =
+    PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input is applied and has an output" };
+pub const AT_MOST_ONCE_STATE_CHANGE: PropertyDef =
+    PropertyDef { name: "AtMostOnceStateChange", kind: Kind::Invariant, doc: "each input's change is in the business state at most once" };
+pub const CONSISTENT_OUTPUT: PropertyDef = PropertyDef {
+    name: "ConsistentOutput",
+    kind: Kind::Invariant,
+    doc: "all outputs of an input agree with each other and with its committed change",
+};
+pub const EXACTLY_ONCE_OUTCOME: PropertyDef = PropertyDef {
+    name: "ExactlyOnceOutcome",
+    kind: Kind::Invariant,
+    doc: "at quiescence the state and the distinct outputs are those of processing each input once",
+};
+pub const DUPLICATE_RACE: PropertyDef = PropertyDef {
+    name: "DuplicateRace",
+    kind: Kind::Sometimes,
+    doc: "two handlers work on copies of one input at once, and its change is committed",
+};
+
+/// `DuplicateRace`: two handlers that are up work on copies of the same input at once (`input`
+/// reads a work's input), and the input's change is in the ledger: a duplicate racing its
+/// original.
+pub fn duplicate_race<P: LedgerProtocol>(m: &M<P>, s: &S<P>, input: impl Fn(&P::Work) -> Input) -> bool {
+    let v = View::new(m, s);
+    let (doc, _) = read(&v);
+    let busy: Vec<Input> = v.handlers().filter(|(_, down)| !down).filter_map(|(h, _)| h.work.as_ref().map(&input)).collect();
+    busy.iter().enumerate().any(|(i, a)| busy[i + 1..].contains(a) && P::ledger(&doc).stored(*a).is_some())
 }

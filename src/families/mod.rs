@@ -3,7 +3,9 @@
 pub mod common;
 pub mod handler;
 pub mod idempotent_set;
+pub mod inbox;
 pub mod message_id;
 pub mod outbox;
+pub mod outbox_out_of_document;
 pub mod ledger_world;
 pub mod state_based;

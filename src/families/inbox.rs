@@ -1,0 +1,304 @@
+//! `inbox`: the outbox plus a separate dedup store (the "improving outbox"). The entity document
+//! holds the business state and the pending outbox entries; the ids of processed inputs live in
+//! an inbox store, one document per id (an id is in the inbox once its document exists). The
+//! handler loads the entity; if it holds a pending entry for the input, it dispatches it;
+//! otherwise it checks the inbox, and if the id is not there it runs the business logic and
+//! commits state and entry in one entity write (with a version check). Then it dispatches the
+//! entry, adds the id to the inbox, removes the entry from the entity and acks.
+//!
+//! The two stores are documents of the one store actor (entity under key 0, the inbox record of
+//! input `m` under key 10 + m): nothing is atomic across documents, so this is the same as two
+//! stores. Twin of `specs/inbox/Inbox.tla`.
+
+use crate::actors::{Effects, Event, Input, Key, Protocol, Version, View, WorldModel, WorldState, WriteResult};
+use crate::check::Cond;
+use crate::families::handler::{Ledger, Output};
+use crate::families::ledger_world::{self, LedgerProtocol};
+use crate::family::{Consts, Kind, PropertyDef};
+use super::common::{self, WorldFamily};
+use serde::Serialize;
+
+pub struct InboxFamily;
+pub static INBOX: InboxFamily = InboxFamily;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Variant {
+    /// Load the entity, check the inbox, commit state and entry, dispatch, mark, clean up, ack.
+    Correct,
+    /// Check the inbox before loading the entity: a copy racing its original commits twice.
+    CheckBeforeLoad,
+    /// Correct, with inbox reads at a weak consistency level: a stale read misses the id.
+    StaleInbox,
+    /// Remove the entry before adding the id to the inbox: a crash in between loses both.
+    CleanupBeforeMark,
+    /// Dispatch the output before the commit: ghost messages.
+    DispatchBeforeCommit,
+    /// On a failed or conflicting write, drop the input without nacking it.
+    GiveUp,
+}
+
+const VARIANTS: &[&str] = &["Correct", "CheckBeforeLoad", "StaleInbox", "CleanupBeforeMark", "DispatchBeforeCommit", "GiveUp"];
+
+impl Variant {
+    fn parse(s: &str) -> Variant {
+        match s {
+            "Correct" => Variant::Correct,
+            "CheckBeforeLoad" => Variant::CheckBeforeLoad,
+            "StaleInbox" => Variant::StaleInbox,
+            "CleanupBeforeMark" => Variant::CleanupBeforeMark,
+            "DispatchBeforeCommit" => Variant::DispatchBeforeCommit,
+            "GiveUp" => Variant::GiveUp,
+            other => unreachable!("variant {other} was validated"),
+        }
+    }
+}
+
+/// A document: the entity's state and pending outbox entries (sorted by input). An inbox record
+/// is the empty document: what counts is that it exists (version > 0).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Doc {
+    pub ledger: Ledger,
+    pub outbox: Vec<(Input, Output)>,
+}
+
+impl Doc {
+    pub fn entry(&self, input: Input) -> Option<Output> {
+        self.outbox.iter().find(|(m, _)| *m == input).map(|(_, o)| *o)
+    }
+    /// The business logic's result committed with a pending entry.
+    fn committed(&self, input: Input, out: Output) -> Doc {
+        let mut next = Doc { ledger: self.ledger.with(input, out.position), outbox: self.outbox.clone() };
+        let at = next.outbox.partition_point(|(m, _)| *m < input);
+        next.outbox.insert(at, (input, out));
+        next
+    }
+    /// The entity with the input's entry removed.
+    fn cleaned(&self, input: Input) -> Doc {
+        let mut next = self.clone();
+        next.outbox.retain(|(m, _)| *m != input);
+        next
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Phase {
+    /// Loading the entity.
+    Loading,
+    /// Reading the input's inbox record; with the entity (and its version) when already loaded.
+    Checking { entity: Option<(Doc, Version)> },
+    /// The commit of `doc` (read at `version`) is on its way; `out` is its entry's output.
+    Committing { doc: Doc, version: Version, out: Output },
+    /// Adding the id to the inbox; then remove the entry from `clean` (at its version), if any.
+    Marking { clean: Option<(Doc, Version)> },
+    /// Removing the entry; then add the id to the inbox, if `mark`.
+    Cleaning { mark: bool },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Work {
+    pub input: Input,
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct InboxProtocol {
+    pub variant: Variant,
+}
+
+const STORE: usize = 0;
+const ENTITY: Key = 0;
+/// The inbox record of input `m` is under `INBOX_KEYS + m`.
+const INBOX_KEYS: Key = 10;
+
+impl InboxProtocol {
+    fn check_inbox(&self, fx: &mut Effects<Self>, input: Input) {
+        if self.variant == Variant::StaleInbox {
+            fx.get_weak(STORE, INBOX_KEYS + input);
+        } else {
+            fx.get(STORE, INBOX_KEYS + input);
+        }
+    }
+
+    fn work(input: Input, phase: Phase) -> Option<Work> {
+        Some(Work { input, phase })
+    }
+
+    /// Dispatch the entry's output of `doc` (at `version`), then mark and clean up in the
+    /// variant's order.
+    fn dispatch(&self, fx: &mut Effects<Self>, input: Input, doc: &Doc, version: Version, out: Output) -> Option<Work> {
+        fx.publish(out);
+        if self.variant == Variant::CleanupBeforeMark {
+            fx.put(STORE, ENTITY, doc.cleaned(input), version);
+            return Self::work(input, Phase::Cleaning { mark: true });
+        }
+        fx.put_unchecked(STORE, INBOX_KEYS + input, Doc::default());
+        Self::work(input, Phase::Marking { clean: Some((doc.cleaned(input), version)) })
+    }
+
+    /// Run the business logic on the entity `doc` (at `version`) and commit.
+    fn commit(&self, fx: &mut Effects<Self>, input: Input, doc: &Doc, version: Version) -> Option<Work> {
+        let out = Output { input, position: doc.ledger.next_position() };
+        if self.variant == Variant::DispatchBeforeCommit {
+            fx.publish(out);
+        }
+        let committed = doc.committed(input, out);
+        fx.put(STORE, ENTITY, committed.clone(), version);
+        Self::work(input, Phase::Committing { doc: committed, version, out })
+    }
+}
+
+impl Protocol for InboxProtocol {
+    type Doc = Doc;
+    type Output = Output;
+    type Work = Work;
+
+    fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
+        match (work, event) {
+            (None, Event::Delivered(input)) => {
+                if self.variant == Variant::CheckBeforeLoad {
+                    self.check_inbox(fx, input);
+                    return Self::work(input, Phase::Checking { entity: None });
+                }
+                fx.get(STORE, ENTITY);
+                Self::work(input, Phase::Loading)
+            }
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => match doc.entry(input) {
+                Some(out) => self.dispatch(fx, input, &doc, version, out),
+                None if self.variant == Variant::CheckBeforeLoad => self.commit(fx, input, &doc, version),
+                None => {
+                    self.check_inbox(fx, input);
+                    Self::work(input, Phase::Checking { entity: Some((doc, version)) })
+                }
+            },
+            (Some(Work { input, phase: Phase::Checking { entity } }), Event::Loaded { version: record, .. }) => {
+                if record > 0 {
+                    fx.ack(*input);
+                    return None;
+                }
+                match entity {
+                    Some((doc, version)) => self.commit(fx, *input, doc, *version),
+                    None => {
+                        fx.get(STORE, ENTITY);
+                        Self::work(*input, Phase::Loading)
+                    }
+                }
+            }
+            (Some(Work { input, phase }), Event::Written { result: WriteResult::Ok, .. }) => {
+                let input = *input;
+                match phase {
+                    Phase::Committing { doc, version, out } => self.dispatch(fx, input, doc, version + 1, *out),
+                    Phase::Marking { clean: Some((doc, version)) } => {
+                        fx.put(STORE, ENTITY, doc.clone(), *version);
+                        Self::work(input, Phase::Cleaning { mark: false })
+                    }
+                    Phase::Cleaning { mark: true } => {
+                        fx.put_unchecked(STORE, INBOX_KEYS + input, Doc::default());
+                        Self::work(input, Phase::Marking { clean: None })
+                    }
+                    Phase::Marking { clean: None } | Phase::Cleaning { mark: false } => {
+                        fx.ack(input);
+                        None
+                    }
+                    Phase::Loading | Phase::Checking { .. } => unreachable!("a write answered while reading"),
+                }
+            }
+            (Some(w), Event::Written { .. }) => {
+                if self.variant != Variant::GiveUp {
+                    fx.nack(w.input);
+                }
+                None
+            }
+            (work, event) => unreachable!("inbox handler got {event:?} while {work:?}"),
+        }
+    }
+}
+
+impl LedgerProtocol for InboxProtocol {
+    const KEY: u8 = ENTITY;
+    fn ledger(doc: &Doc) -> &Ledger {
+        &doc.ledger
+    }
+}
+
+type M = WorldModel<InboxProtocol>;
+type S = WorldState<InboxProtocol>;
+
+/// The ids in the inbox: the inbox records that exist.
+fn inbox_ids(v: &View<'_, InboxProtocol>) -> usize {
+    (1..=v.world.inputs).filter(|m| v.store(STORE).get(INBOX_KEYS + m).0 > 0).count()
+}
+
+/// The inbox holds no more ids than there are inputs the broker may still deliver.
+fn bounded_dedup_state(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    inbox_ids(&v) <= ledger_world::inputs_in_flight(&v)
+}
+
+/// A handler is loading the entity for a copy of an input whose change is already committed.
+fn duplicate_delivered(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let e = v.store(STORE).doc(ENTITY);
+    common::some_handler_holds(&v, |w: &Work, _| w.phase == Phase::Loading && e.ledger.stored(w.input).is_some())
+}
+
+
+/// A handler is down between two of its store writes: its input's change is committed, and the
+/// entity still holds the entry or the inbox does not hold the id.
+fn crash_between_writes(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let e = v.store(STORE).doc(ENTITY);
+    let store = v.store(STORE);
+    common::some_handler_holds(&v, |w: &Work, down| {
+        down && matches!(w.phase, Phase::Committing { .. } | Phase::Marking { .. } | Phase::Cleaning { .. })
+            && e.ledger.stored(w.input).is_some()
+            && (e.entry(w.input).is_some() || store.get(INBOX_KEYS + w.input).0 == 0)
+    })
+}
+
+const PROPERTIES: &[PropertyDef] = &[
+    ledger_world::NO_GHOST_MESSAGES,
+    ledger_world::NO_LOST_MESSAGES,
+    ledger_world::AT_MOST_ONCE_STATE_CHANGE,
+    ledger_world::CONSISTENT_OUTPUT,
+    ledger_world::EXACTLY_ONCE_OUTCOME,
+    PropertyDef { name: "BoundedDedupState", kind: Kind::Invariant, doc: "the inbox holds no more ids than inputs the broker may still deliver" },
+    common::TERMINATION,
+    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading the entity for a copy of an input whose change is committed" },
+    ledger_world::DUPLICATE_RACE,
+    PropertyDef { name: "CrashBetweenWrites", kind: Kind::Sometimes, doc: "a handler is down after its commit, with the entry not yet removed or the id not yet in the inbox" },
+    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write of a handler that never failed will fail its version check: the other handler wrote" },
+];
+
+const CONDITIONS: &[(&str, Cond<M>)] = &[
+    ("NoGhostMessages", ledger_world::no_ghost_messages),
+    ("NoLostMessages", ledger_world::no_lost_messages),
+    ("AtMostOnceStateChange", ledger_world::at_most_once_state_change),
+    ("ConsistentOutput", ledger_world::consistent_output),
+    ("ExactlyOnceOutcome", ledger_world::exactly_once_outcome),
+    ("BoundedDedupState", bounded_dedup_state),
+    ("Termination", ledger_world::termination),
+    ("DuplicateDelivered", duplicate_delivered),
+    ("DuplicateRace", |m, s| ledger_world::duplicate_race(m, s, |w: &Work| w.input)),
+    ("CrashBetweenWrites", crash_between_writes),
+    ("ConcurrencyConflict", ledger_world::concurrency_conflict),
+];
+
+impl WorldFamily for InboxFamily {
+    type P = InboxProtocol;
+    const ID: &'static str = "inbox";
+    const MODULE: &'static str = "Inbox";
+    const SUMMARY: &'static str =
+        "The outbox plus a separate inbox store of processed ids: commit state and entry, dispatch, mark the id, remove the entry.";
+    const VARIANTS: &'static [&'static str] = VARIANTS;
+    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
+    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    fn world(&self, consts: &Consts) -> crate::actors::World<InboxProtocol> {
+        let variant = Variant::parse(consts.string("Variant"));
+        let mut world = crate::actors::world(InboxProtocol { variant }, consts, 1);
+        if variant == Variant::StaleInbox {
+            // The inbox store is eventually consistent: it may serve the previous version.
+            world.stale_keys = (1..=world.inputs).map(|m| INBOX_KEYS + m).collect();
+        }
+        world
+    }
+}

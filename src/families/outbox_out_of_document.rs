@@ -1,0 +1,350 @@
+//! `outbox-out-of-document`: the outbox for stores with small documents and no transactions
+//! across documents (Cosmos DB, DynamoDB). The entity document keeps the business state and one
+//! field: the id of its committed, unfinished transaction. The outbox record of a transaction
+//! lives in another store, under the transaction id (here the input's id), and doubles as the
+//! dedup record: once marked done, the input is known as processed.
+//!
+//! The handler reads its input's outbox record; a done record means a duplicate: ack. Then it
+//! loads the entity; if the entity holds an unfinished transaction (of any input), it completes
+//! it first (reads its record, dispatches its output, marks the record done, clears the field)
+//! and starts over. Otherwise it runs the business logic, stages the outbox record (a write with
+//! a version check on the record), commits the state with the transaction id (a version check on
+//! the entity), dispatches, marks the record done, clears the field and acks.
+//!
+//! Both stores are documents of the one store actor (entity under key 0, the outbox record of
+//! input `m` under key 10 + m): nothing is atomic across documents. Twin of
+//! `specs/outbox-out-of-document/OutboxOutOfDocument.tla`.
+
+use crate::actors::{Effects, Event, Input, Key, Protocol, Version, View, WorldModel, WorldState, WriteResult};
+use crate::check::Cond;
+use crate::families::handler::{Ledger, Output};
+use crate::families::ledger_world::{self, LedgerProtocol};
+use crate::family::{Consts, Kind, PropertyDef};
+use super::common::{self, WorldFamily};
+use serde::Serialize;
+
+pub struct OutboxOutOfDocumentFamily;
+pub static OUTBOX_OUT_OF_DOCUMENT: OutboxOutOfDocumentFamily = OutboxOutOfDocumentFamily;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Variant {
+    /// Stage the record, commit state and transaction id, dispatch, mark the record done, clear.
+    Correct,
+    /// Dispatch the output before staging and committing: ghost messages.
+    DispatchBeforeCommit,
+    /// Mark the record done before dispatching: a crash in between loses the output.
+    MarkBeforeDispatch,
+    /// Clear the entity's transaction id before marking the record done: a crash in between
+    /// leaves an input neither known as processed nor pending, and it is processed again.
+    ClearBeforeMark,
+    /// Do not complete another input's unfinished transaction first: add a second id beside it.
+    SkipCompletion,
+    /// On a failed or conflicting write, drop the input without nacking it.
+    GiveUp,
+}
+
+const VARIANTS: &[&str] =
+    &["Correct", "DispatchBeforeCommit", "MarkBeforeDispatch", "ClearBeforeMark", "SkipCompletion", "GiveUp"];
+
+impl Variant {
+    fn parse(s: &str) -> Variant {
+        match s {
+            "Correct" => Variant::Correct,
+            "DispatchBeforeCommit" => Variant::DispatchBeforeCommit,
+            "MarkBeforeDispatch" => Variant::MarkBeforeDispatch,
+            "ClearBeforeMark" => Variant::ClearBeforeMark,
+            "SkipCompletion" => Variant::SkipCompletion,
+            "GiveUp" => Variant::GiveUp,
+            other => unreachable!("variant {other} was validated"),
+        }
+    }
+}
+
+/// An outbox record: the transaction's output, and whether it is done (dispatched; the input is
+/// then known as processed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Record {
+    pub out: Output,
+    pub done: bool,
+}
+
+/// A document. The entity uses `ledger` and `txns` (the ids of its committed, unfinished
+/// transactions, sorted: at most one, but in `SkipCompletion`); an outbox record uses `record`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Doc {
+    pub ledger: Ledger,
+    pub txns: Vec<Input>,
+    pub record: Option<Record>,
+}
+
+impl Doc {
+    fn with_txn(&self, input: Input, out: Output) -> Doc {
+        let mut next = Doc { ledger: self.ledger.with(input, out.position), txns: self.txns.clone(), record: None };
+        let at = next.txns.partition_point(|t| *t < input);
+        next.txns.insert(at, input);
+        next
+    }
+    fn without_txn(&self, txn: Input) -> Doc {
+        let mut next = self.clone();
+        next.txns.retain(|t| *t != txn);
+        next
+    }
+    fn record(out: Output, done: bool) -> Doc {
+        Doc { record: Some(Record { out, done }), ..Doc::default() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Phase {
+    /// Reading the input's outbox record.
+    LoadingRecord,
+    /// Loading the entity; the record (not done) was read at `record`.
+    LoadingEntity { record: Version },
+    /// Reading the record of the entity's unfinished transaction `txn`, to complete it.
+    LoadingTxn { txn: Input, entity: Doc, version: Version },
+    /// Staging the record; then commit `entity` (read at `version`).
+    Staging { entity: Doc, version: Version, out: Output },
+    /// Committing the entity `doc` (read at `version`) with the transaction.
+    Committing { doc: Doc, version: Version, out: Output },
+    /// Completing transaction `txn` of `entity` (at `version`): writing its record done (`marking`)
+    /// or clearing its id. Then start over (`restart`: it was found in the entity), or ack.
+    Completing { txn: Input, entity: Doc, version: Version, out: Option<Output>, marking: bool, restart: bool },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Work {
+    pub input: Input,
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct OutboxOutOfDocumentProtocol {
+    pub variant: Variant,
+}
+
+const STORE: usize = 0;
+const ENTITY: Key = 0;
+/// The outbox record of transaction (input) `m` is under `RECORD_KEYS + m`.
+const RECORD_KEYS: Key = 10;
+
+type Step = Option<Work>;
+
+impl OutboxOutOfDocumentProtocol {
+    fn work(input: Input, phase: Phase) -> Step {
+        Some(Work { input, phase })
+    }
+
+    /// Complete transaction `txn` of `entity` (at `version`), whose output is `out` (None: no
+    /// record to dispatch). The three steps in the variant's order; `first` is true for the
+    /// first step.
+    fn complete(&self, fx: &mut Effects<Self>, input: Input, txn: Input, entity: Doc, version: Version, out: Option<Output>, restart: bool) -> Step {
+        let dispatch_first = self.variant != Variant::MarkBeforeDispatch;
+        if dispatch_first {
+            if let Some(o) = out {
+                fx.publish(o);
+            }
+        }
+        if self.variant == Variant::ClearBeforeMark {
+            fx.put(STORE, ENTITY, entity.without_txn(txn), version);
+            return Self::work(input, Phase::Completing { txn, entity, version, out, marking: false, restart });
+        }
+        match out {
+            Some(o) => {
+                fx.put_unchecked(STORE, RECORD_KEYS + txn, Doc::record(o, true));
+                Self::work(input, Phase::Completing { txn, entity, version, out, marking: true, restart })
+            }
+            None => {
+                fx.put(STORE, ENTITY, entity.without_txn(txn), version);
+                Self::work(input, Phase::Completing { txn, entity, version, out, marking: false, restart })
+            }
+        }
+    }
+
+    /// The next step of a completion once a write of it succeeded.
+    fn completed_step(&self, fx: &mut Effects<Self>, input: Input, phase: &Phase) -> Step {
+        let Phase::Completing { txn, entity, version, out, marking, restart } = phase else { unreachable!() };
+        let (txn, version, out, restart) = (*txn, *version, *out, *restart);
+        if *marking {
+            if self.variant == Variant::MarkBeforeDispatch {
+                if let Some(o) = out {
+                    fx.publish(o);
+                }
+            }
+            if self.variant == Variant::ClearBeforeMark {
+                return self.finish(fx, input, restart);
+            }
+            fx.put(STORE, ENTITY, entity.without_txn(txn), version);
+            return Self::work(input, Phase::Completing { txn, entity: entity.clone(), version, out, marking: false, restart });
+        }
+        // The id is cleared.
+        if self.variant == Variant::ClearBeforeMark {
+            if let Some(o) = out {
+                fx.put_unchecked(STORE, RECORD_KEYS + txn, Doc::record(o, true));
+                return Self::work(input, Phase::Completing { txn, entity: entity.clone(), version, out, marking: true, restart });
+            }
+        }
+        self.finish(fx, input, restart)
+    }
+
+    fn finish(&self, fx: &mut Effects<Self>, input: Input, restart: bool) -> Step {
+        if restart {
+            fx.get(STORE, RECORD_KEYS + input);
+            return Self::work(input, Phase::LoadingRecord);
+        }
+        fx.ack(input);
+        None
+    }
+}
+
+impl Protocol for OutboxOutOfDocumentProtocol {
+    type Doc = Doc;
+    type Output = Output;
+    type Work = Work;
+
+    fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Step {
+        match (work, event) {
+            (None, Event::Delivered(input)) => {
+                fx.get(STORE, RECORD_KEYS + input);
+                Self::work(input, Phase::LoadingRecord)
+            }
+            (Some(&Work { input, phase: Phase::LoadingRecord }), Event::Loaded { version, doc, .. }) => {
+                if doc.record.is_some_and(|r| r.done) {
+                    fx.ack(input);
+                    return None;
+                }
+                fx.get(STORE, ENTITY);
+                Self::work(input, Phase::LoadingEntity { record: version })
+            }
+            (Some(&Work { input, phase: Phase::LoadingEntity { record } }), Event::Loaded { version, doc, .. }) => {
+                // An unfinished transaction is completed first (in SkipCompletion, only our own).
+                let pending = doc.txns.iter().copied().find(|t| self.variant != Variant::SkipCompletion || *t == input);
+                if let Some(txn) = pending {
+                    fx.get(STORE, RECORD_KEYS + txn);
+                    return Self::work(input, Phase::LoadingTxn { txn, entity: doc, version });
+                }
+                let out = Output { input, position: doc.ledger.next_position() };
+                if self.variant == Variant::DispatchBeforeCommit {
+                    fx.publish(out);
+                }
+                fx.put(STORE, RECORD_KEYS + input, Doc::record(out, false), record);
+                Self::work(input, Phase::Staging { entity: doc, version, out })
+            }
+            (Some(Work { input, phase: Phase::LoadingTxn { txn, entity, version } }), Event::Loaded { doc, .. }) => {
+                // A record already done needs no dispatch; a missing one has nothing to dispatch.
+                let out = doc.record.filter(|r| !r.done).map(|r| r.out);
+                self.complete(fx, *input, *txn, entity.clone(), *version, out, true)
+            }
+            (Some(Work { input, phase }), Event::Written { result: WriteResult::Ok, .. }) => {
+                let input = *input;
+                match phase {
+                    Phase::Staging { entity, version, out } => {
+                        let doc = entity.with_txn(input, *out);
+                        fx.put(STORE, ENTITY, doc.clone(), *version);
+                        Self::work(input, Phase::Committing { doc, version: *version, out: *out })
+                    }
+                    Phase::Committing { doc, version, out } => {
+                        self.complete(fx, input, input, doc.clone(), version + 1, Some(*out), false)
+                    }
+                    Phase::Completing { .. } => self.completed_step(fx, input, phase),
+                    _ => unreachable!("a write answered while reading"),
+                }
+            }
+            (Some(w), Event::Written { .. }) => {
+                if self.variant != Variant::GiveUp {
+                    fx.nack(w.input);
+                }
+                None
+            }
+            (work, event) => unreachable!("outbox-out-of-document handler got {event:?} while {work:?}"),
+        }
+    }
+}
+
+impl LedgerProtocol for OutboxOutOfDocumentProtocol {
+    const KEY: u8 = ENTITY;
+    fn ledger(doc: &Doc) -> &Ledger {
+        &doc.ledger
+    }
+}
+
+type M = WorldModel<OutboxOutOfDocumentProtocol>;
+type S = WorldState<OutboxOutOfDocumentProtocol>;
+
+fn record_done(v: &View<'_, OutboxOutOfDocumentProtocol>, input: Input) -> bool {
+    v.store(STORE).doc(RECORD_KEYS + input).record.is_some_and(|r| r.done)
+}
+
+/// The entity never holds more than one transaction id.
+fn bounded_dedup_state(m: &M, s: &S) -> bool {
+    View::new(m, s).store(STORE).doc(ENTITY).txns.len() <= 1
+}
+
+/// A handler is reading the outbox record of a copy of an input whose change is committed.
+fn duplicate_delivered(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let e = v.store(STORE).doc(ENTITY);
+    common::some_handler_holds(&v, |w: &Work, _| w.phase == Phase::LoadingRecord && e.ledger.stored(w.input).is_some())
+}
+
+
+/// A handler is down between two of its store writes: its input's change is committed, and its
+/// record is not done or its transaction id is still in the entity.
+fn crash_between_writes(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let e = v.store(STORE).doc(ENTITY);
+    common::some_handler_holds(&v, |w: &Work, down| {
+        down && matches!(w.phase, Phase::Committing { .. } | Phase::Completing { .. })
+            && e.ledger.stored(w.input).is_some()
+            && (!record_done(&v, w.input) || e.txns.contains(&w.input))
+    })
+}
+
+/// A handler is completing the unfinished transaction of another input before its own.
+fn completes_other_transaction(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    common::some_handler_holds(&v, |w: &Work, _| matches!(w.phase, Phase::LoadingTxn { txn, .. } if txn != w.input))
+}
+
+const PROPERTIES: &[PropertyDef] = &[
+    ledger_world::NO_GHOST_MESSAGES,
+    ledger_world::NO_LOST_MESSAGES,
+    ledger_world::AT_MOST_ONCE_STATE_CHANGE,
+    ledger_world::CONSISTENT_OUTPUT,
+    ledger_world::EXACTLY_ONCE_OUTCOME,
+    PropertyDef { name: "BoundedDedupState", kind: Kind::Invariant, doc: "the entity never holds more than one transaction id" },
+    common::TERMINATION,
+    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is reading the outbox record of a copy of an input whose change is committed" },
+    ledger_world::DUPLICATE_RACE,
+    PropertyDef { name: "CrashBetweenWrites", kind: Kind::Sometimes, doc: "a handler is down after its commit, with its record not done or its transaction id not cleared" },
+    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write of a handler that never failed will fail its version check: the other handler wrote" },
+    PropertyDef { name: "CompletesOtherTransaction", kind: Kind::Sometimes, doc: "a handler completes another input's unfinished transaction before its own" },
+];
+
+const CONDITIONS: &[(&str, Cond<M>)] = &[
+    ("NoGhostMessages", ledger_world::no_ghost_messages),
+    ("NoLostMessages", ledger_world::no_lost_messages),
+    ("AtMostOnceStateChange", ledger_world::at_most_once_state_change),
+    ("ConsistentOutput", ledger_world::consistent_output),
+    ("ExactlyOnceOutcome", ledger_world::exactly_once_outcome),
+    ("BoundedDedupState", bounded_dedup_state),
+    ("Termination", ledger_world::termination),
+    ("DuplicateDelivered", duplicate_delivered),
+    ("DuplicateRace", |m, s| ledger_world::duplicate_race(m, s, |w: &Work| w.input)),
+    ("CrashBetweenWrites", crash_between_writes),
+    ("ConcurrencyConflict", ledger_world::concurrency_conflict),
+    ("CompletesOtherTransaction", completes_other_transaction),
+];
+
+impl WorldFamily for OutboxOutOfDocumentFamily {
+    type P = OutboxOutOfDocumentProtocol;
+    const ID: &'static str = "outbox-out-of-document";
+    const MODULE: &'static str = "OutboxOutOfDocument";
+    const SUMMARY: &'static str =
+        "The outbox for small documents: one transaction id in the entity, the outbox record in another store.";
+    const VARIANTS: &'static [&'static str] = VARIANTS;
+    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
+    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    fn world(&self, consts: &Consts) -> crate::actors::World<OutboxOutOfDocumentProtocol> {
+        crate::actors::world(OutboxOutOfDocumentProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    }
+}
