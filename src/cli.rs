@@ -693,48 +693,64 @@ impl Counterexample {
 /// For each invariant either checker found violated: both shortest counterexamples (one worker,
 /// breadth-first) and, for a lockstep twin, each replayed in the other checker.
 fn counterexamples(root: &Path, job: &Job, lockstep: bool, tl: &Outcome, sr: &Outcome, tlc: &Tlc) -> Result<Vec<Counterexample>, Failure> {
-    let mut out = Vec::new();
-    for p in job.props.iter().filter(|p| p.kind == family::Kind::Invariant) {
-        let violated = |o: &Outcome| o.properties.get(p.name) == Some(&family::Verdict::Violated);
-        if !violated(tl) && !violated(sr) {
-            continue;
-        }
-        if crate::check::interrupted() {
-            break;
-        }
-        progress(&format!("  {}: {} counterexamples", job.name, p.name));
-        let sr_states = job.family.tla_trace(&job.consts, p);
-        let tlc_trace = tlc.trace_states(root, job.family, &job.model, p, &job.name)?;
-        let mut c = Counterexample {
-            property: p.name,
-            tlc_length: tlc_trace.as_ref().map(|(t, _)| t.len()),
-            stateright_length: sr_states.as_ref().map(|s| s.len().saturating_sub(1)),
-            tlc_in_stateright: None,
-            stateright_in_tlc: None,
-            why: Vec::new(),
-        };
-        if lockstep {
-            if let Some((_, states)) = &tlc_trace {
-                let r = job.family.replay(&job.consts, states);
-                c.tlc_in_stateright = Some(r.is_ok());
-                if let Err(e) = r {
-                    c.why.push(format!("TLC's trace in Stateright: {e}"));
+    let violated = |p: &PropertyDef| {
+        [tl, sr].iter().any(|o| o.properties.get(p.name) == Some(&family::Verdict::Violated))
+    };
+    let props: Vec<&PropertyDef> = job.props.iter().filter(|p| p.kind == family::Kind::Invariant && violated(p)).collect();
+    // Two at a time: most of the work is TLC runs, and a TLC run of a small model is mostly
+    // Java starting up on one core.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(p) = props.get(i) else { break };
+                if crate::check::interrupted() {
+                    break;
                 }
-            }
-            if let Some(states) = &sr_states {
-                let r = tlc.replay(root, job.family, &job.model, states)?;
-                c.stateright_in_tlc = Some(r.is_ok());
-                if let Err(e) = r {
-                    c.why.push(format!("Stateright's trace in TLC: {e}"));
-                }
+                let r = counterexample(root, job, lockstep, p, tlc);
+                results.lock().unwrap().push((i, r));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+fn counterexample(root: &Path, job: &Job, lockstep: bool, p: &PropertyDef, tlc: &Tlc) -> Result<Counterexample, Failure> {
+    progress(&format!("  {}: {} counterexamples", job.name, p.name));
+    let sr_states = job.family.tla_trace(&job.consts, p);
+    let tlc_trace = tlc.trace_states(root, job.family, &job.model, p, &job.name)?;
+    let mut c = Counterexample {
+        property: p.name,
+        tlc_length: tlc_trace.as_ref().map(|(t, _)| t.len()),
+        stateright_length: sr_states.as_ref().map(|s| s.len().saturating_sub(1)),
+        tlc_in_stateright: None,
+        stateright_in_tlc: None,
+        why: Vec::new(),
+    };
+    if lockstep {
+        if let Some((_, states)) = &tlc_trace {
+            let r = job.family.replay(&job.consts, states);
+            c.tlc_in_stateright = Some(r.is_ok());
+            if let Err(e) = r {
+                c.why.push(format!("TLC's trace in Stateright: {e}"));
             }
         }
-        for w in &c.why {
-            progress(&format!("  {}: {}: {w}", job.name, p.name));
+        if let Some(states) = &sr_states {
+            let r = tlc.replay(root, job.family, &job.model, states)?;
+            c.stateright_in_tlc = Some(r.is_ok());
+            if let Err(e) = r {
+                c.why.push(format!("Stateright's trace in TLC: {e}"));
+            }
         }
-        out.push(c);
     }
-    Ok(out)
+    for w in &c.why {
+        progress(&format!("  {}: {}: {w}", job.name, p.name));
+    }
+    Ok(c)
 }
 
 fn list(root: &Path, json_out: bool) -> i32 {
