@@ -159,13 +159,19 @@ pub fn shortest_trace<P: crate::actors::Protocol>(
     let actions = found.lock().unwrap().take()?;
     let m = checker.model();
     let path = stateright::Path::from_actions(m, m.init_states().into_iter().next()?, actions.iter())?;
+    // The Explorer's path: the initial state's index, then each action's index.
+    let encoded = path.encode(m);
     let mut pairs = Vec::new();
     let mut action = "Initial".to_string();
     for (state, next) in path.into_vec() {
         pairs.push((action, crate::actors::state_json(&m.cfg, &state)));
         action = next.map_or_else(String::new, |a| m.format_action(&a));
     }
-    Some(crate::trace::steps(pairs))
+    let mut steps = crate::trace::steps(pairs);
+    for (step, index) in steps.iter_mut().zip(encoded.split('/')) {
+        step.action_index = index.parse().ok();
+    }
+    Some(steps)
 }
 
 /// Explores the whole state space of `model` (which carries the sentinel) and reads the verdicts.

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod expect;
 pub mod families;
 pub mod family;
+pub mod serve;
 pub mod tla;
 pub mod tlc;
 pub mod trace;
