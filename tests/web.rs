@@ -264,8 +264,21 @@ fn serve_opens_the_explorer_at_a_path() {
     let location = text.lines().find_map(|l| l.strip_prefix("Location: ")).unwrap_or_else(|| panic!("{text}"));
     let explorer = location.strip_prefix("http://").and_then(|r| r.split_once('/')).map(|(a, _)| a.to_string()).unwrap();
     assert!(explorer.starts_with("127.0.0.1:") && location.ends_with("/#/steps/0/4"), "{location}");
-    let (status, body) = request(&explorer, "GET", "/.states/0/4");
-    assert_eq!(status, 200, "the Explorer knows the path: {body}");
+    // Every step of a Stateright trace is where its action index says in the Explorer.
+    let o = exactly(&["trace", "models/handler/GiveUp.cfg", "--checker", "stateright", "--property", "NoLostMessages", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let steps = v["traces"][0]["steps"].as_array().unwrap();
+    let indices: Vec<u64> = steps.iter().map(|s| s["action_index"].as_u64().unwrap()).collect();
+    assert!(indices.len() > 3, "{v}");
+    for i in 1..steps.len() {
+        let prefix: Vec<String> = indices[..i].iter().map(|n| n.to_string()).collect();
+        // HTTP/1.0: the whole body, not chunked.
+        let (status, body) = raw(&explorer, format!("GET /.states/{} HTTP/1.0\r\n\r\n", prefix.join("/")).as_bytes());
+        assert_eq!(status, 200, "the Explorer knows the path: {body}");
+        let next: serde_json::Value = serde_json::from_str(&body).unwrap();
+        // The Explorer lists every action of the state in order, ignored ones included.
+        assert_eq!(next[indices[i] as usize]["action"], steps[i]["action"], "step {i}");
+    }
 }
 
 /// The browser test (web/test/browser.mjs, headless Chromium): `make test` installs Chromium and
