@@ -47,7 +47,7 @@ web-test-deps:
 	@command -v npm >/dev/null 2>&1 || { \
 	  echo "make test: installing Node from Debian (nodejs, npm)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
-	@test -d web/test/node_modules/playwright-core || (cd web/test && npm ci --no-audit --no-fund --silent)
+	@test -d web/test/node_modules/playwright-core || (cd web/test && npm install --no-audit --no-fund --silent)
 
 # The last line sums every test binary's results (cargo's own last line is the doc-tests').
 test: setup web-test-deps
