@@ -311,6 +311,8 @@ document.addEventListener('keydown', (ev) => {
 // ---------- routing ----------
 
 async function route() {
+  document.body.dataset.ready = 'no';
+  const hash = location.hash;
   const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   try {
     if (parts[0] === 'trace' && parts.length >= 3) await showTraces(parts[1], parts[2], +(parts[3] || 0));
@@ -318,6 +320,8 @@ async function route() {
   } catch (e) {
     $('#main').innerHTML = `<p class="bad">${esc(e.message)}</p>`;
   }
+  // For the browser test: which view is drawn, and that it is.
+  document.body.dataset.view = hash;
   document.body.dataset.ready = 'yes';
 }
 

@@ -71,8 +71,9 @@ try {
     const [fam, stem] = m.split('/');
     const data = await (await page.request.get(`${base}/api/traces/${fam}/${stem}`)).json();
     const traces = ['stateright', 'tlc'].flatMap((c) => data[c]?.traces || []);
-    await page.goto(`${base}/#/trace/${fam}/${stem}`);
-    await page.waitForSelector('body[data-ready="yes"]');
+    const hash = `#/trace/${fam}/${stem}`;
+    await page.goto(`${base}/${hash}`);
+    await page.waitForFunction((h) => document.body.dataset.view === h && document.body.dataset.ready === 'yes', hash);
     await page.waitForFunction((n) => document.querySelectorAll('.tabs button').length === n, traces.length);
     for (const checker of ['stateright', 'tlc']) {
       const mine = traces.map((t, i) => [t, i]).filter(([t]) => t.checker === checker);
