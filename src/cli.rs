@@ -31,7 +31,7 @@ pub struct Failure {
     pub message: String,
 }
 
-fn usage(message: impl Into<String>) -> Failure {
+pub(crate) fn usage(message: impl Into<String>) -> Failure {
     Failure { code: code::USAGE, message: message.into() }
 }
 
@@ -118,6 +118,16 @@ pub enum Command {
     New {
         /// The family's id: lowercase letters, digits and hyphens (e.g. my-dedup).
         id: String,
+    },
+    /// Serve the catalog, the last results and a counterexample viewer on a web page.
+    #[command(after_help = "Examples:\n  exactly serve\n  exactly serve --port 8081\n\nThe page reads what runs saved in .exactly/ (results and traces) and can start a run of a model file. Loopback only unless --host says otherwise; --port 0 picks a free port.")]
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port to listen on (0: any free port).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
     },
     /// Browse a model file's state space in Stateright's Explorer.
     #[command(after_help = "Examples:\n  exactly explore models/handler/UpdateThenSend.cfg\n  exactly explore models/handler/GiveUp.cfg --port 3001\n\nOpen the printed address; follow a property's counterexample step by step, with the actors' sequence diagram.")]
@@ -354,8 +364,13 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
 /// `tlc` or `compare` (written to a temporary file, then renamed, so that
 /// a crash or an interruption never leaves a half-written file).
 fn save_result(root: &Path, job: &Job, kind: &str, result: &serde_json::Value) {
+    save_json(root, "results", job, kind, result)
+}
+
+/// Saves `.exactly/<folder>/<family>/<model>.<kind>.json` atomically (a temporary file, renamed).
+fn save_json(root: &Path, folder: &str, job: &Job, kind: &str, result: &serde_json::Value) {
     let stem = job.path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
-    let dir = root.join(".exactly").join("results").join(job.family.id());
+    let dir = root.join(".exactly").join(folder).join(job.family.id());
     let path = dir.join(format!("{stem}.{kind}.json"));
     let tmp = dir.join(format!(".{stem}.{kind}.json.{}.tmp", std::process::id()));
     let text = serde_json::to_string_pretty(result).unwrap_or_default();
@@ -822,6 +837,9 @@ fn trace(root: &Path, model: &Path, property: Option<&str>, which: Which, consts
             }
         }
     }
+    if property.is_none() && overrides.is_empty() {
+        save_traces(root, &job, which, &traces);
+    }
     if json_out {
         println!("{}", serde_json::to_string_pretty(&json!({"traces": traces})).unwrap());
     } else {
@@ -833,6 +851,29 @@ fn trace(root: &Path, model: &Path, property: Option<&str>, which: Which, consts
         }
     }
     Ok(code::OK)
+}
+
+/// Saves each checker's traces of a model file (every violated property, none when all hold) as
+/// `.exactly/traces/<family>/<model>.<checker>.json`, for `exactly serve`.
+fn save_traces(root: &Path, job: &Job, which: Which, traces: &[crate::trace::Trace]) {
+    for checker in ["stateright", "tlc"] {
+        if (checker == "tlc" && which == Which::Stateright) || (checker == "stateright" && which == Which::Tlc) {
+            continue;
+        }
+        let mine: Vec<serde_json::Value> = traces
+            .iter()
+            .filter(|t| t.checker == checker)
+            .map(|t| {
+                let mut v = json!(t);
+                if let Some(p) = t.explorer_path() {
+                    v["explorer_path"] = json!(p);
+                }
+                v
+            })
+            .collect();
+        let saved = json!({"model": job.name, "family": job.family.id(), "variant": variant(job), "checker": checker, "traces": mine});
+        save_json(root, "traces", job, checker, &saved);
+    }
 }
 
 fn explore(root: &Path, model: &Path, consts: &[String], host: &str, port: u16) -> Result<i32, Failure> {
@@ -895,6 +936,7 @@ pub fn main_with(cli: Cli) -> Result<i32, Failure> {
             println!("\nNext: rebuild (`cargo build --release`, or `make build`), then `exactly compare {id}`.");
             Ok(code::OK)
         }
+        Command::Serve { host, port } => crate::serve::serve(&root, &host, port),
         Command::Explore { model, consts, host, port } => explore(&root, &model, &consts, &host, port),
         Command::Trace { model, property, checker, consts, json } => trace(&root, &model, property.as_deref(), checker, &consts, json),
     }

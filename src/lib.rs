@@ -9,6 +9,7 @@ pub mod expect;
 pub mod families;
 pub mod family;
 pub mod new;
+pub mod serve;
 pub mod tla;
 pub mod tlc;
 pub mod trace;

@@ -17,6 +17,11 @@ pub struct Step {
     pub state: Value,
     /// The parts of the state this step changed (`network`, `handlers.h1.wait`, ...).
     pub changed: Vec<String>,
+    /// Stateright only: the index of this step's action among the actions of the state before
+    /// it (of the initial state among the initial states, for the first step), as Stateright's
+    /// Explorer numbers them in its paths (`#/steps/0/3/1`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_index: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -42,6 +47,13 @@ impl Trace {
     pub fn is_empty(&self) -> bool {
         self.steps.len() <= 1
     }
+
+    /// The path of this trace in Stateright's Explorer (`0/3/1`), when every step knows its
+    /// action index (Stateright's traces).
+    pub fn explorer_path(&self) -> Option<String> {
+        let indices: Option<Vec<String>> = self.steps.iter().map(|s| s.action_index.map(|i| i.to_string())).collect();
+        indices.filter(|v| !v.is_empty()).map(|v| v.join("/"))
+    }
 }
 
 /// Builds steps from (action, state) pairs, computing what each step changed.
@@ -56,7 +68,7 @@ pub fn steps(pairs: Vec<(String, Value)>) -> Vec<Step> {
                 c
             }
         };
-        out.push(Step { action, state, changed });
+        out.push(Step { action, state, changed, action_index: None });
     }
     out
 }

@@ -59,7 +59,7 @@ impl<T: WorldFamily> Family for T {
     fn tla_trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<crate::tla::State>> {
         let cond = T::CONDITIONS.iter().find(|(n, _)| *n == prop.name)?.1;
         let (m, path) = check::shortest_path(self.model(consts, &[*prop]), prop, cond)?;
-        Some(path.iter().map(|(s, _)| m.cfg.tla_state(s)).collect())
+        Some(path.into_vec().iter().map(|(s, _)| m.cfg.tla_state(s)).collect())
     }
     fn replay(&self, consts: &Consts, states: &[crate::tla::State]) -> Result<(), String> {
         use stateright::Model;
