@@ -130,6 +130,7 @@ pub fn families() -> Vec<&'static dyn Family> {
         &crate::families::message_id::MESSAGE_ID,
         &crate::families::outbox::OUTBOX,
         &crate::families::state_based::STATE_BASED,
+        &crate::families::token::TOKEN,
     ]
 }
 

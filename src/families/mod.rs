@@ -7,3 +7,4 @@ pub mod message_id;
 pub mod outbox;
 pub mod ledger_world;
 pub mod state_based;
+pub mod token;
