@@ -70,4 +70,12 @@ AboutToLoad(P(_, _)) ==
         /\ ~crashed[e.dst] /\ e.msg.tag = hs[e.dst].tag
         /\ \E w \in hs[e.dst].work : P(w, e.msg.doc)
 
+\* The handlers numbered (any one-to-one numbering will do), for FreshKey.
+HandlerIndex == CHOOSE f \in [Handlers -> 0..Cardinality(Handlers) - 1] :
+                    \A a, b \in Handlers : a # b => f[a] # f[b]
+
+\* The document key of fresh id id (a token, a blob name), above the keys
+\* 0..16 that families use for entities and inputs.
+FreshKey(id) == 16 + HandlerIndex[id.handler] * 56 + id.tag * 8 + id.n
+
 =============================================================================

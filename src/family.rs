@@ -131,6 +131,7 @@ pub fn families() -> Vec<&'static dyn Family> {
         &crate::families::outbox::OUTBOX,
         &crate::families::state_based::STATE_BASED,
         &crate::families::token::TOKEN,
+        &crate::families::side_effects::SIDE_EFFECTS,
     ]
 }
 

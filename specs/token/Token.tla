@@ -50,11 +50,6 @@ Committed(e, m, entry) ==
     [ledger |-> Append(e.ledger, <<m, entry.position>>), outbox |-> e.outbox @@ (m :> entry)]
 Cleared(e, m) == [e EXCEPT !.outbox = [x \in DOMAIN e.outbox \ {m} |-> e.outbox[x]]]
 
-\* The handlers numbered (any one-to-one numbering will do), for token keys.
-HandlerIndex == CHOOSE f \in [Handlers -> 0..Cardinality(Handlers) - 1] :
-                    \A a, b \in Handlers : a # b => f[a] # f[b]
-\* The key of the output token with fresh id id (above every input's key).
-TokenKey(id) == 16 + HandlerIndex[id.handler] * 56 + id.tag * 8 + id.n
 
 -----------------------------------------------------------------------------
 (* The protocol.  work is {} (idle) or {[input, phase, entity, version, tv,*)
@@ -83,7 +78,7 @@ Clear(m, e, v) == Continue(Clearing(m), <<Write(EntityKey, AsDoc(Cleared(e, m)),
 
 \* Dispatch entry of m: create the output's token (a fresh one if the entry has none).
 CreateToken(ctx, m, e, v, tv, entry) ==
-    LET tok == IF entry.token = {} THEN TokenKey(FreshId(ctx, 0)) ELSE The(entry.token)
+    LET tok == IF entry.token = {} THEN FreshKey(FreshId(ctx, 0)) ELSE The(entry.token)
         o == [input |-> m, position |-> entry.position, token |-> tok]
         r == Continue(Creating(m, e, v, tv, o), <<PutUnchecked(tok, TokenDoc)>>)
     IN IF entry.token = {} THEN Drawing(r, 1) ELSE r
@@ -100,7 +95,7 @@ OnToken(ctx, w, event) ==
     ELSE IF m \notin DOMAIN e.outbox
       THEN LET regenerate == Variant = "RegenerateTokensOnRetry"
                entry == [position |-> Len(e.ledger) + 1,
-                         token |-> IF regenerate THEN {} ELSE {TokenKey(FreshId(ctx, 0))}]
+                         token |-> IF regenerate THEN {} ELSE {FreshKey(FreshId(ctx, 0))}]
                c == Committed(e, m, entry)
                r == Continue(Committing(m, c, v, tv, entry), <<Write(EntityKey, AsDoc(c), v)>>)
            IN IF regenerate THEN r ELSE Drawing(r, 1)

@@ -6,5 +6,6 @@ pub mod idempotent_set;
 pub mod message_id;
 pub mod outbox;
 pub mod ledger_world;
+pub mod side_effects;
 pub mod state_based;
 pub mod token;

@@ -12,11 +12,11 @@
 //! `handler`, and the outbox); the input tokens under the inputs' keys; the output tokens under
 //! keys derived from their ids. Twin of `specs/token/Token.tla`.
 
-use crate::actors::{Effects, Event, FreshId, Input, Key, Protocol, Version, View, WorldModel, WorldState, WriteResult};
+use crate::actors::{Effects, Event, Input, Key, Protocol, Version, View, WorldModel, WorldState, WriteResult};
 use crate::check::Cond;
 use crate::families::common::{at_quiescence, some_handler_holds, WorldFamily};
 use crate::families::handler::Ledger;
-use crate::families::ledger_world::{self, LedgerProtocol, Reports};
+use crate::families::ledger_world::{self, fresh_key, LedgerProtocol, Reports};
 use crate::family::{Consts, Kind, PropertyDef};
 use serde::Serialize;
 
@@ -127,12 +127,6 @@ impl Reports for Output {
 const STORE: usize = 0;
 const ENTITY: Key = 0;
 
-/// The key of the output token with id `id` (above every input's key).
-pub fn token_key(id: FreshId) -> Key {
-    assert!(id.handler < 4 && id.tag < 7 && id.n < 8, "token id {id:?} out of the key range");
-    16 + id.handler * 56 + id.tag * 8 + id.n
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Phase {
     /// The entity is requested.
@@ -172,7 +166,7 @@ impl TokenProtocol {
 
     /// Dispatch `entry` of `input`: create the output's token (a fresh one if the entry has none).
     fn create_token(&self, fx: &mut Effects<Self>, input: Input, entity: Entity, version: Version, token_version: Version, entry: Entry) -> Option<Work> {
-        let token = entry.token.unwrap_or_else(|| token_key(fx.fresh_id()));
+        let token = entry.token.unwrap_or_else(|| fresh_key(fx.fresh_id()));
         fx.put_unchecked(STORE, token, Doc::Token);
         let out = Output { input, position: entry.position, token };
         Some(Work { input, phase: Phase::Creating { entity, version, token_version, out } })
@@ -212,7 +206,7 @@ impl Protocol for TokenProtocol {
                     (false, None) => {
                         let token = match self.variant {
                             Variant::RegenerateTokensOnRetry => None,
-                            _ => Some(token_key(fx.fresh_id())),
+                            _ => Some(fresh_key(fx.fresh_id())),
                         };
                         let entry = Entry { position: entity.ledger.next_position(), token };
                         let committed = entity.committed(input, entry);
@@ -262,14 +256,12 @@ impl Protocol for TokenProtocol {
     }
 }
 
-static NO_LEDGER: Ledger = Ledger(Vec::new());
-
 impl LedgerProtocol for TokenProtocol {
     const KEY: Key = ENTITY;
     fn ledger(doc: &Doc) -> &Ledger {
         match doc {
             Doc::Entity(e) => &e.ledger,
-            _ => &NO_LEDGER,
+            _ => &ledger_world::NO_LEDGER,
         }
     }
 }
