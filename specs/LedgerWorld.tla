@@ -77,4 +77,12 @@ DuplicateRaceIn(l) ==
         /\ h1 # h2 /\ ~crashed[h1] /\ ~crashed[h2]
         /\ w1.input = w2.input /\ StoredAt(l, w1.input) # 0
 
+\* The handlers numbered (any one-to-one numbering will do), for FreshKey.
+HandlerIndex == CHOOSE f \in [Handlers -> 0..Cardinality(Handlers) - 1] :
+                    \A a, b \in Handlers : a # b => f[a] # f[b]
+
+\* The document key of fresh id id (a token, a blob name), above the keys
+\* 0..16 that families use for entities and inputs.
+FreshKey(id) == 16 + HandlerIndex[id.handler] * 56 + id.tag * 8 + id.n
+
 =============================================================================

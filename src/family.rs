@@ -139,6 +139,8 @@ pub fn families() -> Vec<&'static dyn Family> {
         &crate::families::state_based::STATE_BASED,
         &crate::families::inbox::INBOX,
         &crate::families::outbox_out_of_document::OUTBOX_OUT_OF_DOCUMENT,
+        &crate::families::token::TOKEN,
+        &crate::families::side_effects::SIDE_EFFECTS,
         // `exactly new` registers families above this line.
     ]
 }

@@ -3,7 +3,7 @@
 //! standard properties over such a state are defined once here; a family's condition table names
 //! them (`ledger_world::no_ghost_messages::<P>`). Twin of `specs/LedgerWorld.tla`.
 
-use crate::actors::{has_successor, HandlerState, Input, Key, Msg, NodeState, Protocol, View, WorldModel, WorldState};
+use crate::actors::{has_successor, FreshId, HandlerState, Input, Key, Msg, NodeState, Protocol, View, WorldModel, WorldState};
 use crate::families::handler::{Ledger, Output};
 use crate::family::{Kind, PropertyDef};
 use stateright::actor::Id;
@@ -176,3 +176,15 @@ pub fn duplicate_race<P: LedgerProtocol>(m: &M<P>, s: &S<P>, input: impl Fn(&P::
     let busy: Vec<Input> = v.handlers().filter(|(_, down)| !down).filter_map(|(h, _)| h.work.as_ref().map(&input)).collect();
     busy.iter().enumerate().any(|(i, a)| busy[i + 1..].contains(a) && P::ledger(&doc).stored(*a).is_some())
 }
+
+/// The document key of fresh id `id` (a token, a blob name), above the keys 0..16 that families
+/// use for entities and inputs. Any one-to-one map will do: the TLA+ twin numbers its handlers
+/// its own way (`FreshKey` in `specs/LedgerWorld.tla`).
+pub fn fresh_key(id: FreshId) -> Key {
+    assert!(id.handler < 4 && id.tag < 7 && id.n < 8, "fresh id {id:?} out of the key range");
+    16 + id.handler * 56 + id.tag * 8 + id.n
+}
+
+/// The ledger of a document that holds none (a family whose document type is an enum of
+/// entity, tokens, blobs ...): no change applied.
+pub static NO_LEDGER: Ledger = Ledger(Vec::new());

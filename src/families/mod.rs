@@ -8,4 +8,6 @@ pub mod message_id;
 pub mod outbox;
 pub mod outbox_out_of_document;
 pub mod ledger_world;
+pub mod side_effects;
 pub mod state_based;
+pub mod token;

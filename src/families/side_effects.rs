@@ -1,0 +1,413 @@
+//! `side-effects`: side effects other than messages (the "exactly-once" blog's side-effects
+//! post). Processing an input creates a blob and publishes it (an output message carrying the
+//! blob's name). Each attempt draws a unique name and records it in the entity (a side-effect
+//! record, with a version check) before it uploads the blob; then it commits the state with the
+//! winning name, again with a version check. Only after the commit is the blob published. Then
+//! the blobs of the losing attempts (the other records of the input) are deleted, their records
+//! dropped, and the input acked. A copy whose input is committed publishes the committed blob
+//! again and finishes the cleanup.
+//!
+//! Documents, each written atomically on its own: the entity under key 0 (a ledger as in
+//! `handler`, the committed effects, the records), the blobs under keys derived from their names.
+//! Twin of `specs/side-effects/SideEffects.tla`.
+
+use crate::actors::{Effects, Event, FreshId, Input, Key, Protocol, Version, View, WorldModel, WorldState, WriteResult};
+use crate::check::Cond;
+use crate::families::common::{some_handler_holds, at_quiescence, WorldFamily};
+use crate::families::handler::Ledger;
+use crate::families::ledger_world::{self, fresh_key, LedgerProtocol, Reports};
+use crate::family::{Consts, Kind, PropertyDef};
+use serde::Serialize;
+
+pub struct SideEffectsFamily;
+pub static SIDE_EFFECTS: SideEffectsFamily = SideEffectsFamily;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Variant {
+    /// Unique name per attempt, recorded before the upload; publish after the commit; clean up.
+    Correct,
+    /// Every attempt uploads under the same name.
+    FixedBlobName,
+    /// Upload first, then record the name.
+    UploadBeforeRecord,
+    /// The commit drops the losing attempts' records: their blobs are never deleted.
+    NoCleanup,
+    /// Publish the blob before the commit.
+    PublishBeforeCommit,
+    /// On a failed or conflicting write, ack the input instead of nacking it.
+    AckOnFailure,
+}
+
+const VARIANTS: &[&str] =
+    &["Correct", "FixedBlobName", "UploadBeforeRecord", "NoCleanup", "PublishBeforeCommit", "AckOnFailure"];
+
+impl Variant {
+    fn parse(s: &str) -> Variant {
+        match s {
+            "Correct" => Variant::Correct,
+            "FixedBlobName" => Variant::FixedBlobName,
+            "UploadBeforeRecord" => Variant::UploadBeforeRecord,
+            "NoCleanup" => Variant::NoCleanup,
+            "PublishBeforeCommit" => Variant::PublishBeforeCommit,
+            "AckOnFailure" => Variant::AckOnFailure,
+            other => unreachable!("variant {other} was validated"),
+        }
+    }
+}
+
+/// A blob: where it is and the attempt that wrote it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Effect {
+    pub blob: Key,
+    pub attempt: FreshId,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Entity {
+    pub ledger: Ledger,
+    /// The committed effect of each processed input, sorted by input.
+    pub done: Vec<(Input, Effect)>,
+}
+
+impl Entity {
+    pub fn effect(&self, input: Input) -> Option<Effect> {
+        self.done.iter().find(|(m, _)| *m == input).map(|(_, e)| *e)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Doc {
+    /// Never written or deleted: the empty entity, no records, no blob.
+    #[default]
+    Unwritten,
+    Entity(Entity),
+    /// An input's side-effect records: the blob names its attempts recorded, sorted.
+    Records(Vec<Key>),
+    /// A blob, holding the id of the attempt that wrote it.
+    Blob(FreshId),
+}
+
+impl Doc {
+    fn entity(&self) -> Entity {
+        match self {
+            Doc::Entity(e) => e.clone(),
+            _ => Entity::default(),
+        }
+    }
+    fn records(&self) -> Vec<Key> {
+        match self {
+            Doc::Records(r) => r.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The published effect of an input: its change's position and the blob.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Output {
+    pub input: Input,
+    pub position: u8,
+    pub effect: Effect,
+}
+
+impl Reports for Output {
+    fn input(&self) -> Input {
+        self.input
+    }
+    fn position(&self) -> u8 {
+        self.position
+    }
+}
+
+const STORE: usize = 0;
+const ENTITY: Key = 0;
+
+/// The key of the side-effect records of `input` (the blobs are above 8).
+fn records_key(input: Input) -> Key {
+    input
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Phase {
+    /// The entity is requested.
+    Loading,
+    /// The input's records are requested; the entity was read at `version`.
+    Checking { entity: Entity, version: Version },
+    /// The records `records` (the document read at `rv`, with this attempt's name) are being written.
+    Recording { entity: Entity, version: Version, records: Vec<Key>, rv: Version, effect: Effect },
+    /// The blob is being uploaded; the records are `records` at `rv`.
+    Uploading { entity: Entity, version: Version, records: Vec<Key>, rv: Version, effect: Effect },
+    /// The commit of the winning effect is on its way; then publish `out` and clean up.
+    Committing { records: Vec<Key>, rv: Version, out: Output },
+    /// The losing blob `blob` is being deleted; the winner is `winner`.
+    Cleaning { records: Vec<Key>, rv: Version, winner: Key, blob: Key },
+    /// The input's records are being deleted; then ack.
+    Clearing,
+    /// The commit lost to another attempt's: this attempt's blob is being deleted; then nack.
+    Abandoning,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Work {
+    pub input: Input,
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct SideEffectsProtocol {
+    pub variant: Variant,
+}
+
+impl SideEffectsProtocol {
+    /// Add this attempt's name to the input's records (read at `rv`), with a version check.
+    fn record(&self, fx: &mut Effects<Self>, input: Input, entity: Entity, version: Version, records: &[Key], rv: Version, effect: Effect) -> Option<Work> {
+        let mut records = records.to_vec();
+        if !records.contains(&effect.blob) {
+            records.push(effect.blob);
+            records.sort();
+        }
+        fx.put(STORE, records_key(input), Doc::Records(records.clone()), rv);
+        Some(Work { input, phase: Phase::Recording { entity, version, records, rv, effect } })
+    }
+
+    fn upload(&self, fx: &mut Effects<Self>, input: Input, entity: Entity, version: Version, records: Vec<Key>, rv: Version, effect: Effect) -> Option<Work> {
+        fx.put_unchecked(STORE, effect.blob, Doc::Blob(effect.attempt));
+        Some(Work { input, phase: Phase::Uploading { entity, version, records, rv, effect } })
+    }
+
+    /// Commit the change with the winning effect, with a version check on the entity.
+    fn commit(&self, fx: &mut Effects<Self>, input: Input, entity: &Entity, version: Version, records: Vec<Key>, rv: Version, effect: Effect) -> Option<Work> {
+        let out = Output { input, position: entity.ledger.next_position(), effect };
+        let mut committed = Entity { ledger: entity.ledger.with(input, out.position), done: entity.done.clone() };
+        let at = committed.done.partition_point(|(m, _)| *m < input);
+        committed.done.insert(at, (input, effect));
+        if self.variant == Variant::PublishBeforeCommit {
+            fx.publish(out);
+        }
+        fx.put(STORE, ENTITY, Doc::Entity(committed), version);
+        Some(Work { input, phase: Phase::Committing { records, rv, out } })
+    }
+
+    /// Give the input back for redelivery (ack it, in `AckOnFailure`).
+    fn give_back(&self, fx: &mut Effects<Self>, input: Input) -> Option<Work> {
+        if self.variant == Variant::AckOnFailure {
+            fx.ack(input);
+        } else {
+            fx.nack(input);
+        }
+        None
+    }
+
+    /// Delete the next losing blob after `after`, or delete the records (read at `rv`), or ack.
+    fn clean_up(&self, fx: &mut Effects<Self>, input: Input, records: Vec<Key>, rv: Version, winner: Key, after: Option<Key>) -> Option<Work> {
+        let next = records.iter().copied().find(|k| *k != winner && after.is_none_or(|a| *k > a));
+        match next {
+            Some(blob) if self.variant != Variant::NoCleanup => {
+                fx.put_unchecked(STORE, blob, Doc::Unwritten);
+                Some(Work { input, phase: Phase::Cleaning { records, rv, winner, blob } })
+            }
+            _ if !records.is_empty() => {
+                fx.put(STORE, records_key(input), Doc::Unwritten, rv);
+                Some(Work { input, phase: Phase::Clearing })
+            }
+            _ => {
+                fx.ack(input);
+                None
+            }
+        }
+    }
+}
+
+impl Protocol for SideEffectsProtocol {
+    type Doc = Doc;
+    type Output = Output;
+    type Work = Work;
+
+    fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
+        match (work, event) {
+            (None, Event::Delivered(input)) => {
+                fx.get(STORE, ENTITY);
+                Some(Work { input, phase: Phase::Loading })
+            }
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
+                fx.get(STORE, records_key(input));
+                Some(Work { input, phase: Phase::Checking { entity: doc.entity(), version } })
+            }
+            (Some(Work { input, phase: Phase::Checking { entity, version } }), Event::Loaded { version: rv, doc, .. }) => {
+                let (input, version) = (*input, *version);
+                let records = doc.records();
+                if let Some(effect) = entity.effect(input) {
+                    // Committed by an earlier attempt: publish it again, finish the cleanup.
+                    let position = entity.ledger.stored(input).expect("a committed effect has its change");
+                    fx.publish(Output { input, position, effect });
+                    return self.clean_up(fx, input, records, rv, effect.blob, None);
+                }
+                let attempt = fx.fresh_id();
+                let blob = if self.variant == Variant::FixedBlobName { 8 + input } else { fresh_key(attempt) };
+                let effect = Effect { blob, attempt };
+                if self.variant == Variant::UploadBeforeRecord {
+                    self.upload(fx, input, entity.clone(), version, records, rv, effect)
+                } else {
+                    self.record(fx, input, entity.clone(), version, &records, rv, effect)
+                }
+            }
+            (Some(Work { input, phase }), Event::Written { result: WriteResult::Ok, .. }) => {
+                let input = *input;
+                match phase.clone() {
+                    Phase::Recording { entity, version, records, rv, effect } => {
+                        if self.variant == Variant::UploadBeforeRecord {
+                            self.commit(fx, input, &entity, version, records, rv + 1, effect)
+                        } else {
+                            self.upload(fx, input, entity, version, records, rv + 1, effect)
+                        }
+                    }
+                    Phase::Uploading { entity, version, records, rv, effect } => {
+                        if self.variant == Variant::UploadBeforeRecord {
+                            self.record(fx, input, entity, version, &records, rv, effect)
+                        } else {
+                            self.commit(fx, input, &entity, version, records, rv, effect)
+                        }
+                    }
+                    Phase::Committing { records, rv, out } => {
+                        if self.variant != Variant::PublishBeforeCommit {
+                            fx.publish(out);
+                        }
+                        self.clean_up(fx, input, records, rv, out.effect.blob, None)
+                    }
+                    Phase::Cleaning { records, rv, winner, blob } => self.clean_up(fx, input, records, rv, winner, Some(blob)),
+                    Phase::Clearing => {
+                        fx.ack(input);
+                        None
+                    }
+                    Phase::Abandoning => self.give_back(fx, input),
+                    Phase::Loading | Phase::Checking { .. } => unreachable!("a write answered while reading"),
+                }
+            }
+            (Some(Work { input, phase: Phase::Committing { out, .. } }), Event::Written { result: WriteResult::Conflict, .. }) => {
+                // Another attempt won: delete this attempt's blob before giving the input back.
+                fx.put_unchecked(STORE, out.effect.blob, Doc::Unwritten);
+                Some(Work { input: *input, phase: Phase::Abandoning })
+            }
+            (Some(w), Event::Written { .. }) => self.give_back(fx, w.input),
+            (work, event) => unreachable!("side-effects handler got {event:?} while {work:?}"),
+        }
+    }
+}
+
+impl LedgerProtocol for SideEffectsProtocol {
+    const KEY: Key = ENTITY;
+    fn ledger(doc: &Doc) -> &Ledger {
+        match doc {
+            Doc::Entity(e) => &e.ledger,
+            _ => &ledger_world::NO_LEDGER,
+        }
+    }
+}
+
+type M = WorldModel<SideEffectsProtocol>;
+type S = WorldState<SideEffectsProtocol>;
+
+fn entity(v: &View<'_, SideEffectsProtocol>) -> Entity {
+    v.store(STORE).doc(ENTITY).entity()
+}
+
+/// The keys of the blobs in the blob store.
+fn blobs<'a>(v: &View<'a, SideEffectsProtocol>) -> impl Iterator<Item = Key> + 'a {
+    v.store(STORE).docs.iter().filter(|(_, _, d)| matches!(d, Doc::Blob(_))).map(|(k, _, _)| *k)
+}
+
+/// Copies of `input` acked so far: those the broker started with, less those queued or leased.
+fn acked(v: &View<'_, SideEffectsProtocol>, input: Input) -> usize {
+    let b = v.broker();
+    let count = |it: &mut dyn Iterator<Item = Input>| it.filter(|x| *x == input).count();
+    count(&mut v.world.copies.iter().copied())
+        - count(&mut b.queue.iter().copied())
+        - count(&mut b.leases.iter().filter_map(|l| *l))
+}
+
+/// An input consumed (a copy acked) has its effect visible (published: on its way or received).
+fn effects_visible_before_consumed(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    (1..=v.world.inputs).all(|i| acked(&v, i) == 0 || ledger_world::output_sent(&v, i))
+}
+
+/// Every published blob holds what the attempt that published it wrote.
+fn effects_from_one_attempt(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    v.outputs().iter().all(|o| v.store(STORE).doc(o.effect.blob) == Doc::Blob(o.effect.attempt))
+}
+
+/// The names recorded for `input`.
+fn records(v: &View<'_, SideEffectsProtocol>, input: Input) -> Vec<Key> {
+    v.store(STORE).doc(records_key(input)).records()
+}
+
+/// At quiescence no record is left, and every blob is a committed effect.
+fn no_garbage(m: &M, s: &S) -> bool {
+    at_quiescence(m, s, |v| {
+        let e = entity(v);
+        (1..=v.world.inputs).all(|i| records(v, i).is_empty())
+            && blobs(v).all(|k| e.done.iter().any(|(_, eff)| eff.blob == k))
+    })
+}
+
+/// Side-effect data is bounded by what is in flight: no more blobs than committed effects,
+/// recorded names and attempts under way (handlers holding an input).
+fn bounded_dedup_state(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let recorded: usize = (1..=v.world.inputs).map(|i| records(&v, i).len()).sum();
+    let attempts = v.handlers().filter(|(h, _)| h.is_busy()).count();
+    blobs(&v).count() <= entity(&v).done.len() + recorded + attempts
+}
+
+/// A handler is loading a copy of an input already recorded or committed.
+fn duplicate_delivered(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let e = entity(&v);
+    some_handler_holds(&v, |w, _| {
+        w.phase == Phase::Loading && (e.effect(w.input).is_some() || !records(&v, w.input).is_empty())
+    })
+}
+
+/// A handler is down between two store writes: its input has a record and no committed effect.
+fn crash_mid_processing(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let e = entity(&v);
+    some_handler_holds(&v, |w, down| down && !records(&v, w.input).is_empty() && e.effect(w.input).is_none())
+}
+
+const PROPERTIES: &[PropertyDef] = &[
+    PropertyDef { name: "EffectsVisibleBeforeConsumed", kind: Kind::Invariant, doc: "an input consumed (a copy acked) has its effect published" },
+    PropertyDef { name: "NoGhostEffects", kind: Kind::Invariant, doc: "no effect is visible for an input whose change is not committed" },
+    PropertyDef { name: "EffectsFromOneAttempt", kind: Kind::Invariant, doc: "every published blob holds what the attempt that published it wrote" },
+    PropertyDef { name: "NoGarbage", kind: Kind::Invariant, doc: "at quiescence no record is left and every blob is a committed effect" },
+    PropertyDef { name: "BoundedDedupState", kind: Kind::Invariant, doc: "no more blobs than committed effects, recorded names and attempts under way" },
+    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input already recorded or committed" },
+    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down between its record and its commit" },
+    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write of a handler that never failed will fail its version check: the other handler wrote" },
+];
+
+const CONDITIONS: &[(&str, Cond<M>)] = &[
+    ("EffectsVisibleBeforeConsumed", effects_visible_before_consumed),
+    ("NoGhostEffects", ledger_world::no_ghost_messages),
+    ("EffectsFromOneAttempt", effects_from_one_attempt),
+    ("NoGarbage", no_garbage),
+    ("BoundedDedupState", bounded_dedup_state),
+    ("DuplicateDelivered", duplicate_delivered),
+    ("CrashMidProcessing", crash_mid_processing),
+    ("ConcurrencyConflict", ledger_world::concurrency_conflict),
+];
+
+impl WorldFamily for SideEffectsFamily {
+    type P = SideEffectsProtocol;
+    const ID: &'static str = "side-effects";
+    const MODULE: &'static str = "SideEffects";
+    const SUMMARY: &'static str =
+        "Side effects other than messages (blobs): unique names per attempt, recorded before the upload, published after the commit, losers cleaned up.";
+    const VARIANTS: &'static [&'static str] = VARIANTS;
+    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
+    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    fn world(&self, consts: &Consts) -> crate::actors::World<SideEffectsProtocol> {
+        crate::actors::world(SideEffectsProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    }
+}

@@ -1,0 +1,367 @@
+//! `token`: token-based deduplication (the "exactly-once" blog's improved outbox with tokens). A
+//! message may be processed only while its token exists; processing deletes it. The upstream
+//! created the tokens of the inputs before it sent them. The handler loads the entity, then the
+//! input's token. No token: a duplicate (a leftover outbox entry of the input is cleared), ack.
+//! A token and no entry: run the business logic and commit the new state with an outbox entry
+//! holding the output and its token id (drawn for this attempt, recorded so that retries reuse
+//! it), with a version check. Then create the output's token, dispatch, delete the input's token
+//! (with a version check: ownership), clear the entry, ack. Dedup data is the tokens of the
+//! messages in flight, and needs no clock.
+//!
+//! Documents, each written atomically on its own: the entity under key 0 (a ledger as in
+//! `handler`, and the outbox); the input tokens under the inputs' keys; the output tokens under
+//! keys derived from their ids. Twin of `specs/token/Token.tla`.
+
+use crate::actors::{Effects, Event, Input, Key, Protocol, Version, View, WorldModel, WorldState, WriteResult};
+use crate::check::Cond;
+use crate::families::common::{at_quiescence, some_handler_holds, WorldFamily};
+use crate::families::handler::Ledger;
+use crate::families::ledger_world::{self, fresh_key, LedgerProtocol, Reports};
+use crate::family::{Consts, Kind, PropertyDef};
+use serde::Serialize;
+
+pub struct TokenFamily;
+pub static TOKEN: TokenFamily = TokenFamily;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Variant {
+    /// The output's token id is drawn once, committed with the state, and reused by retries.
+    Correct,
+    /// The entry records no token id: each attempt that dispatches draws a fresh one.
+    RegenerateTokensOnRetry,
+    /// The input's token is deleted before the output is dispatched.
+    DeleteBeforeDispatch,
+    /// Entity writes and the token's delete carry no version check.
+    NoOwnershipCheck,
+    /// On a failed or conflicting write, drop the input without nacking it.
+    GiveUp,
+}
+
+const VARIANTS: &[&str] = &["Correct", "RegenerateTokensOnRetry", "DeleteBeforeDispatch", "NoOwnershipCheck", "GiveUp"];
+
+impl Variant {
+    fn parse(s: &str) -> Variant {
+        match s {
+            "Correct" => Variant::Correct,
+            "RegenerateTokensOnRetry" => Variant::RegenerateTokensOnRetry,
+            "DeleteBeforeDispatch" => Variant::DeleteBeforeDispatch,
+            "NoOwnershipCheck" => Variant::NoOwnershipCheck,
+            "GiveUp" => Variant::GiveUp,
+            other => unreachable!("variant {other} was validated"),
+        }
+    }
+}
+
+/// An input's pending outbox entry: the position its change took and, unless the variant
+/// regenerates tokens, the key of its output's token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Entry {
+    pub position: u8,
+    pub token: Option<Key>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Entity {
+    pub ledger: Ledger,
+    /// Pending entries, sorted by input; an entry goes once its input's token is deleted.
+    pub outbox: Vec<(Input, Entry)>,
+}
+
+impl Entity {
+    pub fn entry(&self, input: Input) -> Option<Entry> {
+        self.outbox.iter().find(|(m, _)| *m == input).map(|(_, e)| *e)
+    }
+    fn committed(&self, input: Input, entry: Entry) -> Entity {
+        let mut next = Entity { ledger: self.ledger.with(input, entry.position), outbox: self.outbox.clone() };
+        let at = next.outbox.partition_point(|(m, _)| *m < input);
+        next.outbox.insert(at, (input, entry));
+        next
+    }
+    fn cleared(&self, input: Input) -> Entity {
+        let mut next = self.clone();
+        next.outbox.retain(|(m, _)| *m != input);
+        next
+    }
+}
+
+/// A document of any of the stores.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Doc {
+    /// Never written: under key 0 the empty entity; under an input's key the token the upstream
+    /// created before sending it; under an output token's key, no token.
+    #[default]
+    Unwritten,
+    Entity(Entity),
+    /// An output's token, created by a handler.
+    Token,
+    /// A deleted token.
+    Deleted,
+}
+
+impl Doc {
+    fn entity(&self) -> Entity {
+        match self {
+            Doc::Entity(e) => e.clone(),
+            _ => Entity::default(),
+        }
+    }
+}
+
+/// An output message: the change it reports and the token downstream checks before processing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Output {
+    pub input: Input,
+    pub position: u8,
+    pub token: Key,
+}
+
+impl Reports for Output {
+    fn input(&self) -> Input {
+        self.input
+    }
+    fn position(&self) -> u8 {
+        self.position
+    }
+}
+
+const STORE: usize = 0;
+const ENTITY: Key = 0;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Phase {
+    /// The entity is requested.
+    Loading,
+    /// The input's token is requested; the entity was read at `version`.
+    Checking { entity: Entity, version: Version },
+    /// The commit of `entity` (read at `version`) is on its way.
+    Committing { entity: Entity, version: Version, token_version: Version, entry: Entry },
+    /// The output's token is being created; the entity is `entity` at `version`.
+    Creating { entity: Entity, version: Version, token_version: Version, out: Output },
+    /// The input's token is being deleted; then publish `publish_after`, if any, and clear.
+    Deleting { entity: Entity, version: Version, publish_after: Option<Output> },
+    /// The entry is being cleared; then ack.
+    Clearing,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Work {
+    pub input: Input,
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct TokenProtocol {
+    pub variant: Variant,
+}
+
+impl TokenProtocol {
+    /// A write with a version check, but in `NoOwnershipCheck`.
+    fn write(&self, fx: &mut Effects<Self>, key: Key, doc: Doc, version: Version) {
+        if self.variant == Variant::NoOwnershipCheck {
+            fx.put_unchecked(STORE, key, doc);
+        } else {
+            fx.put(STORE, key, doc, version);
+        }
+    }
+
+    /// Dispatch `entry` of `input`: create the output's token (a fresh one if the entry has none).
+    fn create_token(&self, fx: &mut Effects<Self>, input: Input, entity: Entity, version: Version, token_version: Version, entry: Entry) -> Option<Work> {
+        let token = entry.token.unwrap_or_else(|| fresh_key(fx.fresh_id()));
+        fx.put_unchecked(STORE, token, Doc::Token);
+        let out = Output { input, position: entry.position, token };
+        Some(Work { input, phase: Phase::Creating { entity, version, token_version, out } })
+    }
+
+    /// Clear the input's entry from `entity` (at `version`).
+    fn clear(&self, fx: &mut Effects<Self>, input: Input, entity: &Entity, version: Version) -> Option<Work> {
+        self.write(fx, ENTITY, Doc::Entity(entity.cleared(input)), version);
+        Some(Work { input, phase: Phase::Clearing })
+    }
+}
+
+impl Protocol for TokenProtocol {
+    type Doc = Doc;
+    type Output = Output;
+    type Work = Work;
+
+    fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
+        match (work, event) {
+            (None, Event::Delivered(input)) => {
+                fx.get(STORE, ENTITY);
+                Some(Work { input, phase: Phase::Loading })
+            }
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
+                fx.get(STORE, input);
+                Some(Work { input, phase: Phase::Checking { entity: doc.entity(), version } })
+            }
+            (Some(Work { input, phase: Phase::Checking { entity, version } }), Event::Loaded { version: tv, doc, .. }) => {
+                let (input, version) = (*input, *version);
+                match (doc == Doc::Deleted, entity.entry(input)) {
+                    // No token: a duplicate. Clear a leftover entry, or just ack.
+                    (true, Some(_)) => self.clear(fx, input, entity, version),
+                    (true, None) => {
+                        fx.ack(input);
+                        None
+                    }
+                    (false, None) => {
+                        let token = match self.variant {
+                            Variant::RegenerateTokensOnRetry => None,
+                            _ => Some(fresh_key(fx.fresh_id())),
+                        };
+                        let entry = Entry { position: entity.ledger.next_position(), token };
+                        let committed = entity.committed(input, entry);
+                        self.write(fx, ENTITY, Doc::Entity(committed.clone()), version);
+                        Some(Work { input, phase: Phase::Committing { entity: committed, version, token_version: tv, entry } })
+                    }
+                    (false, Some(entry)) => self.create_token(fx, input, entity.clone(), version, tv, entry),
+                }
+            }
+            (Some(Work { input, phase }), Event::Written { result: WriteResult::Ok, .. }) => {
+                let input = *input;
+                match phase {
+                    Phase::Committing { entity, version, token_version, entry } => {
+                        self.create_token(fx, input, entity.clone(), version + 1, *token_version, *entry)
+                    }
+                    Phase::Creating { entity, version, token_version, out } => {
+                        let publish_after = if self.variant == Variant::DeleteBeforeDispatch {
+                            Some(*out)
+                        } else {
+                            fx.publish(*out);
+                            None
+                        };
+                        self.write(fx, input, Doc::Deleted, *token_version);
+                        Some(Work { input, phase: Phase::Deleting { entity: entity.clone(), version: *version, publish_after } })
+                    }
+                    Phase::Deleting { entity, version, publish_after } => {
+                        if let Some(out) = publish_after {
+                            fx.publish(*out);
+                        }
+                        self.clear(fx, input, entity, *version)
+                    }
+                    Phase::Clearing => {
+                        fx.ack(input);
+                        None
+                    }
+                    Phase::Loading | Phase::Checking { .. } => unreachable!("a write answered while reading"),
+                }
+            }
+            (Some(w), Event::Written { .. }) => {
+                if self.variant != Variant::GiveUp {
+                    fx.nack(w.input);
+                }
+                None
+            }
+            (work, event) => unreachable!("token handler got {event:?} while {work:?}"),
+        }
+    }
+}
+
+impl LedgerProtocol for TokenProtocol {
+    const KEY: Key = ENTITY;
+    fn ledger(doc: &Doc) -> &Ledger {
+        match doc {
+            Doc::Entity(e) => &e.ledger,
+            _ => &ledger_world::NO_LEDGER,
+        }
+    }
+}
+
+type M = WorldModel<TokenProtocol>;
+type S = WorldState<TokenProtocol>;
+
+fn entity(v: &View<'_, TokenProtocol>) -> Entity {
+    v.store(STORE).doc(ENTITY).entity()
+}
+
+/// The input's token is still there (the upstream created it; nobody deleted it yet).
+fn input_token_exists(v: &View<'_, TokenProtocol>, input: Input) -> bool {
+    v.store(STORE).doc(input) != Doc::Deleted
+}
+
+/// The keys of the output tokens in the store.
+fn output_tokens<'a>(v: &View<'a, TokenProtocol>) -> impl Iterator<Item = Key> + 'a {
+    v.store(STORE).docs.iter().filter(|(_, _, d)| *d == Doc::Token).map(|(k, _, _)| *k)
+}
+
+/// No logical output is processed twice downstream: the copies of one input's output that
+/// downstream received all carry one token (each token lets one copy through, and is never made
+/// again after its output was sent).
+fn at_most_once_processing(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let outs = v.outputs();
+    outs.iter().all(|o| outs.iter().all(|p| p.input != o.input || p.token == o.token))
+}
+
+/// At quiescence no dedup data is left that nobody will remove: no input token (every input
+/// has been processed), no outbox entry, and no output token without an output carrying it.
+fn no_garbage(m: &M, s: &S) -> bool {
+    at_quiescence(m, s, |v| {
+        let sent = |k: Key| v.outputs().iter().any(|o| o.token == k);
+        (1..=v.world.inputs).all(|i| !input_token_exists(v, i))
+            && entity(v).outbox.is_empty()
+            && output_tokens(v).all(sent)
+    })
+}
+
+/// The token store holds at most one token per message in flight: the inputs the broker may
+/// still deliver, and the outputs committed (one per change in the ledger).
+fn bounded_dedup_state(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let tokens = (1..=v.world.inputs).filter(|i| input_token_exists(&v, *i)).count() + output_tokens(&v).count();
+    tokens <= ledger_world::inputs_in_flight(&v) + entity(&v).ledger.0.len()
+}
+
+/// A handler is loading a copy of an input whose change is committed or whose token is gone.
+fn duplicate_delivered(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let e = entity(&v);
+    some_handler_holds(&v, |w, _| {
+        w.phase == Phase::Loading && (e.entry(w.input).is_some() || !input_token_exists(&v, w.input))
+    })
+}
+
+/// A handler is down between two store writes: its commit applied, and no output of its input
+/// has been sent yet.
+fn crash_mid_processing(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let e = entity(&v);
+    some_handler_holds(&v, |w, down| {
+        down && e.entry(w.input).is_some() && !ledger_world::output_sent(&v, w.input)
+    })
+}
+
+const PROPERTIES: &[PropertyDef] = &[
+    PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input is applied and has an output" },
+    PropertyDef { name: "AtMostOnceProcessing", kind: Kind::Invariant, doc: "downstream processes no logical output twice: its copies carry one token" },
+    PropertyDef { name: "NoGarbage", kind: Kind::Invariant, doc: "at quiescence no input token, no outbox entry, no output token without its output" },
+    PropertyDef { name: "BoundedDedupState", kind: Kind::Invariant, doc: "no more tokens than messages in flight (inputs queued or leased, outputs committed)" },
+    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" },
+    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input already committed or whose token is gone" },
+    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down after its commit applied and before its output was sent" },
+    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write of a handler that never failed will fail its version check: the other handler wrote" },
+];
+
+const CONDITIONS: &[(&str, Cond<M>)] = &[
+    ("NoLostMessages", ledger_world::no_lost_messages),
+    ("AtMostOnceProcessing", at_most_once_processing),
+    ("NoGarbage", no_garbage),
+    ("BoundedDedupState", bounded_dedup_state),
+    ("Termination", ledger_world::termination),
+    ("DuplicateDelivered", duplicate_delivered),
+    ("CrashMidProcessing", crash_mid_processing),
+    ("ConcurrencyConflict", ledger_world::concurrency_conflict),
+];
+
+impl WorldFamily for TokenFamily {
+    type P = TokenProtocol;
+    const ID: &'static str = "token";
+    const MODULE: &'static str = "Token";
+    const SUMMARY: &'static str =
+        "Token-based deduplication: a message is processed only while its token exists; processing deletes it.";
+    const VARIANTS: &'static [&'static str] = VARIANTS;
+    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
+    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    fn world(&self, consts: &Consts) -> crate::actors::World<TokenProtocol> {
+        crate::actors::world(TokenProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    }
+}
