@@ -12,7 +12,8 @@
 //! `handler`, and the outbox); the input tokens under the inputs' keys; the output tokens under
 //! keys derived from their ids. Twin of `specs/token/Token.tla`.
 
-use crate::actors::{Effects, Event, Input, Key, Protocol, Version, View, WorldModel, WorldState, WriteResult};
+use crate::actors::{Effects, Event, Input, Key, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult};
+use crate::tla::{self, int, opt, record, string, Value};
 use crate::check::Cond;
 use crate::families::common::{at_quiescence, some_handler_holds, WorldFamily};
 use crate::families::handler::Ledger;
@@ -124,6 +125,17 @@ impl Reports for Output {
     }
 }
 
+/// An entity as the TLA+ twin writes it: the ledger, and the outbox as a function from inputs to
+/// `[position, token]` (token `{}` or `{key}`).
+fn tla_entity(e: &Entity) -> Value {
+    let outbox = e.outbox.iter().map(|(m, entry)| (int(*m), tla_entry(entry)));
+    record([("ledger", tla::from_serde(&e.ledger)), ("outbox", Value::Function(outbox.collect()))])
+}
+
+fn tla_entry(entry: &Entry) -> Value {
+    record([("position", int(entry.position)), ("token", opt(entry.token.map(int)))])
+}
+
 const STORE: usize = 0;
 const ENTITY: Key = 0;
 
@@ -183,6 +195,38 @@ impl Protocol for TokenProtocol {
     type Doc = Doc;
     type Output = Output;
     type Work = Work;
+
+    fn tla_work(&self, w: &Work, _: &TlaNames) -> Value {
+        let none = Entity::default();
+        let (phase, e, v, tv, entry, out) = match &w.phase {
+            Phase::Loading => ("Loading", &none, 0, 0, None, None),
+            Phase::Checking { entity, version } => ("Checking", entity, *version, 0, None, None),
+            Phase::Committing { entity, version, token_version, entry } => ("Committing", entity, *version, *token_version, Some(entry), None),
+            Phase::Creating { entity, version, token_version, out } => ("Creating", entity, *version, *token_version, None, Some(out)),
+            Phase::Deleting { entity, version, publish_after } => ("Deleting", entity, *version, 0, None, publish_after.as_ref()),
+            Phase::Clearing => ("Clearing", &none, 0, 0, None, None),
+        };
+        record([
+            ("input", int(w.input)),
+            ("phase", string(phase)),
+            ("entity", tla_entity(e)),
+            ("version", int(v)),
+            ("tv", int(tv)),
+            ("entry", opt(entry.map(tla_entry))),
+            ("out", opt(out.map(tla::from_serde))),
+        ])
+    }
+    fn tla_doc(&self, d: &Doc, _: &TlaNames) -> Value {
+        let (kind, e) = match d {
+            Doc::Unwritten => ("Unwritten", Entity::default()),
+            Doc::Entity(e) => ("Entity", e.clone()),
+            Doc::Token => ("Token", Entity::default()),
+            Doc::Deleted => ("Deleted", Entity::default()),
+        };
+        let Value::Record(mut fields) = tla_entity(&e) else { unreachable!() };
+        fields.push(("kind".into(), string(kind)));
+        Value::Record(fields)
+    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
