@@ -144,9 +144,17 @@ impl<P: Protocol> World<P> {
         vars.push(("hs".into(), Value::Function(hs)));
         vars.push(("crashed".into(), Value::Function(crashed)));
         vars.push(("failures".into(), Value::Function(failures)));
-        let net = state.network.iter_all().map(|e| {
-            tla::record([("src", self.tla_actor(e.src)), ("dst", self.tla_actor(e.dst)), ("msg", self.tla_msg(e.msg))])
-        });
+        // Each envelope once per copy. Not through `Network::iter_all`: for an envelope with n > 1
+        // copies, stateright's iterator yields it n + 1 times.
+        let envelope = |src: Id, dst: Id, msg: &Msg<P::Doc, P::Output>| {
+            tla::record([("src", self.tla_actor(src)), ("dst", self.tla_actor(dst)), ("msg", self.tla_msg(msg))])
+        };
+        let net: Vec<Value> = match &state.network {
+            stateright::actor::Network::UnorderedNonDuplicating(map) => {
+                map.iter().flat_map(|(e, copies)| std::iter::repeat_n(envelope(e.src, e.dst, &e.msg), *copies)).collect()
+            }
+            other => other.iter_all().map(|e| envelope(e.src, e.dst, e.msg)).collect(),
+        };
         vars.push(("net".into(), bag(net)));
         tla::canon_state(vars)
     }

@@ -10,7 +10,8 @@
 //! input `m` under key 10 + m): nothing is atomic across documents, so this is the same as two
 //! stores. Twin of `specs/inbox/Inbox.tla`.
 
-use crate::actors::{Effects, Event, Input, Key, Protocol, Version, View, WorldModel, WorldState, WriteResult};
+use crate::actors::{Effects, Event, Input, Key, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult};
+use crate::tla::{self, int, opt, record, string, Value};
 use crate::check::Cond;
 use crate::families::handler::{Ledger, Output};
 use crate::families::ledger_world::{self, LedgerProtocol};
@@ -151,6 +152,31 @@ impl Protocol for InboxProtocol {
     type Doc = Doc;
     type Output = Output;
     type Work = Work;
+
+    /// `[input, phase, ent, out, mark]`: `ent` is `{<<doc, version>>}` or `{}`, `out` is
+    /// `{output}` or `{}`, `mark` is FALSE where the phase does not use it.
+    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
+        let ent = |e: Option<(&Doc, Version)>| opt(e.map(|(d, v)| Value::Seq(vec![self.tla_doc(d, names), int(v)])));
+        let (phase, ent, out, mark) = match &w.phase {
+            Phase::Loading => ("Loading", ent(None), None, false),
+            Phase::Checking { entity } => ("Checking", ent(entity.as_ref().map(|(d, v)| (d, *v))), None, false),
+            Phase::Committing { doc, version, out } => ("Committing", ent(Some((doc, *version))), Some(out), false),
+            Phase::Marking { clean } => ("Marking", ent(clean.as_ref().map(|(d, v)| (d, *v))), None, false),
+            Phase::Cleaning { mark } => ("Cleaning", ent(None), None, *mark),
+        };
+        record([
+            ("input", int(w.input)),
+            ("phase", string(phase)),
+            ("ent", ent),
+            ("out", opt(out.map(tla::from_serde))),
+            ("mark", Value::Bool(mark)),
+        ])
+    }
+    /// `[ledger, outbox]`, the outbox a function from input to output.
+    fn tla_doc(&self, d: &Doc, _: &TlaNames) -> Value {
+        let outbox = d.outbox.iter().map(|(m, o)| (int(*m), tla::from_serde(o)));
+        record([("ledger", tla::from_serde(&d.ledger)), ("outbox", Value::Function(outbox.collect()))])
+    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {

@@ -15,7 +15,8 @@
 //! input `m` under key 10 + m): nothing is atomic across documents. Twin of
 //! `specs/outbox-out-of-document/OutboxOutOfDocument.tla`.
 
-use crate::actors::{Effects, Event, Input, Key, Protocol, Version, View, WorldModel, WorldState, WriteResult};
+use crate::actors::{Effects, Event, Input, Key, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult};
+use crate::tla::{self, int, opt, record, string, Value};
 use crate::check::Cond;
 use crate::families::handler::{Ledger, Output};
 use crate::families::ledger_world::{self, LedgerProtocol};
@@ -198,6 +199,40 @@ impl OutboxOutOfDocumentProtocol {
 
 impl Protocol for OutboxOutOfDocumentProtocol {
     type Doc = Doc;
+
+    /// `[input, phase, txn, ent, ver, out, marking, restart]`: fields a phase does not use are
+    /// 0, the empty document, 0, `{}`, FALSE and FALSE; `out` is `{output}` or `{}`.
+    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
+        let empty = Doc::default();
+        let (phase, txn, ent, ver, out, marking, restart) = match &w.phase {
+            Phase::LoadingRecord => ("LoadingRecord", 0, &empty, 0, None, false, false),
+            Phase::LoadingEntity { record } => ("LoadingEntity", 0, &empty, *record, None, false, false),
+            Phase::LoadingTxn { txn, entity, version } => ("LoadingTxn", *txn, entity, *version, None, false, false),
+            Phase::Staging { entity, version, out } => ("Staging", 0, entity, *version, Some(*out), false, false),
+            Phase::Committing { doc, version, out } => ("Committing", 0, doc, *version, Some(*out), false, false),
+            Phase::Completing { txn, entity, version, out, marking, restart } => {
+                ("Completing", *txn, entity, *version, *out, *marking, *restart)
+            }
+        };
+        record([
+            ("input", int(w.input)),
+            ("phase", string(phase)),
+            ("txn", int(txn)),
+            ("ent", self.tla_doc(ent, names)),
+            ("ver", int(ver)),
+            ("out", opt(out.map(|o| tla::from_serde(&o)))),
+            ("marking", Value::Bool(marking)),
+            ("restart", Value::Bool(restart)),
+        ])
+    }
+    /// `[ledger, txns, record]`: `txns` a set, `record` `{[out, done]}` or `{}`.
+    fn tla_doc(&self, d: &Doc, _: &TlaNames) -> Value {
+        record([
+            ("ledger", tla::from_serde(&d.ledger)),
+            ("txns", Value::Set(d.txns.iter().map(|t| int(*t)).collect())),
+            ("record", opt(d.record.map(|r| tla::from_serde(&r)))),
+        ])
+    }
     type Output = Output;
     type Work = Work;
 
