@@ -4,11 +4,13 @@
 (* effects post, Pobiega): processing an input creates a blob, published  *)
 (* by an output message carrying its name.  Each attempt draws a unique    *)
 (* name and adds it to the input's side-effect records (a document of its *)
-(* own, version check) before it uploads the blob; then it commits the     *)
-(* state and the winning effect to the entity (version check).  Only after *)
-(* the commit is the blob published.  Then the losing attempts' blobs (the *)
-(* other recorded names) are deleted, the records deleted, the input       *)
-(* acked.  An attempt whose commit conflicts deletes its own blob and      *)
+(* own, version check) before it uploads the blob, create-only (a put     *)
+(* expecting version 0, as If-None-Match does); then it commits the state  *)
+(* and the winning effect to the entity (version check).  Only after the   *)
+(* commit is the blob published.  Then the losing attempts' blobs (the     *)
+(* other recorded names) are replaced by tombstones (no data; a late       *)
+(* create-only upload of that name fails), the records deleted, the input  *)
+(* acked.  An attempt whose commit conflicts tombstones its own blob and   *)
 (* gives the input back.  A copy whose input is committed publishes the    *)
 (* committed blob again and finishes the cleanup.                          *)
 (*                                                                         *)
@@ -29,7 +31,8 @@ ASSUME Variant \in Variants
 (* Documents: one record shape for every store, kind "Unwritten" (never   *)
 (* written or deleted), "Entity" (ledger, done: input -> its committed     *)
 (* effect [blob, attempt]), "Records" (records: the recorded blob names)   *)
-(* or "Blob" (attempt = {the id of the attempt that wrote it}).            *)
+(* or "Blob" (attempt = {the id of the attempt that wrote it}) or         *)
+(* "Tombstone" (a deleted blob's marker: no data, the name stays taken).   *)
 
 EntityKey == 0
 EmptyDone == [m \in {} |-> 0]
@@ -39,6 +42,9 @@ Unwritten == MkDoc("Unwritten", <<>>, EmptyDone, {}, {})
 EntityDoc(e) == MkDoc("Entity", e.ledger, e.done, {}, {})
 RecordsDoc(r) == MkDoc("Records", <<>>, EmptyDone, r, {})
 BlobDoc(a) == MkDoc("Blob", <<>>, EmptyDone, {}, {a})
+\* A deleted blob's marker (a zero-byte object): no data, but the name exists, so a late
+\* create-only upload of that name fails.
+Tombstone == MkDoc("Tombstone", <<>>, EmptyDone, {}, {})
 EntityOf(d) == [ledger |-> d.ledger, done |-> d.done]
 
 Min(S) == CHOOSE x \in S : \A y \in S : x <= y
@@ -76,8 +82,12 @@ Record(m, e, v, r, rv, eff) ==
     LET r2 == r \cup {eff.blob}
     IN Continue(Recording(m, e, v, r2, rv, eff), <<Put(m, RecordsDoc(r2), rv)>>)
 
+\* Upload the blob: create-only (If-None-Match, a put expecting version 0), so that it fails
+\* on a name already cleaned up (a tombstone); FixedBlobName overwrites.
 Upload(m, e, v, r, rv, eff) ==
-    Continue(Uploading(m, e, v, r, rv, eff), <<PutUnchecked(eff.blob, BlobDoc(eff.attempt))>>)
+    Continue(Uploading(m, e, v, r, rv, eff),
+             <<IF Variant = "FixedBlobName" THEN PutUnchecked(eff.blob, BlobDoc(eff.attempt))
+               ELSE Put(eff.blob, BlobDoc(eff.attempt), 0)>>)
 
 \* Commit the change with the winning effect, with a version check on the entity.
 Commit(m, e, v, r, rv, eff) ==
@@ -92,7 +102,7 @@ Commit(m, e, v, r, rv, eff) ==
 CleanUp(m, r, rv, winner, after) ==
     LET next == {k \in r : k # winner /\ k > after} IN
     IF next # {} /\ Variant # "NoCleanup"
-      THEN Continue(Cleaning(m, r, rv, winner, Min(next)), <<PutUnchecked(Min(next), Unwritten)>>)
+      THEN Continue(Cleaning(m, r, rv, winner, Min(next)), <<PutUnchecked(Min(next), Tombstone)>>)
     ELSE IF r # {}
       THEN Continue(Clearing(m), <<Put(m, Unwritten, rv)>>)
     ELSE Finish(<<Ack(m)>>)
@@ -138,7 +148,7 @@ OnWritten(w, event) ==
                   GiveBack(m)
     ELSE IF w.phase = "Committing" /\ event.result = "Conflict"
       THEN \* Another attempt won: delete this attempt's blob, then give the input back.
-           Continue(Abandoning(m), <<PutUnchecked(The(w.out).effect.blob, Unwritten)>>)
+           Continue(Abandoning(m), <<PutUnchecked(The(w.out).effect.blob, Tombstone)>>)
     ELSE GiveBack(m)
 
 OnEvent(ctx, work, event) ==
@@ -157,7 +167,7 @@ TypeOK ==
          w.input \in Inputs
          /\ w.phase \in {"Loading", "Checking", "Recording", "Uploading", "Committing",
                          "Cleaning", "Clearing", "Abandoning"}
-    /\ \A k \in DOMAIN docs : docs[k].doc.kind \in {"Unwritten", "Entity", "Records", "Blob"}
+    /\ \A k \in DOMAIN docs : docs[k].doc.kind \in {"Unwritten", "Entity", "Records", "Blob", "Tombstone"}
 
 Init == WorldInit
 
@@ -172,7 +182,8 @@ Entity == EntityOf(DocOf(EntityKey, Unwritten))
 Ledger == Entity.ledger
 \* The names recorded for input m.
 RecordsOf(m) == DocOf(m, Unwritten).records
-\* The keys of the blobs in the blob store.
+\* The keys of the blobs in the blob store (a tombstone holds no data: not a blob; there is
+\* at most one per attempt, see README).
 Blobs == {k \in DOMAIN docs : docs[k].doc.kind = "Blob"}
 
 \* An input consumed (a copy acked) has its effect published (on its way or received).

@@ -1,17 +1,19 @@
 //! `side-effects`: side effects other than messages (the "exactly-once" blog's side-effects
 //! post). Processing an input creates a blob and publishes it (an output message carrying the
 //! blob's name). Each attempt draws a unique name and records it in the entity (a side-effect
-//! record, with a version check) before it uploads the blob; then it commits the state with the
-//! winning name, again with a version check. Only after the commit is the blob published. Then
-//! the blobs of the losing attempts (the other records of the input) are deleted, their records
-//! dropped, and the input acked. A copy whose input is committed publishes the committed blob
-//! again and finishes the cleanup.
+//! record, with a version check) before it uploads the blob, create-only (If-None-Match: *: a
+//! put expecting version 0); then it commits the state with the winning name, again with a
+//! version check. Only after the commit is the blob published. Then the blobs of the losing
+//! attempts (the other records of the input) are replaced by tombstones (no data; a late
+//! create-only upload of that name fails), their records dropped, and the input acked. A copy
+//! whose input is committed publishes the committed blob again and finishes the cleanup.
 //!
 //! Documents, each written atomically on its own: the entity under key 0 (a ledger as in
 //! `handler`, the committed effects, the records), the blobs under keys derived from their names.
 //! Twin of `specs/side-effects/SideEffects.tla`.
 
-use crate::actors::{Effects, Event, FreshId, Input, Key, Protocol, Version, View, WorldModel, WorldState, WriteResult};
+use crate::actors::{Effects, Event, FreshId, Input, Key, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult};
+use crate::tla::{self, int, record, string, Value};
 use crate::check::Cond;
 use crate::families::common::{some_handler_holds, at_quiescence, WorldFamily};
 use crate::families::handler::Ledger;
@@ -85,6 +87,9 @@ pub enum Doc {
     Records(Vec<Key>),
     /// A blob, holding the id of the attempt that wrote it.
     Blob(FreshId),
+    /// A deleted blob's marker (a zero-byte object): no data, but the name exists, so a late
+    /// create-only upload of that name fails.
+    Tombstone,
 }
 
 impl Doc {
@@ -170,8 +175,14 @@ impl SideEffectsProtocol {
         Some(Work { input, phase: Phase::Recording { entity, version, records, rv, effect } })
     }
 
+    /// Upload the blob: create-only (If-None-Match: *, a put expecting version 0), so that it fails
+    /// on a name already cleaned up (a tombstone); `FixedBlobName` overwrites.
     fn upload(&self, fx: &mut Effects<Self>, input: Input, entity: Entity, version: Version, records: Vec<Key>, rv: Version, effect: Effect) -> Option<Work> {
-        fx.put_unchecked(STORE, effect.blob, Doc::Blob(effect.attempt));
+        if self.variant == Variant::FixedBlobName {
+            fx.put_unchecked(STORE, effect.blob, Doc::Blob(effect.attempt));
+        } else {
+            fx.put(STORE, effect.blob, Doc::Blob(effect.attempt), 0);
+        }
         Some(Work { input, phase: Phase::Uploading { entity, version, records, rv, effect } })
     }
 
@@ -203,7 +214,7 @@ impl SideEffectsProtocol {
         let next = records.iter().copied().find(|k| *k != winner && after.is_none_or(|a| *k > a));
         match next {
             Some(blob) if self.variant != Variant::NoCleanup => {
-                fx.put_unchecked(STORE, blob, Doc::Unwritten);
+                fx.put_unchecked(STORE, blob, Doc::Tombstone);
                 Some(Work { input, phase: Phase::Cleaning { records, rv, winner, blob } })
             }
             _ if !records.is_empty() => {
@@ -218,10 +229,80 @@ impl SideEffectsProtocol {
     }
 }
 
+/// The TLA+ twin's forms: an effect `[blob, attempt]`, an entity `[ledger, done]` (`done` a
+/// function from inputs to effects), a set of keys.
+fn tla_effect(e: &Effect, names: &TlaNames) -> Value {
+    record([("blob", int(e.blob)), ("attempt", names.fresh_id(&e.attempt))])
+}
+fn tla_entity(e: &Entity, names: &TlaNames) -> Value {
+    let done = e.done.iter().map(|(m, eff)| (int(*m), tla_effect(eff, names))).collect();
+    record([("ledger", tla::from_serde(&e.ledger)), ("done", Value::Function(done))])
+}
+fn tla_keys(keys: &[Key]) -> Value {
+    Value::Set(keys.iter().map(|k| int(*k)).collect())
+}
+
 impl Protocol for SideEffectsProtocol {
     type Doc = Doc;
     type Output = Output;
     type Work = Work;
+
+    /// `W(m, phase, entity, version, records, rv, effect, out, winner, blob)` of the twin, unused
+    /// fields `EmptyEntity`, 0, `{}`.
+    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
+        let empty = Entity::default();
+        let none: &[Key] = &[];
+        let (phase, entity, version, records, rv, effect, out, winner, blob) = match &w.phase {
+            Phase::Loading => ("Loading", &empty, 0, none, 0, None, None, 0, 0),
+            Phase::Checking { entity, version } => ("Checking", entity, *version, none, 0, None, None, 0, 0),
+            Phase::Recording { entity, version, records, rv, effect } => {
+                ("Recording", entity, *version, &records[..], *rv, Some(effect), None, 0, 0)
+            }
+            Phase::Uploading { entity, version, records, rv, effect } => {
+                ("Uploading", entity, *version, &records[..], *rv, Some(effect), None, 0, 0)
+            }
+            Phase::Committing { records, rv, out } => ("Committing", &empty, 0, &records[..], *rv, None, Some(out), 0, 0),
+            Phase::Cleaning { records, rv, winner, blob } => ("Cleaning", &empty, 0, &records[..], *rv, None, None, *winner, *blob),
+            Phase::Clearing => ("Clearing", &empty, 0, none, 0, None, None, 0, 0),
+            Phase::Abandoning => ("Abandoning", &empty, 0, none, 0, None, None, 0, 0),
+        };
+        let set = |v: Option<Value>| Value::Set(v.into_iter().collect());
+        record([
+            ("input", int(w.input)),
+            ("phase", string(phase)),
+            ("entity", tla_entity(entity, names)),
+            ("version", int(version)),
+            ("records", tla_keys(records)),
+            ("rv", int(rv)),
+            ("effect", set(effect.map(|e| tla_effect(e, names)))),
+            ("out", set(out.map(|o| self.tla_output(o, names)))),
+            ("winner", int(winner)),
+            ("blob", int(blob)),
+        ])
+    }
+
+    /// `MkDoc(kind, ledger, done, records, attempt)` of the twin.
+    fn tla_doc(&self, d: &Doc, names: &TlaNames) -> Value {
+        let empty = Entity::default();
+        let (kind, entity, records, attempt) = match d {
+            Doc::Unwritten => ("Unwritten", &empty, &[][..], None),
+            Doc::Entity(e) => ("Entity", e, &[][..], None),
+            Doc::Records(r) => ("Records", &empty, &r[..], None),
+            Doc::Blob(a) => ("Blob", &empty, &[][..], Some(names.fresh_id(a))),
+            Doc::Tombstone => ("Tombstone", &empty, &[][..], None),
+        };
+        let e = tla_entity(entity, names);
+        let Value::Record(fields) = e else { unreachable!("an entity is a record") };
+        let mut fields = fields;
+        fields.push(("kind".into(), string(kind)));
+        fields.push(("records".into(), tla_keys(records)));
+        fields.push(("attempt".into(), Value::Set(attempt.into_iter().collect())));
+        tla::canon(Value::Record(fields))
+    }
+
+    fn tla_output(&self, o: &Output, names: &TlaNames) -> Value {
+        record([("input", int(o.input)), ("position", int(o.position)), ("effect", tla_effect(&o.effect, names))])
+    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
@@ -285,7 +366,7 @@ impl Protocol for SideEffectsProtocol {
             }
             (Some(Work { input, phase: Phase::Committing { out, .. } }), Event::Written { result: WriteResult::Conflict, .. }) => {
                 // Another attempt won: delete this attempt's blob before giving the input back.
-                fx.put_unchecked(STORE, out.effect.blob, Doc::Unwritten);
+                fx.put_unchecked(STORE, out.effect.blob, Doc::Tombstone);
                 Some(Work { input: *input, phase: Phase::Abandoning })
             }
             (Some(w), Event::Written { .. }) => self.give_back(fx, w.input),
@@ -311,7 +392,8 @@ fn entity(v: &View<'_, SideEffectsProtocol>) -> Entity {
     v.store(STORE).doc(ENTITY).entity()
 }
 
-/// The keys of the blobs in the blob store.
+/// The keys of the blobs in the blob store (a tombstone holds no data: not a blob; there is at
+/// most one per attempt, see the README).
 fn blobs<'a>(v: &View<'a, SideEffectsProtocol>) -> impl Iterator<Item = Key> + 'a {
     v.store(STORE).docs.iter().filter(|(_, _, d)| matches!(d, Doc::Blob(_))).map(|(k, _, _)| *k)
 }
