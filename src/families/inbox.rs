@@ -64,20 +64,15 @@ pub struct Doc {
 
 impl Doc {
     pub fn entry(&self, input: Input) -> Option<Output> {
-        self.outbox.iter().find(|(m, _)| *m == input).map(|(_, o)| *o)
+        ledger_world::entry_of(&self.outbox, input)
     }
     /// The business logic's result committed with a pending entry.
     fn committed(&self, input: Input, out: Output) -> Doc {
-        let mut next = Doc { ledger: self.ledger.with(input, out.position), outbox: self.outbox.clone() };
-        let at = next.outbox.partition_point(|(m, _)| *m < input);
-        next.outbox.insert(at, (input, out));
-        next
+        Doc { ledger: self.ledger.with(input, out.position), outbox: ledger_world::with_entry(&self.outbox, input, out) }
     }
     /// The entity with the input's entry removed.
     fn cleaned(&self, input: Input) -> Doc {
-        let mut next = self.clone();
-        next.outbox.retain(|(m, _)| *m != input);
-        next
+        Doc { ledger: self.ledger.clone(), outbox: ledger_world::without_entry(&self.outbox, input) }
     }
 }
 

@@ -188,3 +188,22 @@ pub fn fresh_key(id: FreshId) -> Key {
 /// The ledger of a document that holds none (a family whose document type is an enum of
 /// entity, tokens, blobs ...): no change applied.
 pub static NO_LEDGER: Ledger = Ledger(Vec::new());
+
+/// Per-input entries kept beside a ledger (an outbox's pending entries, committed effects):
+/// pairs sorted by input, at most one per input.
+pub fn entry_of<T: Copy>(entries: &[(Input, T)], input: Input) -> Option<T> {
+    entries.iter().find(|(m, _)| *m == input).map(|(_, e)| *e)
+}
+
+/// `entries` with `input`'s entry added in its place.
+pub fn with_entry<T: Clone>(entries: &[(Input, T)], input: Input, entry: T) -> Vec<(Input, T)> {
+    let mut next = entries.to_vec();
+    let at = next.partition_point(|(m, _)| *m < input);
+    next.insert(at, (input, entry));
+    next
+}
+
+/// `entries` without `input`'s entry.
+pub fn without_entry<T: Clone>(entries: &[(Input, T)], input: Input) -> Vec<(Input, T)> {
+    entries.iter().filter(|(m, _)| *m != input).cloned().collect()
+}

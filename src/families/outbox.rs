@@ -64,14 +64,11 @@ pub struct Entity {
 impl Entity {
     /// The input's entry: None if its id is unknown, Some(None) once dispatched.
     pub fn entry(&self, input: Input) -> Option<Option<Output>> {
-        self.outbox.iter().find(|(m, _)| *m == input).map(|(_, o)| *o)
+        ledger_world::entry_of(&self.outbox, input)
     }
     /// The business logic's result committed with the input's id and a pending entry.
     fn committed(&self, input: Input, out: Output) -> Entity {
-        let mut next = Entity { ledger: self.ledger.with(input, out.position), outbox: self.outbox.clone() };
-        let at = next.outbox.partition_point(|(m, _)| *m < input);
-        next.outbox.insert(at, (input, Some(out)));
-        next
+        Entity { ledger: self.ledger.with(input, out.position), outbox: ledger_world::with_entry(&self.outbox, input, Some(out)) }
     }
     /// The entity with the input's entry cleared; without `keep_id`, the id goes too.
     fn cleared(&self, input: Input, keep_id: bool) -> Entity {
@@ -79,7 +76,7 @@ impl Entity {
         if keep_id {
             next.outbox.iter_mut().filter(|(m, _)| *m == input).for_each(|(_, o)| *o = None);
         } else {
-            next.outbox.retain(|(m, _)| *m != input);
+            next.outbox = ledger_world::without_entry(&next.outbox, input);
         }
         next
     }

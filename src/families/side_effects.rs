@@ -73,7 +73,7 @@ pub struct Entity {
 
 impl Entity {
     pub fn effect(&self, input: Input) -> Option<Effect> {
-        self.done.iter().find(|(m, _)| *m == input).map(|(_, e)| *e)
+        ledger_world::entry_of(&self.done, input)
     }
 }
 
@@ -189,9 +189,7 @@ impl SideEffectsProtocol {
     /// Commit the change with the winning effect, with a version check on the entity.
     fn commit(&self, fx: &mut Effects<Self>, input: Input, entity: &Entity, version: Version, records: Vec<Key>, rv: Version, effect: Effect) -> Option<Work> {
         let out = Output { input, position: entity.ledger.next_position(), effect };
-        let mut committed = Entity { ledger: entity.ledger.with(input, out.position), done: entity.done.clone() };
-        let at = committed.done.partition_point(|(m, _)| *m < input);
-        committed.done.insert(at, (input, effect));
+        let committed = Entity { ledger: entity.ledger.with(input, out.position), done: ledger_world::with_entry(&entity.done, input, effect) };
         if self.variant == Variant::PublishBeforeCommit {
             fx.publish(out);
         }

@@ -70,18 +70,13 @@ pub struct Entity {
 
 impl Entity {
     pub fn entry(&self, input: Input) -> Option<Entry> {
-        self.outbox.iter().find(|(m, _)| *m == input).map(|(_, e)| *e)
+        ledger_world::entry_of(&self.outbox, input)
     }
     fn committed(&self, input: Input, entry: Entry) -> Entity {
-        let mut next = Entity { ledger: self.ledger.with(input, entry.position), outbox: self.outbox.clone() };
-        let at = next.outbox.partition_point(|(m, _)| *m < input);
-        next.outbox.insert(at, (input, entry));
-        next
+        Entity { ledger: self.ledger.with(input, entry.position), outbox: ledger_world::with_entry(&self.outbox, input, entry) }
     }
     fn cleared(&self, input: Input) -> Entity {
-        let mut next = self.clone();
-        next.outbox.retain(|(m, _)| *m != input);
-        next
+        Entity { ledger: self.ledger.clone(), outbox: ledger_world::without_entry(&self.outbox, input) }
     }
 }
 
