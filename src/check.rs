@@ -75,6 +75,10 @@ pub struct Outcome {
     /// where the checker reports one.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub counterexample_steps: BTreeMap<String, usize>,
+    /// TLC only: the output reporting each discovered property (its violation and trace), for
+    /// [`crate::tlc::parse_trace_states`].
+    #[serde(skip)]
+    pub tlc_traces: BTreeMap<String, String>,
 }
 
 /// A property condition of model `M`.

@@ -35,6 +35,17 @@ pub(crate) fn usage(message: impl Into<String>) -> Failure {
     Failure { code: code::USAGE, message: message.into() }
 }
 
+impl Failure {
+    /// A broken environment (exit code 3).
+    pub fn env(message: impl Into<String>) -> Failure {
+        Failure { code: code::ENV, message: message.into() }
+    }
+    /// Ctrl-C (exit code 130).
+    pub fn interrupted() -> Failure {
+        Failure { code: code::INTERRUPTED, message: "interrupted".into() }
+    }
+}
+
 impl From<TlcError> for Failure {
     fn from(e: TlcError) -> Failure {
         Failure { code: code::ENV, message: e.0 }
@@ -94,6 +105,18 @@ pub enum Command {
         /// TLC workers per run.
         #[arg(long, default_value_t = 1, value_parser = parse_count)]
         workers: usize,
+    },
+    /// Benchmark Stateright against TLC on each family's large model files (models/<family>/bench-*.cfg).
+    #[command(after_help = "Examples:\n  exactly bench\n  exactly bench handler outbox --runs 1\n  exactly bench --json\n\nEach bench file is checked by TLC (one run, -workers 2, breadth-first, invariants only) and by Stateright (breadth-first with 2 threads, and depth-first), each as a process of its own, the runs alternating; the table shows wall seconds, peak memory and the ratios TLC/Stateright (medians of the runs). The results are merged into bench/results.json and drawn in bench/chart.svg.")]
+    Bench {
+        /// Families to benchmark (all when none is named).
+        families: Vec<String>,
+        /// Runs of each checker on each model file (the median is reported).
+        #[arg(long, default_value_t = 3, value_parser = parse_count)]
+        runs: usize,
+        /// Print {"results": [...]}.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the shortest counterexample of each violated property, from either checker or both.
     #[command(after_help = "Examples:\n  exactly trace models/handler/UpdateThenSend.cfg\n  exactly trace models/handler/GiveUp.cfg --property Termination --checker tlc\n  exactly trace models/handler/ResendStoredChange.cfg --property CrashMidProcessing --json\n\nEach step shows its action and the parts of the state it changed. A non-vacuity check named with --property gives the shortest path to a state that shows it. Traces are breadth-first with one worker: the shortest there are.")]
@@ -226,11 +249,22 @@ pub struct Job {
 
 /// The model files of a family, sorted.
 pub fn model_files(root: &Path, family: &dyn Family) -> Vec<PathBuf> {
+    family_files(root, family, false)
+}
+
+/// A family's benchmark model files (`models/<family>/bench-*.cfg`): large, for `exactly bench`,
+/// and left out of the catalog's runs.
+pub fn bench_files(root: &Path, family: &dyn Family) -> Vec<PathBuf> {
+    family_files(root, family, true)
+}
+
+fn family_files(root: &Path, family: &dyn Family, bench: bool) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("models").join(family.id()))
         .map(|rd| {
             rd.flatten()
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|x| x == "cfg"))
+                .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("bench-")) == bench)
                 .collect()
         })
         .unwrap_or_default();
@@ -418,7 +452,7 @@ fn judge(job: &Job, checker: &str, outcome: &Outcome) -> (Option<bool>, Vec<Stri
     }
 }
 
-fn progress(msg: &str) {
+pub(crate) fn progress(msg: &str) {
     eprintln!("{msg}");
 }
 
@@ -706,66 +740,101 @@ impl Counterexample {
 }
 
 /// For each invariant either checker found violated: both shortest counterexamples (one worker,
-/// breadth-first) and, for a lockstep twin, each replayed in the other checker.
+/// breadth-first) and, for a lockstep twin, each replayed in the other checker. TLC's come from
+/// its checking run where it printed them (else from a run of their own), and Stateright's are
+/// replayed in TLC together, in one run.
 fn counterexamples(root: &Path, job: &Job, lockstep: bool, tl: &Outcome, sr: &Outcome, tlc: &Tlc) -> Result<Vec<Counterexample>, Failure> {
     let violated = |p: &PropertyDef| {
         [tl, sr].iter().any(|o| o.properties.get(p.name) == Some(&family::Verdict::Violated))
     };
     let props: Vec<&PropertyDef> = job.props.iter().filter(|p| p.kind == family::Kind::Invariant && violated(p)).collect();
-    // Two at a time: most of the work is TLC runs, and a TLC run of a small model is mostly
-    // Java starting up on one core.
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(p) = props.get(i) else { break };
-                if crate::check::interrupted() {
-                    break;
-                }
-                let r = counterexample(root, job, lockstep, p, tlc);
-                results.lock().unwrap().push((i, r));
-            });
+    let mut found = Vec::new();
+    let mut sr_traces = Vec::new();
+    for p in &props {
+        if crate::check::interrupted() {
+            break;
         }
-    });
-    let mut results = results.into_inner().unwrap();
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+        progress(&format!("  {}: {} counterexamples", job.name, p.name));
+        let sr_states = job.family.tla_trace(&job.consts, p);
+        let printed = tl.tlc_traces.get(p.name).and_then(|out| crate::tlc::parse_trace_states(out, &job.name, p).ok());
+        let tlc_trace = match printed {
+            Some(t) => Some(t),
+            None => tlc.trace_states(root, job.family, &job.model, p, &job.name)?,
+        };
+        let mut c = Counterexample {
+            property: p.name,
+            tlc_length: tlc_trace.as_ref().map(|(t, _)| t.len()),
+            stateright_length: sr_states.as_ref().map(|s| s.len().saturating_sub(1)),
+            tlc_in_stateright: None,
+            stateright_in_tlc: None,
+            why: Vec::new(),
+        };
+        if lockstep {
+            if let Some((_, states)) = &tlc_trace {
+                let r = job.family.replay(&job.consts, states);
+                c.tlc_in_stateright = Some(r.is_ok());
+                if let Err(e) = r {
+                    c.why.push(format!("TLC's trace in Stateright: {e}"));
+                }
+            }
+            if let Some(states) = sr_states {
+                sr_traces.push((found.len(), states));
+            }
+        }
+        found.push(c);
+    }
+    if !sr_traces.is_empty() && !crate::check::interrupted() {
+        let states: Vec<Vec<crate::tla::State>> = sr_traces.iter().map(|(_, s)| s.clone()).collect();
+        let replays = tlc.replay_many(root, job.family, &job.model, &states)?;
+        for ((i, _), r) in sr_traces.iter().zip(replays) {
+            found[*i].stateright_in_tlc = Some(r.is_ok());
+            if let Err(e) = r {
+                found[*i].why.push(format!("Stateright's trace in TLC: {e}"));
+            }
+        }
+    }
+    for c in &found {
+        for w in &c.why {
+            progress(&format!("  {}: {}: {w}", job.name, c.property));
+        }
+    }
+    Ok(found)
 }
 
-fn counterexample(root: &Path, job: &Job, lockstep: bool, p: &PropertyDef, tlc: &Tlc) -> Result<Counterexample, Failure> {
-    progress(&format!("  {}: {} counterexamples", job.name, p.name));
-    let sr_states = job.family.tla_trace(&job.consts, p);
-    let tlc_trace = tlc.trace_states(root, job.family, &job.model, p, &job.name)?;
-    let mut c = Counterexample {
-        property: p.name,
-        tlc_length: tlc_trace.as_ref().map(|(t, _)| t.len()),
-        stateright_length: sr_states.as_ref().map(|s| s.len().saturating_sub(1)),
-        tlc_in_stateright: None,
-        stateright_in_tlc: None,
-        why: Vec::new(),
+fn bench(root: &Path, families: &[String], runs: usize, json_out: bool) -> Result<i32, Failure> {
+    let chosen: Vec<&'static dyn Family> = if families.is_empty() {
+        family::families()
+    } else {
+        families
+            .iter()
+            .map(|f| family::find(f).ok_or_else(|| usage(format!("unknown family {f} (families: {})", known_families()))))
+            .collect::<Result<_, _>>()?
     };
-    if lockstep {
-        if let Some((_, states)) = &tlc_trace {
-            let r = job.family.replay(&job.consts, states);
-            c.tlc_in_stateright = Some(r.is_ok());
-            if let Err(e) = r {
-                c.why.push(format!("TLC's trace in Stateright: {e}"));
-            }
-        }
-        if let Some(states) = &sr_states {
-            let r = tlc.replay(root, job.family, &job.model, states)?;
-            c.stateright_in_tlc = Some(r.is_ok());
-            if let Err(e) = r {
-                c.why.push(format!("Stateright's trace in TLC: {e}"));
-            }
-        }
+    let paths: Vec<PathBuf> = chosen.iter().flat_map(|f| bench_files(root, *f)).collect();
+    if paths.is_empty() {
+        return Err(usage("no benchmark model files (models/<family>/bench-*.cfg) for these families"));
     }
-    for w in &c.why {
-        progress(&format!("  {}: {}: {w}", job.name, p.name));
+    let jobs = paths.iter().map(|p| load_job(root, p, &[])).collect::<Result<Vec<_>, _>>()?;
+    let tlc = Tlc::locate(root, 2)?;
+    let rows = crate::bench::run(root, &jobs, &tlc, runs)?;
+    let new = crate::bench::to_json(&rows, runs);
+    let dir = root.join("bench");
+    let file = dir.join("results.json");
+    let earlier = std::fs::read_to_string(&file).ok().and_then(|t| serde_json::from_str(&t).ok());
+    let merged = crate::bench::merge(earlier, new.clone());
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::write(&file, serde_json::to_string_pretty(&merged).unwrap() + "\n"))
+        .and_then(|_| std::fs::write(dir.join("chart.svg"), crate::bench::chart(&merged)));
+    if let Err(e) = written {
+        return Err(Failure::env(format!("cannot write the results into {}: {e}", dir.display())));
     }
-    Ok(c)
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&new).unwrap());
+    } else {
+        print!("{}", crate::bench::table(&rows));
+        println!("\nMedians of {runs} run(s) each; written to bench/results.json and bench/chart.svg.");
+    }
+    Ok(code::OK)
 }
 
 fn list(root: &Path, json_out: bool) -> i32 {
@@ -915,6 +984,7 @@ pub fn main_with(cli: Cli) -> Result<i32, Failure> {
             let opts = RunOptions { threads, dfs, limits: targets.limits() };
             run_one(&root, &targets, "stateright", |job| Ok(job.family.check(&job.consts, &job.props, &opts)))
         }
+        Command::Bench { families, runs, json } => bench(&root, &families, runs, json),
         Command::Tlc { targets, workers } => {
             let jobs_ok = resolve(&root, &targets)?; // bad input before a missing TLC
             drop(jobs_ok);

@@ -7,6 +7,8 @@ pub mod check;
 pub mod cli;
 pub mod expect;
 pub mod families;
+pub mod bench;
+pub mod measure;
 pub mod family;
 pub mod new;
 pub mod serve;

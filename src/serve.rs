@@ -161,12 +161,21 @@ fn handle(app: &Arc<App>, rq: &Request) -> Reply {
             None => error(404, "no such model file"),
         },
         ["api", "run"] if get => json_reply(200, &app.run.lock().unwrap().json()),
+        // The committed benchmark (`exactly bench`), read when asked for.
+        ["api", "bench"] if get => match std::fs::read_to_string(app.root.join("bench/results.json")).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
+            Some(v) => json_reply(200, &v),
+            None => error(404, "no benchmark results (run `make bench`)"),
+        },
+        ["bench", "chart.svg"] if get => match std::fs::read(app.root.join("bench/chart.svg")) {
+            Ok(svg) => reply(200, "image/svg+xml", svg),
+            Err(_) => error(404, "no benchmark chart (run `make bench`)"),
+        },
         ["api", "run"] if post => start_run(app, params.get("target").map(String::as_str).unwrap_or_default()),
         ["explore", fam, stem] if get => match find_model(&app.root, fam, stem) {
             Some((_, p)) => explorer(app, &p, params.get("path").map(String::as_str).unwrap_or("")),
             None => error(404, "no such model file"),
         },
-        ["api", "catalog" | "results" | "run"] | ["api", "traces", _, _] | ["explore", _, _] => not_allowed(),
+        ["api", "catalog" | "results" | "run" | "bench"] | ["api", "traces", _, _] | ["explore", _, _] | ["bench", "chart.svg"] => not_allowed(),
         _ => error(404, "not found"),
     }
 }

@@ -1,14 +1,16 @@
 //! Runs the real TLC on a family's TLA+ twin and reads its verdicts from its `-tool` output and
 //! exit code.
 //!
-//! TLC names only the first invariant it finds violated, cannot name a violated temporal property
-//! when several are checked, and has no reachability check. So one model file takes several runs,
+//! TLC has no reachability check, names only the first invariant violated in a state, and
+//! cannot name a violated temporal property when several are checked. So a model file takes,
 //! each in a fresh scratch folder holding copies of the specs and a generated `MC.tla`/`MC.cfg`:
-//! - the invariants and `Termination` together; a violated invariant is recorded and the run
-//!   repeated without it, until a run finishes;
-//! - each non-vacuity check `P` alone, as the invariant `Reach_P == ~P` ("violated" = reached);
-//! - if no run explored the whole state space, one more with nothing to check, for the counts.
-//! Runs stop at the first violation (never `-continue`: it prints a trace per violating state).
+//! - one `-continue` run checking every invariant and non-vacuity check `P` (as `~P`, "violated"
+//!   = reached) through one invariant that fails only the first time each of them does (TLC
+//!   registers remember which did): it explores everything, so its counts are complete, and
+//!   prints one trace per discovered property, not one per violating state;
+//! - `Termination` (the one temporal property) joins that run; when it is violated TLC stops
+//!   there (it checks liveness part-way too), and the run is repeated without it. Several
+//!   temporal properties would take a run each: a temporal violation never names its property.
 
 use crate::cfg::ModelFile;
 use crate::check::{Limits, Outcome, Stop};
@@ -19,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Where TLC comes from.
 #[derive(Clone, Debug)]
@@ -27,6 +29,8 @@ pub struct Tlc {
     pub java: PathBuf,
     pub jar: PathBuf,
     pub workers: usize,
+    /// Run with `-continue` (only with invariants that report each property once).
+    pub continue_: bool,
 }
 
 /// Why TLC could not give verdicts: the environment is broken (exit code 3).
@@ -65,7 +69,7 @@ impl Tlc {
                 TlcError("Java is missing: no `java` on the PATH (run `make setup`, or set $JAVA)".into())
             })?,
         };
-        Ok(Tlc { java, jar: std::fs::canonicalize(&jar).unwrap_or(jar), workers: workers.max(1) })
+        Ok(Tlc { java, jar: std::fs::canonicalize(&jar).unwrap_or(jar), workers: workers.max(1), continue_: false })
     }
 }
 
@@ -251,7 +255,23 @@ impl Tlc {
         limits: &Limits,
         deadline: Option<Instant>,
     ) -> Result<(RunEnd, String), TlcError> {
-        let stopped_early = |stop| Ok((RunEnd::Stopped { stop, distinct: 0, generated: 0 }, String::new()));
+        self.run_measured(root, family, mf, extra_defs, invariants, properties, limits, deadline).map(|(end, out, _)| (end, out))
+    }
+
+    /// [`Tlc::run`], with the peak resident memory of TLC's Java process.
+    #[allow(clippy::too_many_arguments)]
+    fn run_measured(
+        &self,
+        root: &Path,
+        family: &dyn Family,
+        mf: &ModelFile,
+        extra_defs: &str,
+        invariants: &[String],
+        properties: &[String],
+        limits: &Limits,
+        deadline: Option<Instant>,
+    ) -> Result<(RunEnd, String, u64), TlcError> {
+        let stopped_early = |stop| Ok((RunEnd::Stopped { stop, distinct: 0, generated: 0 }, String::new(), 0));
         if crate::check::interrupted() {
             return stopped_early(Stop::Interrupted);
         }
@@ -292,6 +312,7 @@ impl Tlc {
             .arg(&self.jar)
             .arg("tlc2.TLC")
             .args(["-tool", "-deadlock", "-workers", &self.workers.to_string(), "-metadir", "states", "-config", "MC.cfg", "MC"])
+            .args(self.continue_.then_some("-continue"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -300,33 +321,26 @@ impl Tlc {
         let out = drain(child.stdout.take());
         let err = drain(child.stderr.take());
         let mut stopped = None;
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) => {}
-                Err(e) => return Err(TlcError(format!("lost track of TLC: {e}"))),
-            }
+        let ended = crate::measure::wait(&mut child, || {
             if crate::check::interrupted() {
                 stopped = Some(Stop::Interrupted);
             } else if deadline.is_some_and(|d| Instant::now() >= d) {
                 stopped = Some(Stop::TimeLimit);
             }
-            if stopped.is_some() {
-                let _ = child.kill();
-                break child.wait().map_err(|e| TlcError(format!("lost track of TLC: {e}")))?;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+            stopped.is_some()
+        })
+        .map_err(|e| TlcError(format!("lost track of TLC: {e}")))?;
+        let (status, peak) = (ended.status, ended.peak_memory_bytes);
         let (out, err) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
         drop(scratch);
         if let Some(stop) = stopped {
             let (generated, distinct) = last_progress(&out);
-            return Ok((RunEnd::Stopped { stop, distinct, generated }, out));
+            return Ok((RunEnd::Stopped { stop, distinct, generated }, out, peak));
         }
         if status.code() == Some(130) || status.code() == Some(143) || crate::check::interrupted() {
             // Java got the terminal's Ctrl-C too.
             let (generated, distinct) = last_progress(&out);
-            return Ok((RunEnd::Stopped { stop: Stop::Interrupted, distinct, generated }, out));
+            return Ok((RunEnd::Stopped { stop: Stop::Interrupted, distinct, generated }, out, peak));
         }
         let end = read_run(status.code(), &out, &err)?;
         if let Some(max) = limits.max_states {
@@ -334,17 +348,17 @@ impl Tlc {
             let truncated = distinct >= max;
             match end {
                 RunEnd::Complete { distinct, generated } if truncated => {
-                    return Ok((RunEnd::Stopped { stop: Stop::StateLimit, distinct, generated }, out))
+                    return Ok((RunEnd::Stopped { stop: Stop::StateLimit, distinct, generated }, out, peak))
                 }
                 // On a truncated graph the cut-off states look final: no liveness verdict.
                 RunEnd::TemporalViolated { .. } if truncated => {
                     let (generated, distinct) = last_progress(&out);
-                    return Ok((RunEnd::Stopped { stop: Stop::StateLimit, distinct, generated }, out));
+                    return Ok((RunEnd::Stopped { stop: Stop::StateLimit, distinct, generated }, out, peak));
                 }
                 _ => {}
             }
         }
-        Ok((end, out))
+        Ok((end, out, peak))
     }
 
     /// TLC's error trace for one property of a model file: the shortest path to a violation
@@ -377,37 +391,10 @@ impl Tlc {
     /// constrained to follow it step by step (as TLA+ trace validation does). Ok(Ok(())) when
     /// TLC reaches its last state, Ok(Err(why)) when it cannot.
     pub fn replay(&self, root: &Path, family: &dyn Family, mf: &ModelFile, states: &[tla::State]) -> Result<Result<(), String>, TlcError> {
-        let Some(first) = states.first() else { return Ok(Err("the trace has no state".into())) };
-        let vars: Vec<&str> = first.iter().map(|(n, _)| n.as_str()).collect();
-        let mut model_values = std::collections::BTreeSet::new();
-        for s in states {
-            for (_, v) in s {
-                collect_model_values(v, &mut model_values);
-            }
+        if states.is_empty() {
+            return Ok(Err("the trace has no state".into()));
         }
-        let mut defs = String::new();
-        if !model_values.is_empty() {
-            defs.push_str(&format!("CONSTANTS {}\n", model_values.iter().cloned().collect::<Vec<_>>().join(", ")));
-        }
-        defs.push_str("VARIABLE replayStep\nReplayTrace == <<\n");
-        for (i, s) in states.iter().enumerate() {
-            let fields: Vec<String> = s.iter().map(|(n, v)| format!("{n} |-> {v}")).collect();
-            defs.push_str(&format!("  {}[{}]\n", if i == 0 { "" } else { ", " }, fields.join(", ")));
-        }
-        defs.push_str(">>\n");
-        let at = |step: &str, prime: &str| vars.iter().map(|v| format!("{v}{prime} = ReplayTrace[{step}].{v}")).collect::<Vec<_>>().join(" /\\ ");
-        defs.push_str(&format!("ReplayInit == Init /\\ replayStep = 1 /\\ {}\n", at("1", "")));
-        defs.push_str(&format!(
-            "ReplayNext == replayStep < Len(ReplayTrace) /\\ Next /\\ replayStep' = replayStep + 1 /\\ {}\n",
-            at("replayStep + 1", "'")
-        ));
-        defs.push_str("ReplaySpec == ReplayInit /\\ [][ReplayNext]_<<vars, replayStep>>\n");
-        defs.push_str("ReplayIncomplete == replayStep < Len(ReplayTrace)\n");
-        let mut replay_mf = mf.clone();
-        replay_mf.specification = Some("ReplaySpec".into());
-        for m in &model_values {
-            replay_mf.constants.push((m.clone(), crate::cfg::Value::ModelValue(m.clone())));
-        }
+        let (defs, replay_mf) = replay_spec(mf, &[states]);
         let one = Tlc { workers: 1, ..self.clone() };
         let (end, out) = one.run(root, family, &replay_mf, &defs, &["ReplayIncomplete".into()], &[], &Limits::default(), None)?;
         Ok(match end {
@@ -421,6 +408,105 @@ impl Tlc {
             other => Err(format!("the replay run ended unexpectedly: {other:?}")),
         })
     }
+
+    /// One benchmark run: the model file's invariants, breadth-first, no liveness, no
+    /// `-continue`; its counts, wall time and the peak memory of TLC's process.
+    pub fn bench(&self, root: &Path, family: &dyn Family, mf: &ModelFile) -> Result<crate::bench::Measure, TlcError> {
+        let start = Instant::now();
+        let plain = Tlc { continue_: false, ..self.clone() };
+        let (end, _, peak) = plain.run_measured(root, family, mf, "", &mf.invariants, &[], &Limits::default(), None)?;
+        let seconds = start.elapsed().as_secs_f64();
+        match end {
+            RunEnd::Complete { distinct, generated } => {
+                Ok(crate::bench::Measure { distinct_states: distinct, generated_states: generated, seconds, peak_memory_bytes: peak })
+            }
+            other => Err(TlcError(format!("the benchmark run did not explore everything: {other:?}"))),
+        }
+    }
+
+    /// [`Tlc::replay`] for several behaviours in one TLC run: the replay spec starts in the first
+    /// state of any of them and follows that one (`replayTrace` says which), and `-continue`
+    /// reports each one whose last state TLC reaches. A behaviour TLC cannot follow is replayed
+    /// again alone, for [`Tlc::replay`]'s account of where it stops.
+    pub fn replay_many(&self, root: &Path, family: &dyn Family, mf: &ModelFile, traces: &[Vec<tla::State>]) -> Result<Vec<Result<(), String>>, TlcError> {
+        // A behaviour of one state ends in an initial state, reported without a trace.
+        let batch: Vec<usize> = (0..traces.len()).filter(|&i| traces[i].len() > 1).collect();
+        let mut reached = std::collections::BTreeSet::new();
+        if !batch.is_empty() {
+            let behaviours: Vec<&[tla::State]> = batch.iter().map(|&i| traces[i].as_slice()).collect();
+            let (defs, replay_mf) = replay_spec(mf, &behaviours);
+            let one = Tlc { workers: 1, continue_: true, ..self.clone() };
+            let (end, out) = one.run(root, family, &replay_mf, &defs, &["ReplayIncomplete".into()], &[], &Limits::default(), None)?;
+            if !matches!(end, RunEnd::Complete { .. }) {
+                return Err(TlcError(format!("the replay run ended unexpectedly: {end:?}")));
+            }
+            // Each report ends in the last state of a behaviour: its `replayTrace` says which.
+            let msgs = messages(&out);
+            for (k, m) in msgs.iter().enumerate() {
+                if m.code != 2110 {
+                    continue;
+                }
+                let last = msgs[k + 1..].iter().take_while(|m| m.code != 2110).filter(|m| m.code == 2217).last();
+                let t = last.and_then(|m| tla::parse_trace_state(&m.text).ok()).and_then(|t| {
+                    t.state.iter().find(|(n, _)| n == "replayTrace").and_then(|(_, v)| match v {
+                        tla::Value::Int(i) => usize::try_from(*i).ok(),
+                        _ => None,
+                    })
+                });
+                if let Some(t) = t.filter(|t| (1..=batch.len()).contains(t)) {
+                    // By construction a behaviour's last state is reached after all its steps.
+                    reached.insert(batch[t - 1]);
+                }
+            }
+        }
+        (0..traces.len())
+            .map(|i| if reached.contains(&i) { Ok(Ok(())) } else { self.replay(root, family, mf, &traces[i]) })
+            .collect()
+    }
+}
+
+/// The trace-constrained spec replaying `behaviours` (states of the spec's variables): it starts
+/// in the first state of any of them (`replayTrace` says which) and follows that one step by
+/// step (`replayStep`); `ReplayIncomplete` fails in each one's last state.
+fn replay_spec(mf: &ModelFile, behaviours: &[&[tla::State]]) -> (String, ModelFile) {
+    let vars: Vec<&str> = behaviours.first().and_then(|b| b.first()).map_or(Vec::new(), |s| s.iter().map(|(n, _)| n.as_str()).collect());
+    let mut model_values = std::collections::BTreeSet::new();
+    for s in behaviours.iter().flat_map(|b| b.iter()) {
+        for (_, v) in s {
+            collect_model_values(v, &mut model_values);
+        }
+    }
+    let mut defs = String::new();
+    if !model_values.is_empty() {
+        defs.push_str(&format!("CONSTANTS {}\n", model_values.iter().cloned().collect::<Vec<_>>().join(", ")));
+    }
+    defs.push_str("VARIABLES replayTrace, replayStep\nReplayTraces == <<\n");
+    for (j, b) in behaviours.iter().enumerate() {
+        defs.push_str(&format!("  {}<<\n", if j == 0 { "" } else { ", " }));
+        for (k, s) in b.iter().enumerate() {
+            let fields: Vec<String> = s.iter().map(|(n, v)| format!("{n} |-> {v}")).collect();
+            defs.push_str(&format!("    {}[{}]\n", if k == 0 { "" } else { ", " }, fields.join(", ")));
+        }
+        defs.push_str("  >>\n");
+    }
+    defs.push_str(">>\n");
+    let at = |step: &str, prime: &str| {
+        vars.iter().map(|v| format!("{v}{prime} = ReplayTraces[replayTrace][{step}].{v}")).collect::<Vec<_>>().join(" /\\ ")
+    };
+    defs.push_str(&format!("ReplayInit == Init /\\ replayTrace \\in 1..Len(ReplayTraces) /\\ replayStep = 1 /\\ {}\n", at("1", "")));
+    defs.push_str(&format!(
+        "ReplayNext == replayStep < Len(ReplayTraces[replayTrace]) /\\ Next /\\ UNCHANGED replayTrace /\\ replayStep' = replayStep + 1 /\\ {}\n",
+        at("replayStep + 1", "'")
+    ));
+    defs.push_str("ReplaySpec == ReplayInit /\\ [][ReplayNext]_<<vars, replayTrace, replayStep>>\n");
+    defs.push_str("ReplayIncomplete == replayStep < Len(ReplayTraces[replayTrace])\n");
+    let mut replay_mf = mf.clone();
+    replay_mf.specification = Some("ReplaySpec".into());
+    replay_mf.symmetry = None;
+    for m in &model_values {
+        replay_mf.constants.push((m.clone(), crate::cfg::Value::ModelValue(m.clone())));
+    }
+    (defs, replay_mf)
 }
 
 fn collect_model_values(v: &tla::Value, out: &mut std::collections::BTreeSet<String>) {
@@ -488,6 +574,11 @@ pub fn parse_trace_states(output: &str, model_name: &str, prop: &PropertyDef) ->
 impl Tlc {
 
     /// Checks a model file's properties with TLC. `parallel` runs this many TLC processes at once.
+    ///
+    /// One `-continue` run with [`first_failures_defs`] for every invariant and non-vacuity check
+    /// and the temporal property, if there is one (it explores everything, so its counts are
+    /// complete, and prints one trace per property: with one worker, the shortest); a second
+    /// run without the temporal property if TLC found it violated (it then stops).
     pub fn check(
         &self,
         root: &Path,
@@ -504,9 +595,7 @@ impl Tlc {
         // The largest partial counts of a stopped run, and why it stopped.
         let partial = Mutex::new(None::<(Stop, u64, u64)>);
         let steps = Mutex::new(std::collections::BTreeMap::<String, usize>::new());
-        let record_steps = |name: &str, trace_len: usize| {
-            steps.lock().unwrap().insert(name.to_string(), trace_len.saturating_sub(1));
-        };
+        let traces = Mutex::new(std::collections::BTreeMap::<String, String>::new());
         let record = |end: &RunEnd| match end {
             RunEnd::Complete { distinct, generated } => {
                 counts.lock().unwrap().get_or_insert((*distinct, *generated));
@@ -523,79 +612,84 @@ impl Tlc {
             }
             _ => {}
         };
-        let unknown = |names: &[String]| {
-            let mut v = verdicts.lock().unwrap();
-            for n in names {
-                v.insert(n.clone(), Verdict::Unknown);
-            }
-        };
-        let reach_defs: String = props
-            .iter()
-            .filter(|p| p.kind == Kind::Sometimes)
-            .map(|p| format!("Reach_{0} == ~{0}\n", p.name))
-            .collect();
 
-        // The jobs: the safety/liveness loop, then one run per non-vacuity check.
-        let safety = || -> Result<(), TlcError> {
-            let mut invariants: Vec<String> =
-                props.iter().filter(|p| p.kind == Kind::Invariant).map(|p| p.name.to_string()).collect();
-            let mut properties: Vec<String> =
-                props.iter().filter(|p| p.kind == Kind::Liveness).map(|p| p.name.to_string()).collect();
-            while !invariants.is_empty() || !properties.is_empty() {
-                let (end, _) = self.run(root, family, mf, "", &invariants, &properties, limits, deadline)?;
-                record(&end);
-                match end {
-                    RunEnd::Complete { .. } => {
-                        let mut v = verdicts.lock().unwrap();
-                        for n in invariants.iter().chain(&properties) {
-                            v.insert(n.clone(), Verdict::Holds);
-                        }
-                        return Ok(());
-                    }
-                    RunEnd::Stopped { .. } => {
-                        unknown(&invariants);
-                        unknown(&properties);
-                        return Ok(());
-                    }
-                    RunEnd::InvariantViolated { name, trace_len } => {
-                        record_steps(&name, trace_len);
-                        if !invariants.contains(&name) {
-                            return Err(TlcError(format!("TLC reported {name} violated, which this run did not check")));
-                        }
-                        invariants.retain(|n| *n != name);
-                        verdicts.lock().unwrap().insert(name, Verdict::Violated);
-                    }
-                    RunEnd::TemporalViolated { trace_len } => {
-                        let [name] = properties.as_slice() else {
-                            return Err(TlcError("TLC reported a temporal violation without a single property to blame".into()));
-                        };
-                        record_steps(name, trace_len);
-                        verdicts.lock().unwrap().insert(name.clone(), Verdict::Violated);
-                        properties.clear();
-                    }
-                }
-            }
-            Ok(())
+        let safety: Vec<&PropertyDef> = props.iter().filter(|p| p.kind != Kind::Liveness).collect();
+        let temporal: Vec<&PropertyDef> = props.iter().filter(|p| p.kind == Kind::Liveness).collect();
+        // One temporal property (`Termination`) joins the checking run: TLC checks it on the
+        // whole graph at the end. If it is violated, TLC stops where it found that out (it also
+        // checks part-way, at times of its own): the run is repeated without it.
+        let joined: Option<&PropertyDef> = match temporal.as_slice() {
+            [one] => Some(*one),
+            _ => None,
         };
-        let reach = |p: &PropertyDef| -> Result<(), TlcError> {
-            let inv = format!("Reach_{}", p.name);
-            let (end, _) = self.run(root, family, mf, &reach_defs, &[inv.clone()], &[], limits, deadline)?;
-            record(&end);
+        let record_temporal = |p: &PropertyDef, end: &RunEnd| -> Result<(), TlcError> {
             let verdict = match end {
-                RunEnd::Complete { .. } => Verdict::Unreached,
+                RunEnd::Complete { .. } => Verdict::Holds,
                 RunEnd::Stopped { .. } => Verdict::Unknown,
-                RunEnd::InvariantViolated { name, trace_len } if name == inv => {
-                    record_steps(p.name, trace_len);
-                    Verdict::Reached
+                RunEnd::TemporalViolated { trace_len } => {
+                    steps.lock().unwrap().insert(p.name.to_string(), trace_len.saturating_sub(1));
+                    Verdict::Violated
                 }
-                other => return Err(TlcError(format!("unexpected end of the reachability run for {}: {other:?}", p.name))),
+                other => return Err(TlcError(format!("unexpected end of the run for {}: {other:?}", p.name))),
             };
             verdicts.lock().unwrap().insert(p.name.to_string(), verdict);
             Ok(())
         };
+        let main = || -> Result<(), TlcError> {
+            let cont = Tlc { continue_: !safety.is_empty(), ..self.clone() };
+            let (defs, invariants) = if safety.is_empty() {
+                (String::new(), Vec::new())
+            } else {
+                (first_failures_defs(&safety), vec![CHECKS.to_string()])
+            };
+            let mut with = joined;
+            let (end, out) = loop {
+                let properties: Vec<String> = with.iter().map(|p| p.name.to_string()).collect();
+                let (end, out) = cont.run(root, family, mf, &defs, &invariants, &properties, limits, deadline)?;
+                match (with, &end) {
+                    (Some(p), RunEnd::TemporalViolated { .. }) => {
+                        record_temporal(p, &end)?;
+                        with = None;
+                    }
+                    (Some(p), _) => {
+                        record_temporal(p, &end)?;
+                        break (end, out);
+                    }
+                    (None, _) => break (end, out),
+                }
+            };
+            record(&end);
+            let complete = match end {
+                RunEnd::Complete { .. } => true,
+                RunEnd::Stopped { .. } => false,
+                other => return Err(TlcError(format!("unexpected end of the checking run: {other:?}"))),
+            };
+            let found = first_failures(&out);
+            let mut v = verdicts.lock().unwrap();
+            for p in &safety {
+                let verdict = match (found.get(p.name), p.kind) {
+                    (Some((len, text)), kind) => {
+                        steps.lock().unwrap().insert(p.name.to_string(), len.saturating_sub(1));
+                        traces.lock().unwrap().insert(p.name.to_string(), text.clone());
+                        if kind == Kind::Sometimes { Verdict::Reached } else { Verdict::Violated }
+                    }
+                    (None, _) if !complete => Verdict::Unknown,
+                    (None, Kind::Sometimes) => Verdict::Unreached,
+                    (None, _) => Verdict::Holds,
+                };
+                v.insert(p.name.to_string(), verdict);
+            }
+            Ok(())
+        };
+        // Several temporal properties: one run each (a temporal violation never names its property).
+        let temporal_run = |p: &PropertyDef| -> Result<(), TlcError> {
+            let (end, _) = self.run(root, family, mf, "", &[], &[p.name.to_string()], limits, deadline)?;
+            record(&end);
+            record_temporal(p, &end)
+        };
 
-        let jobs: Vec<Box<dyn Fn() -> Result<(), TlcError> + Sync + '_>> = std::iter::once(Box::new(safety) as Box<dyn Fn() -> _ + Sync>)
-            .chain(props.iter().filter(|p| p.kind == Kind::Sometimes).map(|p| Box::new(move || reach(p)) as Box<dyn Fn() -> _ + Sync>))
+        let jobs: Vec<Box<dyn Fn() -> Result<(), TlcError> + Sync + '_>> = std::iter::once(Box::new(main) as Box<dyn Fn() -> _ + Sync>)
+            .chain(temporal.iter().filter(|_| joined.is_none()).map(|p| Box::new(move || temporal_run(p)) as Box<dyn Fn() -> _ + Sync>))
             .collect();
         let next = AtomicUsize::new(0);
         let first_error = Mutex::new(None::<TlcError>);
@@ -616,22 +710,15 @@ impl Tlc {
         if let Some(e) = first_error.lock().unwrap().take() {
             return Err(e);
         }
-        let mut stopped = partial.lock().unwrap().map(|(s, _, _)| s);
-        let complete = *counts.lock().unwrap();
-        let (distinct, generated) = match (complete, *partial.lock().unwrap()) {
+        let stopped = partial.lock().unwrap().map(|(s, _, _)| s);
+        let (distinct, generated) = match (*counts.lock().unwrap(), *partial.lock().unwrap()) {
             (Some(c), _) => c,
             (None, Some((_, d, g))) => (d, g),
-            (None, None) => match self.run(root, family, mf, "", &[], &[], limits, deadline)?.0 {
-                RunEnd::Complete { distinct, generated } => (distinct, generated),
-                RunEnd::Stopped { stop, distinct, generated } => {
-                    stopped = Some(stop);
-                    (distinct, generated)
-                }
-                other => return Err(TlcError(format!("the counting run reported {other:?} with nothing to check"))),
-            },
+            (None, None) => return Err(TlcError("no TLC run reported its state counts".into())),
         };
         let properties = verdicts.lock().unwrap().clone();
         let counterexample_steps = steps.lock().unwrap().clone();
+        let tlc_traces = traces.lock().unwrap().clone();
         drop(jobs);
         Ok(Outcome {
             properties,
@@ -640,8 +727,73 @@ impl Tlc {
             generated_states: generated,
             seconds: start.elapsed().as_secs_f64(),
             stopped,
+            tlc_traces,
         })
     }
+}
+
+/// The invariant of the checking run.
+const CHECKS: &str = "Exactly_Checks";
+/// What `Exactly_Checks` prints before it reports a property.
+const FIRST_MARK: &str = "<<\"exactly-first\", \"";
+
+/// MC definitions that check invariants and non-vacuity checks in one run: `Exactly_Checks` is
+/// violated the first time each of them fails (a non-vacuity check `P` "fails" where `P` holds)
+/// and prints the names of those failing there for the first time; later failures of the same
+/// property pass (TLC registers remember), so that `-continue` prints one trace per property
+/// instead of one per violating state. Every property is evaluated in every state (a set
+/// enumeration, not a conjunction, which TLC would cut short).
+fn first_failures_defs(props: &[&PropertyDef]) -> String {
+    let registers: Vec<String> = (1..=props.len()).map(|k| format!("TLCSet({k}, 0)")).collect();
+    let checks: Vec<String> = props
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let ok = if p.kind == Kind::Sometimes { format!("~{}", p.name) } else { p.name.to_string() };
+            format!("Exactly_First({}, \"{}\", {ok})", i + 1, p.name)
+        })
+        .collect();
+    format!(
+        "ASSUME {}\n\
+         Exactly_First(k, name, ok) == ok \\/ IF TLCGet(k) = 1 THEN TRUE ELSE PrintT(<<\"exactly-first\", name>>) /\\ ~TLCSet(k, 1)\n\
+         {CHECKS} == FALSE \\notin {{{}}}\n",
+        registers.join(" /\\ "),
+        checks.join(", ")
+    )
+}
+
+/// The properties a `-continue` run of [`first_failures_defs`] reported, each with the number of
+/// states of its trace and the output of its report (the violation and its trace). With several
+/// workers a property can be reported more than once: the shortest trace is kept.
+fn first_failures(output: &str) -> std::collections::BTreeMap<String, (usize, String)> {
+    let mut starts: Vec<usize> = ["@!@!@STARTMSG 2110:", "@!@!@STARTMSG 2107:"]
+        .iter()
+        .flat_map(|m| output.match_indices(m).map(|(i, _)| i))
+        .collect();
+    starts.sort_unstable();
+    let marks: Vec<(usize, &str)> = output
+        .match_indices(FIRST_MARK)
+        .filter_map(|(i, _)| {
+            let rest = &output[i + FIRST_MARK.len()..];
+            rest.find('"').map(|end| (i, &rest[..end]))
+        })
+        .collect();
+    let mut found = std::collections::BTreeMap::new();
+    let mut previous = 0;
+    for (j, &s) in starts.iter().enumerate() {
+        let end = starts.get(j + 1).copied().unwrap_or(output.len());
+        let report = &output[s..end];
+        let len = report.matches("@!@!@STARTMSG 2217:").count().max(1);
+        // A property's names are printed just before its report.
+        for (_, name) in marks.iter().filter(|(i, _)| (previous..s).contains(i)) {
+            let shorter = found.get(*name).map_or(true, |(l, _): &(usize, String)| len < *l);
+            if shorter {
+                found.insert(name.to_string(), (len, report.to_string()));
+            }
+        }
+        previous = s;
+    }
+    found
 }
 
 #[cfg(test)]

@@ -48,6 +48,48 @@ fn counterexamples_replay_across_the_twins_and_a_corrupted_step_does_not() {
 }
 
 #[test]
+fn several_behaviours_replay_in_one_tlc_run_each_on_its_own_merit() {
+    let root = common::root();
+    let tlc = Tlc::locate(&root, 1).unwrap_or_else(|e| panic!("{e} (`make test` runs `make setup` first)"));
+    let job = job("models/handler/SendThenUpdate.cfg");
+    let ghost = job.props.iter().find(|p| p.name == "NoGhostMessages").unwrap();
+    let output = job.props.iter().find(|p| p.name == "ConsistentOutput").unwrap();
+    let a = job.family.tla_trace(&job.consts, ghost).unwrap();
+    let b = job.family.tla_trace(&job.consts, output).unwrap();
+    let at = b.len() / 2;
+    let batch = vec![a.clone(), corrupt(&b, at), b[..at].to_vec(), corrupt(&a, 0), b.clone()];
+    let r = tlc.replay_many(&root, job.family, &job.model, &batch).unwrap();
+    assert_eq!(r[0], Ok(()));
+    assert!(r[1].as_ref().unwrap_err().contains("cannot follow"), "{:?}", r[1]);
+    assert_eq!(r[2], Ok(()), "a prefix of a behaviour is a behaviour");
+    assert!(r[3].is_err(), "a behaviour that does not start in an initial state");
+    assert_eq!(r[4], Ok(()));
+}
+
+#[test]
+fn the_checking_run_prints_the_same_shortest_traces_as_runs_of_their_own() {
+    // `exactly compare` takes TLC's counterexamples from the one `-continue` checking run:
+    // with one worker each is the first violation of its property in breadth-first order,
+    // which a run checking that property alone stops at.
+    let root = common::root();
+    let tlc = Tlc::locate(&root, 1).unwrap_or_else(|e| panic!("{e} (`make test` runs `make setup` first)"));
+    for model in ["models/handler/SendThenUpdate.cfg", "models/outbox/DispatchBeforeCommit.cfg"] {
+        let job = job(model);
+        let outcome = tlc.check(&root, job.family, &job.model, &job.props, 1, &Default::default()).unwrap();
+        let mut seen = 0;
+        for p in job.props.iter().filter(|p| p.kind != exactly::family::Kind::Liveness) {
+            let Some(out) = outcome.tlc_traces.get(p.name) else { continue };
+            let (_, printed) = tlc::parse_trace_states(out, &job.name, p).unwrap();
+            let (_, alone) = tlc.trace_states(&root, job.family, &job.model, p, &job.name).unwrap().unwrap();
+            assert_eq!(printed, alone, "{model}: {}", p.name);
+            assert_eq!(outcome.counterexample_steps[p.name] + 1, alone.len());
+            seen += 1;
+        }
+        assert!(seen >= 3, "{model}: violations and witnesses were printed ({seen})");
+    }
+}
+
+#[test]
 fn the_tlc_trace_reader_reports_malformed_and_truncated_output() {
     let out = std::fs::read_to_string(common::root().join("tests/corpus/tlc/violation.out")).unwrap();
     let job = job("models/handler/UpdateThenSend.cfg");

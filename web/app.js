@@ -158,6 +158,12 @@ async function showCatalog() {
     }
     html.push('</table></section>');
   }
+  const bench = await fetch('/api/bench').then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  if (bench) {
+    html.push(`<section class="family" id="bench"><h2>Benchmark: Stateright against TLC</h2>
+      <p>Each family's bench model file (a correct variant, a million states or more), checked by TLC (-workers 2) and by Stateright (breadth-first, 2 threads), each as its own process; bars show TLC's wall time and peak memory divided by Stateright's (medians of ${esc(bench.runs)} runs; <code>make bench</code>).</p>
+      <img src="/bench/chart.svg" alt="TLC/Stateright time and memory ratios per bench model file"></section>`);
+  }
   $('#main').innerHTML = html.join('');
   for (const b of document.querySelectorAll('button.run')) b.onclick = () => startRun(b.dataset.target);
   $('#run-all').onclick = () => startRun('all');

@@ -1,0 +1,48 @@
+//! Waiting for a child process while watching for Ctrl-C or a deadline, and what it cost: its
+//! peak resident memory, from the kernel's accounting of the reaped child (`wait4`).
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, ExitStatus};
+use std::time::Duration;
+
+/// How a child process ended.
+pub struct Ended {
+    pub status: ExitStatus,
+    /// The child's peak resident set size (Linux reports kibibytes; this is bytes).
+    pub peak_memory_bytes: u64,
+    /// Whether `stop` asked for it to be killed.
+    pub killed: bool,
+}
+
+/// Waits for `child`, asking `stop` every 20 ms whether to kill it.
+pub fn wait(child: &mut Child, mut stop: impl FnMut() -> bool) -> std::io::Result<Ended> {
+    let pid = child.id() as libc::pid_t;
+    let mut killed = false;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: `rusage` is plain old data, and wait4 only writes into the two out-pointers.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let flags = if killed { 0 } else { libc::WNOHANG };
+        let r = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
+        if r == pid {
+            return Ok(Ended {
+                status: ExitStatus::from_raw(status),
+                peak_memory_bytes: (usage.ru_maxrss.max(0) as u64) * 1024,
+                killed,
+            });
+        }
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if !killed && stop() {
+            let _ = child.kill();
+            killed = true;
+            continue;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
