@@ -1,0 +1,116 @@
+//! Symmetry reduction over the handlers (`SYMMETRY HandlerPerms`): the reduced run of a model
+//! file gets the verdicts of the unreduced run, with close to the ideal reduction (counts, never
+//! times); and the representative function is sound: every renaming of a state has the same
+//! representative and the same value of every property condition.
+
+mod common;
+
+use exactly::actors::symmetry::{representative, rename};
+use exactly::actors::WorldState;
+use exactly::check::RunOptions;
+use exactly::families::common::WorldFamily;
+use exactly::family::Consts;
+use std::collections::{HashSet, VecDeque};
+
+/// The least reduction (unreduced distinct / reduced distinct) a file with `n` handlers must get:
+/// the ideal is n!, less the states that are their own mirror image.
+fn least_factor(n: usize) -> f64 {
+    match n {
+        0 | 1 => 1.0,
+        2 => 1.8,
+        _ => 4.0,
+    }
+}
+
+#[test]
+fn symmetric_files_keep_their_verdicts_and_reduce() {
+    let jobs = common::all_jobs();
+    let mut symmetric = 0;
+    for job in &jobs {
+        let e = job.expectation.as_ref().unwrap();
+        assert_eq!(e.symmetry, job.consts.symmetric(), "{}: \"symmetry\" in the expectations must match the SYMMETRY line", job.name);
+        if !job.consts.symmetric() {
+            continue;
+        }
+        symmetric += 1;
+        let opts = RunOptions { threads: 2, ..RunOptions::default() };
+        let reduced = job.family.check(&job.consts, &job.props, &opts);
+        let unreduced = job.family.check(&Consts(job.consts.0.clone(), false), &job.props, &opts);
+        assert_eq!(reduced.properties, unreduced.properties, "{}: symmetry changed a verdict", job.name);
+        let handlers = job.consts.set_len("Handlers");
+        let factor = unreduced.distinct_states as f64 / reduced.distinct_states as f64;
+        eprintln!(
+            "{}: {} handlers, {} -> {} distinct states ({factor:.2}x)",
+            job.name, handlers, unreduced.distinct_states, reduced.distinct_states
+        );
+        assert!(factor >= least_factor(handlers), "{}: only {factor:.2}x fewer states with {handlers} handlers", job.name);
+        // The unreduced twin beside it, if any, expects the same verdicts (but Termination, which
+        // a symmetric file cannot check).
+        let twin = job.path.with_file_name(job.path.file_name().unwrap().to_str().unwrap().replace("Symmetric", ""));
+        if let Some(t) = jobs.iter().find(|j| j.path == twin) {
+            let mut want = t.expectation.as_ref().unwrap().properties.clone();
+            want.remove("Termination");
+            assert_eq!(e.properties, want, "{}: expected verdicts differ from {}", job.name, t.name);
+        }
+    }
+    assert!(symmetric >= 3, "fewer than three symmetric model files");
+}
+
+/// Explores up to `limit` states of the family's model for `consts` breadth-first and checks,
+/// for each state and each renaming of its handlers, that the representative and every
+/// property condition are the same.
+fn check_invariance<F: WorldFamily>(family: &F, consts: &Consts, limit: usize) {
+    use stateright::Model;
+    let model = family.model(consts, &[]);
+    let n = model.cfg.topology.handlers;
+    let perms: Vec<Vec<usize>> = match n {
+        2 => vec![vec![1, 0]],
+        3 => vec![vec![1, 0, 2], vec![1, 2, 0], vec![2, 0, 1], vec![0, 2, 1], vec![2, 1, 0]],
+        _ => panic!("test written for two or three handlers"),
+    };
+    let mut seen: HashSet<WorldState<F::P>> = HashSet::new();
+    let mut queue: VecDeque<WorldState<F::P>> = model.init_states().into();
+    let mut checked = 0;
+    while let Some(s) = queue.pop_front() {
+        if !seen.insert(s.clone()) || seen.len() > limit {
+            continue;
+        }
+        let rep = representative(&s);
+        for perm in &perms {
+            let r = rename(&s, perm);
+            assert_eq!(representative(&r), rep, "{}: a renamed state has another representative", F::ID);
+            for (name, cond) in F::CONDITIONS {
+                assert_eq!(cond(&model, &s), cond(&model, &r), "{}: {name} tells a state from its renaming", F::ID);
+            }
+            assert_eq!(Model::within_boundary(&model, &s), Model::within_boundary(&model, &r));
+        }
+        checked += 1;
+        let mut actions = Vec::new();
+        model.actions(&s, &mut actions);
+        for a in actions {
+            if let Some(next) = model.next_state(&s, a) {
+                if Model::within_boundary(&model, &next) {
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "{}: too few states checked ({checked})", F::ID);
+}
+
+fn consts_of(model: &str) -> Consts {
+    let root = common::root();
+    exactly::cli::load_job(&root, &root.join(model), &[]).unwrap_or_else(|e| panic!("{model}: {}", e.message)).consts
+}
+
+#[test]
+fn representatives_and_properties_ignore_handler_names() {
+    use exactly::families::*;
+    check_invariance(&outbox::OUTBOX, &consts_of("models/outbox/NoVersionCheckSymmetric.cfg"), 3000);
+    check_invariance(&inbox::INBOX, &consts_of("models/inbox/CheckBeforeLoadSymmetric.cfg"), 3000);
+    check_invariance(
+        &outbox_out_of_document::OUTBOX_OUT_OF_DOCUMENT,
+        &consts_of("models/outbox-out-of-document/CorrectThreeHandlersSymmetric.cfg"),
+        3000,
+    );
+}
