@@ -132,3 +132,31 @@ fn a_reduced_counterexample_is_a_real_behaviour() {
     assert!(states.len() > 2);
     assert_eq!(family.replay(&consts, &states), Ok(()));
 }
+
+/// Bad input: an unknown symmetry, symmetry with liveness, symmetry in a family whose states
+/// carry handler ids: one line on stderr and exit code 2.
+#[test]
+fn the_reader_refuses_what_symmetry_cannot_do() {
+    let dir = std::env::temp_dir().join(format!("exactly-symmetry-{}", std::process::id()));
+    let body = "SPECIFICATION Spec\nCONSTANTS\n  Msgs = 1\n  Handlers = {h1, h2}\n  DupCount = 0\n  MaxFailures = 0\n";
+    for (family, variant, tail, needle) in [
+        ("outbox", "Correct", "INVARIANT NoLostMessages\nSYMMETRY Perms\n", "line 9: unknown SYMMETRY Perms (known: HandlerPerms)"),
+        ("outbox", "Correct", "INVARIANT NoLostMessages\nSYMMETRY HandlerPerms\nPROPERTY Termination\n", "line 9: SYMMETRY cannot go with PROPERTY"),
+        ("token", "Correct", "INVARIANT NoLostMessages\nSYMMETRY HandlerPerms\n", "family token does not support SYMMETRY"),
+    ] {
+        let folder = dir.join("models").join(family);
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join("Bad.cfg");
+        std::fs::write(&path, format!("{body}  Variant = \"{variant}\"\n{tail}")).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_exactly"))
+            .args(["check", path.to_str().unwrap()])
+            .env("EXACTLY_ROOT", common::root())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{family}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{family}: not one line: {err}");
+        assert!(err.contains(needle), "{family}: {err:?} lacks {needle:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
