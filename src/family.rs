@@ -212,7 +212,7 @@ pub fn validate(family: &dyn Family, mf: &ModelFile) -> Result<(Consts, Vec<Prop
     }
     if mf.symmetry.is_some() && !family.symmetric() {
         return Err(format!(
-            "family {} does not support SYMMETRY: its states carry handler ids (fresh ids), so handlers are not interchangeable",
+            "family {} does not support SYMMETRY: it does not declare its handlers interchangeable (WorldFamily::SYMMETRIC; fresh ids, for one, name handlers); remove the SYMMETRY line",
             family.id()
         ));
     }
