@@ -443,4 +443,8 @@ ExactlyOnceOrders(causal) ==
 \* Every input consumed: nothing left in the queue, nothing leased.
 InputConsumed == DOMAIN queue = {} /\ \A h \in Handlers : leases[h] = NoLease
 
+\* The handlers are interchangeable: a model file that checks invariants only may
+\* name SYMMETRY HandlerPerms (symmetry reduction is unsound for liveness).
+HandlerPerms == Permutations(Handlers)
+
 =============================================================================

@@ -437,6 +437,7 @@ pub fn parse(text: &str) -> Result<ModelFile, CfgError> {
     let mut p = Parser { tokens, pos: 0 };
     let mut mf = ModelFile::default();
     let mut seen_any = false;
+    let mut symmetry_line = 0;
     while let Some(t) = p.peek().cloned() {
         p.pos += 1;
         seen_any = true;
@@ -514,7 +515,11 @@ pub fn parse(text: &str) -> Result<ModelFile, CfgError> {
                 if names.len() != 1 || mf.symmetry.is_some() {
                     return err(t.line, "a model file names at most one SYMMETRY");
                 }
+                if !SYMMETRIES.contains(&names[0].as_str()) {
+                    return err(t.line, format!("unknown SYMMETRY {} (known: {})", names[0], SYMMETRIES.join(", ")));
+                }
                 mf.symmetry = Some(names[0].clone());
+                symmetry_line = t.line;
             }
             other => {
                 return err(t.line, format!("{other} is not supported in model files (supported: SPECIFICATION, CONSTANTS, INVARIANTS, PROPERTIES, SYMMETRY)"))
@@ -524,8 +529,18 @@ pub fn parse(text: &str) -> Result<ModelFile, CfgError> {
     if !seen_any {
         return err(1, "the model file is empty");
     }
+    if mf.symmetry.is_some() && !mf.properties.is_empty() {
+        return err(
+            symmetry_line,
+            "SYMMETRY cannot go with PROPERTY: symmetry reduction is unsound for liveness in TLC (check Termination in the unreduced twin)",
+        );
+    }
     Ok(mf)
 }
+
+/// The symmetries a model file may select: `HandlerPerms`, the permutations of the handlers
+/// (`specs/World.tla`; Stateright: `src/actors/symmetry.rs`).
+pub const SYMMETRIES: &[&str] = &["HandlerPerms"];
 
 #[cfg(test)]
 mod tests {
@@ -546,7 +561,6 @@ INVARIANTS NoGhostMessages
   NoLostMessages
 PROPERTY Termination
 \* SOMETIMES DuplicateDelivered CrashMidProcessing
-SYMMETRY Perms
 "#;
 
     #[test]
@@ -564,7 +578,20 @@ SYMMETRY Perms
         assert_eq!(mf.invariants, vec!["NoGhostMessages", "NoLostMessages"]);
         assert_eq!(mf.properties, vec!["Termination"]);
         assert_eq!(mf.sometimes, vec!["DuplicateDelivered", "CrashMidProcessing"]);
-        assert_eq!(mf.symmetry.as_deref(), Some("Perms"));
+        assert_eq!(mf.symmetry, None);
+    }
+
+    #[test]
+    fn reads_symmetry_without_liveness() {
+        let base = "SPECIFICATION Spec\nCONSTANTS Handlers = {h1, h2}\nINVARIANT Inv\n";
+        let mf = parse(&format!("{base}SYMMETRY HandlerPerms\n")).unwrap();
+        assert_eq!(mf.symmetry.as_deref(), Some("HandlerPerms"));
+        assert!(mf.to_tlc_cfg(&mf.invariants, &[]).contains("SYMMETRY HandlerPerms"));
+        let e = parse(&format!("{base}SYMMETRY Perms\n")).unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (4, "unknown SYMMETRY Perms (known: HandlerPerms)"));
+        let e = parse(&format!("{base}SYMMETRY HandlerPerms\nPROPERTY Termination\n")).unwrap_err();
+        assert_eq!(e.line, 4);
+        assert!(e.message.starts_with("SYMMETRY cannot go with PROPERTY"), "{}", e.message);
     }
 
     #[test]

@@ -196,6 +196,18 @@ where
     M::State: Clone + Debug + Hash + PartialEq + Send + Sync,
     M::Action: Clone + Debug + PartialEq + Send + Sync,
 {
+    run_reduced(model, props, opts, None)
+}
+
+/// [`run`], with symmetry reduction when `symmetry` gives a representative function: then
+/// depth-first (Stateright 0.31 reduces only depth-first and simulation runs), and the counts
+/// are those of the representatives.
+pub fn run_reduced<M>(model: M, props: &[PropertyDef], opts: &RunOptions, symmetry: Option<fn(&M::State) -> M::State>) -> Outcome
+where
+    M: Model + Send + Sync + 'static,
+    M::State: Clone + Debug + Hash + PartialEq + Send + Sync,
+    M::Action: Clone + Debug + PartialEq + Send + Sync,
+{
     let start = Instant::now();
     let mut builder = model.checker().threads(opts.threads.max(1));
     if let Some(n) = opts.limits.max_states {
@@ -204,7 +216,9 @@ where
     if let Some(t) = opts.limits.timeout {
         builder = builder.timeout(t);
     }
-    if opts.dfs {
+    if let Some(representative) = symmetry {
+        finish(builder.symmetry_fn(representative).spawn_dfs(), props, start, &opts.limits)
+    } else if opts.dfs {
         finish(builder.spawn_dfs(), props, start, &opts.limits)
     } else {
         finish(builder.spawn_bfs(), props, start, &opts.limits)

@@ -26,6 +26,11 @@ pub struct Expectation {
     /// the reason, e.g. "ids pile up in the document".
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fails_by_design: BTreeMap<String, String>,
+    /// The model file selects symmetry reduction (`SYMMETRY HandlerPerms`): each checker keeps
+    /// one state per class of renamings of the handlers its own way, so each checker's counts
+    /// are compared with its own expectation only, never with the other's (even when lockstep).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub symmetry: bool,
     /// Why the twins are not lockstep, where they are not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_lockstep_because: Option<String>,

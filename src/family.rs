@@ -78,11 +78,16 @@ pub struct ConstDef {
     pub doc: &'static str,
 }
 
-/// A model file's constants, checked against the family's declarations.
+/// A model file's constants, checked against the family's declarations; the second field is
+/// true when the file selects symmetry reduction over the handlers (`SYMMETRY HandlerPerms`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Consts(pub BTreeMap<String, Value>);
+pub struct Consts(pub BTreeMap<String, Value>, pub bool);
 
 impl Consts {
+    /// The model file selects symmetry reduction over the handlers.
+    pub fn symmetric(&self) -> bool {
+        self.1
+    }
     pub fn int(&self, name: &str) -> i64 {
         match self.0.get(name) {
             Some(Value::Int(i)) => *i,
@@ -127,6 +132,11 @@ pub trait Family: Sync {
     fn replay(&self, consts: &Consts, states: &[crate::tla::State]) -> Result<(), String>;
     /// Serves Stateright's Explorer on `addr` (blocks).
     fn explore(&self, consts: &Consts, properties: &[PropertyDef], addr: std::net::SocketAddr);
+    /// Handlers are interchangeable in every state and property: model files may select
+    /// `SYMMETRY HandlerPerms` (see `src/actors/symmetry.rs`).
+    fn symmetric(&self) -> bool {
+        false
+    }
 }
 
 /// The catalog, in the order of `../shared/CATALOG.md`.
@@ -200,7 +210,13 @@ pub fn validate(family: &dyn Family, mf: &ModelFile) -> Result<(Consts, Vec<Prop
     if props.is_empty() {
         return Err("the model file names no property to check".into());
     }
-    Ok((Consts(consts), props))
+    if mf.symmetry.is_some() && !family.symmetric() {
+        return Err(format!(
+            "family {} does not support SYMMETRY: it does not declare its handlers interchangeable (WorldFamily::SYMMETRIC; fresh ids, for one, name handlers); remove the SYMMETRY line",
+            family.id()
+        ));
+    }
+    Ok((Consts(consts, mf.symmetry.is_some()), props))
 }
 
 fn kind_phrase(kind: Kind) -> &'static str {

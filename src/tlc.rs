@@ -502,6 +502,7 @@ fn replay_spec(mf: &ModelFile, behaviours: &[&[tla::State]]) -> (String, ModelFi
     defs.push_str("ReplayIncomplete == replayStep < Len(ReplayTraces[replayTrace])\n");
     let mut replay_mf = mf.clone();
     replay_mf.specification = Some("ReplaySpec".into());
+    // The trace pins every state: no symmetry reduction to follow it.
     replay_mf.symmetry = None;
     for m in &model_values {
         replay_mf.constants.push((m.clone(), crate::cfg::Value::ModelValue(m.clone())));

@@ -27,6 +27,7 @@ pub mod as_tla;
 pub mod broker;
 pub mod handler;
 pub mod store;
+pub mod symmetry;
 
 use serde::Serialize;
 use stateright::actor::{Actor, ActorModel, ActorModelState, Id, Out};

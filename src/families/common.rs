@@ -20,6 +20,9 @@ pub trait WorldFamily: Sync + 'static {
     const PROPERTIES: &'static [PropertyDef];
     /// The condition of every property, by name.
     const CONDITIONS: &'static [(&'static str, Cond<WorldModel<Self::P>>)];
+    /// Handlers are interchangeable: no document, output or work carries a handler's index and
+    /// no property names a handler, so model files may select `SYMMETRY HandlerPerms`.
+    const SYMMETRIC: bool = false;
 
     /// The world of a model file's constants (they were validated against the family's).
     fn world(&self, consts: &Consts) -> World<Self::P>;
@@ -50,7 +53,11 @@ impl<T: WorldFamily> Family for T {
         T::PROPERTIES
     }
     fn check(&self, consts: &Consts, props: &[PropertyDef], opts: &RunOptions) -> Outcome {
-        check::run(check::with_sentinel(self.model(consts, props)), props, opts)
+        let symmetry = consts.symmetric().then_some(actors::symmetry::representative::<T::P> as fn(&WorldState<T::P>) -> WorldState<T::P>);
+        check::run_reduced(check::with_sentinel(self.model(consts, props)), props, opts, symmetry)
+    }
+    fn symmetric(&self) -> bool {
+        T::SYMMETRIC
     }
     fn trace(&self, consts: &Consts, prop: &PropertyDef) -> Option<Vec<crate::trace::Step>> {
         let cond = T::CONDITIONS.iter().find(|(n, _)| *n == prop.name)?.1;

@@ -291,6 +291,8 @@ impl WorldFamily for IdempotentSetFamily {
     const VARIANTS: &'static [&'static str] = VARIANTS;
     const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
     const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    /// No fresh ids: nothing in a state names a handler but its own slot.
+    const SYMMETRIC: bool = true;
 
     fn world(&self, consts: &Consts) -> World<IdempotentSetProtocol> {
         let variant = Variant::parse(consts.string("Variant"));

@@ -313,6 +313,8 @@ impl WorldFamily for InboxFamily {
     const VARIANTS: &'static [&'static str] = VARIANTS;
     const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
     const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    /// No fresh ids: nothing in a state names a handler but its own slot.
+    const SYMMETRIC: bool = true;
     fn world(&self, consts: &Consts) -> crate::actors::World<InboxProtocol> {
         let variant = Variant::parse(consts.string("Variant"));
         let mut world = crate::actors::world(InboxProtocol { variant }, consts, 1);

@@ -293,6 +293,8 @@ impl WorldFamily for OutboxFamily {
     const VARIANTS: &'static [&'static str] = VARIANTS;
     const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
     const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    /// No fresh ids: nothing in a state names a handler but its own slot.
+    const SYMMETRIC: bool = true;
     fn world(&self, consts: &Consts) -> crate::actors::World<OutboxProtocol> {
         crate::actors::world(OutboxProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
     }

@@ -379,6 +379,8 @@ impl WorldFamily for OutboxOutOfDocumentFamily {
     const VARIANTS: &'static [&'static str] = VARIANTS;
     const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
     const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    /// No fresh ids: nothing in a state names a handler but its own slot.
+    const SYMMETRIC: bool = true;
     fn world(&self, consts: &Consts) -> crate::actors::World<OutboxOutOfDocumentProtocol> {
         crate::actors::world(OutboxOutOfDocumentProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
     }
