@@ -20,6 +20,8 @@ pub trait WorldFamily: Sync + 'static {
     const PROPERTIES: &'static [PropertyDef];
     /// The condition of every property, by name.
     const CONDITIONS: &'static [(&'static str, Cond<WorldModel<Self::P>>)];
+    /// The constants of its model files: the world's, unless the family adds some.
+    const CONSTANTS: &'static [ConstDef] = WORLD_CONSTANTS;
 
     /// The world of a model file's constants (they were validated against the family's).
     fn world(&self, consts: &Consts) -> World<Self::P>;
@@ -44,7 +46,7 @@ impl<T: WorldFamily> Family for T {
         T::VARIANTS
     }
     fn constants(&self) -> &'static [ConstDef] {
-        WORLD_CONSTANTS
+        T::CONSTANTS
     }
     fn properties(&self) -> &'static [PropertyDef] {
         T::PROPERTIES

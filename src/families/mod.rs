@@ -7,6 +7,7 @@ pub mod inbox;
 pub mod message_id;
 pub mod outbox;
 pub mod outbox_out_of_document;
+pub mod outbox_relay;
 pub mod ledger_world;
 pub mod side_effects;
 pub mod state_based;
