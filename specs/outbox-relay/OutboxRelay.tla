@@ -9,7 +9,8 @@
 (* again.  Variants: MarkBeforePublish marks first; CompetingRelays runs   *)
 (* two relays that claim a row (a version-checked write of the relay's     *)
 (* name, as SELECT ... FOR UPDATE SKIP LOCKED does) before publishing it;  *)
-(* DualWrite has the handler publish before its commit (no outbox).        *)
+(* DualWrite has the handler publish before its commit (no outbox);       *)
+(* GiveUp has the relay drop its poll after a failed write.                *)
 (*                                                                         *)
 (* The relays' polls are jobs of the shared World's broker that only the   *)
 (* relays take: Polls polls per relay at any time, and one final sweep per *)
@@ -25,7 +26,7 @@ CONSTANTS
     Relays,   \* the handlers that are relays (a subset of Handlers)
     Polls     \* polls per relay that may run at any time, before its final sweep
 
-Variants == {"SingleRelay", "MarkBeforePublish", "CompetingRelays", "DualWrite"}
+Variants == {"SingleRelay", "MarkBeforePublish", "CompetingRelays", "DualWrite", "GiveUp"}
 ASSUME Variant \in Variants /\ Relays \subseteq Handlers /\ Polls \in Nat
 
 \* The jobs, numbered above the inputs: a poll, and the final sweep, which
@@ -117,6 +118,8 @@ OnRelayWritten(w, event) ==
              [] w.phase = "MarkThenPublish" ->
                   Continue(Loading(j), <<Publish(The(w.out)), Get(Key)>>)
              [] OTHER -> PollAgain(j)
+    ELSE IF Variant = "GiveUp"
+      THEN Finish(<<>>)   \* the poll is dropped: neither acked nor nacked
       ELSE PollAgain(j)
 
 OnEvent(ctx, work, event) ==

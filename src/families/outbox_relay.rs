@@ -10,7 +10,8 @@
 //! relay's polls that never stop. Variants: `MarkBeforePublish` marks the row before publishing
 //! it; `CompetingRelays` runs two relays that claim a row (a version-checked write of the
 //! relay's name, as `SELECT ... FOR UPDATE SKIP LOCKED` does) before publishing it, so that they
-//! share the work; `DualWrite` has the handler publish before its commit (no outbox at all).
+//! share the work; `DualWrite` has the handler publish before its commit (no outbox at all);
+//! `GiveUp` has the relay drop its poll after a failed write.
 //!
 //! The business state is a ledger of applied changes, as in `outbox`; one entity, so that the
 //! order of its outputs can be checked. Twin of `specs/outbox-relay/OutboxRelay.tla`.
@@ -37,9 +38,12 @@ pub enum Variant {
     CompetingRelays,
     /// No outbox: the handler publishes, then commits (the row already marked sent).
     DualWrite,
+    /// As `SingleRelay`, but after a failed or conflicting write the relay drops its poll, neither
+    /// acked nor nacked.
+    GiveUp,
 }
 
-const VARIANTS: &[&str] = &["SingleRelay", "MarkBeforePublish", "CompetingRelays", "DualWrite"];
+const VARIANTS: &[&str] = &["SingleRelay", "MarkBeforePublish", "CompetingRelays", "DualWrite", "GiveUp"];
 
 impl Variant {
     fn parse(s: &str) -> Variant {
@@ -48,6 +52,7 @@ impl Variant {
             "MarkBeforePublish" => Variant::MarkBeforePublish,
             "CompetingRelays" => Variant::CompetingRelays,
             "DualWrite" => Variant::DualWrite,
+            "GiveUp" => Variant::GiveUp,
             other => unreachable!("variant {other} was validated"),
         }
     }
@@ -195,7 +200,8 @@ impl OutboxRelayProtocol {
                 }
                 _ => poll(fx),
             },
-            // A failed or conflicting write: poll again.
+            // A failed or conflicting write: poll again (or drop the poll, in `GiveUp`).
+            (_, Event::Written { .. }) if self.variant == Variant::GiveUp => None,
             (_, Event::Written { .. }) => poll(fx),
             (phase, event) => unreachable!("outbox-relay relay got {event:?} while {phase:?}"),
         }
