@@ -11,4 +11,5 @@ pub mod outbox_relay;
 pub mod ledger_world;
 pub mod side_effects;
 pub mod state_based;
+pub mod sync_async;
 pub mod token;
