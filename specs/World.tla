@@ -451,6 +451,15 @@ ExactlyOnceOrders(causal) ==
         /\ \A m \in Inputs : \E i \in 1..Msgs : s[i] = m
         /\ \A c \in causal : At(s, c[1]) < At(s, c[2]) }
 
+\* A handler that is up is about to take a failure report for a write of key k
+\* it issued that Applied(w, k) says had in fact applied (w its work): the
+\* retry after an ambiguous timeout is next.
+FailureReportForAppliedWrite(Applied(_, _)) ==
+    \E e \in DOMAIN net :
+        /\ e.msg.type = "PutReply" /\ e.msg.result = "Failed"
+        /\ e.dst \in Handlers /\ ~crashed[e.dst] /\ e.msg.tag = hs[e.dst].tag
+        /\ \E w \in hs[e.dst].work : Applied(w, e.msg.key)
+
 \* Every input consumed: nothing left in the queue, nothing leased.
 InputConsumed == DOMAIN queue = {} /\ \A h \in Handlers : leases[h] = NoLease
 

@@ -172,12 +172,9 @@ Termination == <>Done
 \* A relay that is up is about to take a failure report for a mark that had
 \* in fact applied: it will poll again (a retry after an ambiguous timeout).
 RetryAfterAmbiguousTimeout ==
-    \E e \in DOMAIN net :
-        /\ e.msg.type = "PutReply" /\ e.msg.result = "Failed"
-        /\ e.dst \in Handlers /\ ~crashed[e.dst] /\ e.msg.tag = hs[e.dst].tag
-        /\ \E w \in hs[e.dst].work :
-             /\ w.phase \in {"Marking", "MarkThenPublish"}
-             /\ The(w.out).input \in DOMAIN Rows /\ Rows[The(w.out).input].sent
+    FailureReportForAppliedWrite(LAMBDA w, k :
+        /\ w.phase \in {"Marking", "MarkThenPublish"}
+        /\ The(w.out).input \in DOMAIN Rows /\ Rows[The(w.out).input].sent)
 
 \* A relay is down between publishing a row and marking it sent (or, marking
 \* first, between the mark and the publication).

@@ -97,11 +97,7 @@ Termination == <>Done
 \* A handler that is up is about to take a failure report for a save that
 \* had in fact applied: the browser will retry a request that was applied.
 RetryAfterAmbiguousTimeout ==
-    \E e \in DOMAIN net :
-        /\ e.msg.type = "PutReply" /\ e.msg.result = "Failed"
-        /\ e.dst \in Handlers /\ ~crashed[e.dst] /\ e.msg.tag = hs[e.dst].tag
-        /\ \E w \in hs[e.dst].work : w.phase = "Saving"
-        /\ Submitted(e.msg.key)
+    FailureReportForAppliedWrite(LAMBDA w, k : w.phase = "Saving" /\ Submitted(k))
 
 \* A handler is down after its save applied and before any SubmitOrder of
 \* the cart was sent.

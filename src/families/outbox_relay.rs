@@ -16,8 +16,8 @@
 //! The business state is a ledger of applied changes, as in `outbox`; one entity, so that the
 //! order of its outputs can be checked. Twin of `specs/outbox-relay/OutboxRelay.tla`.
 
-use super::common::WorldFamily;
-use crate::actors::{Effects, Event, Input, Msg, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult, WORLD_CONSTANTS};
+use super::common::{failure_report_for_applied_write, WorldFamily};
+use crate::actors::{Effects, Event, Input, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult, WORLD_CONSTANTS};
 use crate::check::Cond;
 use crate::families::handler::{Ledger, Output};
 use crate::families::ledger_world::{self, LedgerProtocol};
@@ -291,20 +291,10 @@ fn per_entity_order(m: &M, s: &S) -> bool {
 fn retry_after_ambiguous_timeout(m: &M, s: &S) -> bool {
     let v = View::new(m, s);
     let e = entity(&v);
-    let found = s.network.iter_deliverable().any(|env| match env.msg {
-        Msg::PutReply { tag, result: WriteResult::Failed, .. } if v.world.topology.is_handler(env.dst) => {
-            let i = usize::from(env.dst);
-            let crate::actors::NodeState::Handler(h) = &*s.actor_states[i] else { return false };
-            !s.crashed[i]
-                && *tag == h.tag
-                && h.work.as_ref().is_some_and(|w| match w.phase {
-                    Phase::Marking { out } | Phase::MarkThenPublish { out } => e.row(out.input).is_some_and(|r| r.sent),
-                    _ => false,
-                })
-        }
+    failure_report_for_applied_write(&v, |w, _| match w.phase {
+        Phase::Marking { out } | Phase::MarkThenPublish { out } => e.row(out.input).is_some_and(|r| r.sent),
         _ => false,
-    });
-    found
+    })
 }
 
 /// A relay is down between publishing a row and marking it sent (or, marking first, between the

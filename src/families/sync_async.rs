@@ -11,8 +11,8 @@
 //!
 //! Twin of `specs/sync-async/SyncAsync.tla`.
 
-use super::common::{at_quiescence, some_handler_holds, termination, WorldFamily};
-use crate::actors::{Effects, Event, Input, Msg, NodeState, Protocol, View, World, WorldModel, WorldState, WriteResult};
+use super::common::{at_quiescence, failure_report_for_applied_write, some_handler_holds, termination, WorldFamily};
+use crate::actors::{Effects, Event, Input, Msg, Protocol, View, World, WorldModel, WorldState, WriteResult};
 use crate::check::Cond;
 use crate::family::{Consts, Kind, PropertyDef};
 use serde::Serialize;
@@ -165,15 +165,7 @@ fn at_most_one_order(m: &M, s: &S) -> bool {
 /// the browser will retry a request that was applied.
 fn retry_after_ambiguous_timeout(m: &M, s: &S) -> bool {
     let v = View::new(m, s);
-    let found = s.network.iter_deliverable().any(|e| match e.msg {
-        Msg::PutReply { tag, key, result: WriteResult::Failed } if v.world.topology.is_handler(e.dst) => {
-            let i = usize::from(e.dst);
-            let NodeState::Handler(h) = &*s.actor_states[i] else { return false };
-            !s.crashed[i] && *tag == h.tag && h.work.is_some_and(|w| w.phase == Phase::Saving) && submitted(&v, *key)
-        }
-        _ => false,
-    });
-    found
+    failure_report_for_applied_write(&v, |w, key| w.phase == Phase::Saving && submitted(&v, key))
 }
 
 /// A handler is down after its save applied and before any `SubmitOrder` of the cart was sent.
