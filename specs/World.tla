@@ -201,15 +201,19 @@ WorldTypeOK ==
 \* The broker starts with one copy of each input and the sender duplicates.
 InitialQueue == [m \in Inputs |-> 1 + Cardinality({d \in 0..DupCount - 1 : (d % Msgs) + 1 = m})]
 
-WorldInit ==
+\* The initial state, the broker also holding jobCopies (a bag of jobs: inputs
+\* beyond Msgs that only the relays take, see JobWorldNext).
+JobWorldInit(jobCopies) ==
     /\ net = EmptyBag
-    /\ queue = InitialQueue
+    /\ queue = InitialQueue @@ jobCopies
     /\ leases = [h \in Handlers |-> NoLease]
     /\ hs = [h \in Handlers |-> Idle(0)]
     /\ docs = [k \in {} |-> 0]
     /\ received = EmptyBag
     /\ crashed = [h \in Handlers |-> FALSE]
     /\ failures = [h \in Handlers |-> 0]
+
+WorldInit == JobWorldInit(EmptyBag)
 
 -----------------------------------------------------------------------------
 (* The broker.                                                             *)
@@ -226,11 +230,13 @@ Released(m, causal) == \A c \in causal : c[2] = m => Acked(c[1]) > 0
 
 \* The broker leases a copy of input m to handler h, which holds none; only an
 \* input that has been sent, and in order only the lowest of those (an input not
-\* sent yet is not in the queue and blocks nothing).
-Dispatch(h, m, ordered, causal) ==
+\* sent yet is not in the queue and blocks nothing).  A job (an input in jobs,
+\* such as a relay's poll) goes only to a handler in relays, and nothing else does.
+Dispatch(h, m, ordered, causal, relays, jobs) ==
     /\ leases[h] = NoLease
     /\ m \in DOMAIN queue
     /\ Released(m, causal)
+    /\ (h \in relays) = (m \in jobs)
     /\ ordered => \A n \in DOMAIN queue : Released(n, causal) => m <= n
     /\ queue' = BagRemove(queue, m)
     /\ leases' = [leases EXCEPT ![h] = m]
@@ -404,10 +410,11 @@ Recover(h) ==
 \* Every step of the world, given the family's protocol, its empty document,
 \* whether the broker hands out inputs in order, the causal order of the
 \* inputs (a set of pairs <<a, b>>: b is sent only once a has been processed),
-\* and the keys whose previous committed version the store keeps for stale
-\* reads (eventual consistency, at most one version behind).
-StaleWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal, staleKeys) ==
-    \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m, ordered, causal)
+\* the keys whose previous committed version the store keeps for stale
+\* reads (eventual consistency, at most one version behind), and the handlers
+\* (relays) that alone run the jobs (inputs beyond Msgs, see JobWorldInit).
+JobWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal, staleKeys, relays, jobs) ==
+    \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m, ordered, causal, relays, jobs)
     \/ \E e \in DOMAIN net :
          \/ BrokerAck(e)
          \/ BrokerRequeue(e)
@@ -425,6 +432,10 @@ StaleWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal, staleKeys) ==
          \/ ReadAtLevel(h, FALSE)
          \/ ReadAtLevel(h, TRUE)
 
+\* Every step of the world, with no jobs: every handler takes every input.
+StaleWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal, staleKeys) ==
+    JobWorldNext(OnEvent, emptyDoc, ordered, causal, staleKeys, {}, {})
+
 \* Every step of the world, with no stale reads.
 CausalWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal) ==
     StaleWorldNext(OnEvent, emptyDoc, ordered, causal, {})
@@ -439,6 +450,15 @@ ExactlyOnceOrders(causal) ==
     { s \in [1..Msgs -> Inputs] :
         /\ \A m \in Inputs : \E i \in 1..Msgs : s[i] = m
         /\ \A c \in causal : At(s, c[1]) < At(s, c[2]) }
+
+\* A handler that is up is about to take a failure report for a write of key k
+\* it issued that Applied(w, k) says had in fact applied (w its work): the
+\* retry after an ambiguous timeout is next.
+FailureReportForAppliedWrite(Applied(_, _)) ==
+    \E e \in DOMAIN net :
+        /\ e.msg.type = "PutReply" /\ e.msg.result = "Failed"
+        /\ e.dst \in Handlers /\ ~crashed[e.dst] /\ e.msg.tag = hs[e.dst].tag
+        /\ \E w \in hs[e.dst].work : Applied(w, e.msg.key)
 
 \* Every input consumed: nothing left in the queue, nothing leased.
 InputConsumed == DOMAIN queue = {} /\ \A h \in Handlers : leases[h] = NoLease

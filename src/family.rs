@@ -151,6 +151,8 @@ pub fn families() -> Vec<&'static dyn Family> {
         &crate::families::outbox_out_of_document::OUTBOX_OUT_OF_DOCUMENT,
         &crate::families::token::TOKEN,
         &crate::families::side_effects::SIDE_EFFECTS,
+        &crate::families::sync_async::SYNC_ASYNC,
+        &crate::families::outbox_relay::OUTBOX_RELAY,
         // `exactly new` registers families above this line.
     ]
 }

@@ -14,6 +14,9 @@ pub struct Broker {
     /// The causal order of the inputs: `(a, b)` means the sender sends `b` only once `a` has been
     /// processed, so no copy of `b` is offered before a copy of `a` has been acked.
     pub causal: Vec<(Input, Input)>,
+    /// Handlers that run jobs, and the jobs (inputs only they take; they take nothing else).
+    pub relays: Vec<usize>,
+    pub jobs: Vec<Input>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -101,6 +104,7 @@ impl Broker {
             .enumerate()
             .filter(|(_, lease)| lease.is_none())
             .flat_map(|(handler, _)| inputs.iter().map(move |&input| Rand::Dispatch { handler, input }))
+            .filter(|r| matches!(*r, Rand::Dispatch { handler, input } if self.relays.contains(&handler) == self.jobs.contains(&input)))
             .collect();
         if choices.is_empty() {
             o.remove_random(DISPATCH);

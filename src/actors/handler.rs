@@ -95,6 +95,10 @@ impl<P: Protocol> Effects<P> {
         self.ids += 1;
         id
     }
+    /// The index (from 0) of the handler taking this step.
+    pub fn handler(&self) -> u8 {
+        self.handler
+    }
     /// Read a document.
     pub fn get(&mut self, store: usize, key: Key) {
         self.effects.push(Effect::Get { store, key });

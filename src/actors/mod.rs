@@ -163,6 +163,10 @@ pub struct World<P> {
     /// Keys whose documents the store keeps the previous committed version of, so that a read at
     /// a weak consistency level ([`Effects::get_weak`]) may return it (empty: none).
     pub stale_keys: Vec<Key>,
+    /// Jobs and the handlers that run them (empty: none): the broker offers an input in `jobs`
+    /// (a relay's poll, say) only to a handler in `relays`, and other inputs only to the others.
+    pub relays: Vec<usize>,
+    pub jobs: Vec<Input>,
 }
 
 impl<P> World<P> {
@@ -283,6 +287,8 @@ pub fn build<P: Protocol>(world: World<P>) -> WorldModel<P> {
         copies: world.copies.clone(),
         ordered: world.ordered,
         causal: world.causal.clone(),
+        relays: world.relays.clone(),
+        jobs: world.jobs.clone(),
     };
     let mut model = ActorModel::new(world.clone(), ())
         .actor(Node::Broker(broker))
@@ -412,6 +418,8 @@ pub fn world<P: Protocol>(protocol: P, consts: &Consts, stores: usize) -> World<
         ordered: false,
         causal: Vec::new(),
         stale_keys: Vec::new(),
+        relays: Vec::new(),
+        jobs: Vec::new(),
     }
 }
 

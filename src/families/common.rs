@@ -24,6 +24,9 @@ pub trait WorldFamily: Sync + 'static {
     /// no property names a handler, so model files may select `SYMMETRY HandlerPerms`.
     const SYMMETRIC: bool = false;
 
+    /// The constants of its model files: the world's, unless the family adds some.
+    const CONSTANTS: &'static [ConstDef] = WORLD_CONSTANTS;
+
     /// The world of a model file's constants (they were validated against the family's).
     fn world(&self, consts: &Consts) -> World<Self::P>;
 
@@ -47,7 +50,7 @@ impl<T: WorldFamily> Family for T {
         T::VARIANTS
     }
     fn constants(&self) -> &'static [ConstDef] {
-        WORLD_CONSTANTS
+        T::CONSTANTS
     }
     fn properties(&self) -> &'static [PropertyDef] {
         T::PROPERTIES
@@ -123,6 +126,20 @@ pub fn at_quiescence<P: Protocol>(m: &WorldModel<P>, s: &WorldState<P>, holds: i
 /// Some handler holds work `w` (while it is down, when `down`) with `pred(w, down)`.
 pub fn some_handler_holds<P: Protocol>(v: &View<P>, pred: impl Fn(&P::Work, bool) -> bool) -> bool {
     v.handlers().any(|(h, down)| h.work.as_ref().is_some_and(|w| pred(w, down)))
+}
+
+/// A handler that is up is about to take a failure report for a write of `key` it issued that
+/// `applied(work, key)` says had in fact applied: the retry after an ambiguous timeout is next.
+pub fn failure_report_for_applied_write<P: Protocol>(v: &View<P>, applied: impl Fn(&P::Work, actors::Key) -> bool) -> bool {
+    let found = v.state.network.iter_deliverable().any(|e| match e.msg {
+        actors::Msg::PutReply { tag, key, result: actors::WriteResult::Failed } if v.world.topology.is_handler(e.dst) => {
+            let i = usize::from(e.dst);
+            let actors::NodeState::Handler(h) = &*v.state.actor_states[i] else { return false };
+            !v.state.crashed[i] && *tag == h.tag && h.work.as_ref().is_some_and(|w| applied(w, *key))
+        }
+        _ => false,
+    });
+    found
 }
 
 /// `Termination`: a state with nothing left to do has consumed its input.

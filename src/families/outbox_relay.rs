@@ -1,0 +1,377 @@
+//! `outbox-relay`: the outbox as most teams build it. The handler commits the business state and
+//! an outbox row holding the output in one document write (version check) and acks; it never
+//! publishes. A relay, a process of its own, polls the outbox: it takes the oldest row not yet
+//! sent, publishes its output and marks the row sent (version check), then polls again, until no
+//! row is left; a failed or conflicting write makes it poll again.
+//!
+//! The relay's polls are jobs of the broker that only the relays take (the world's `relays` and
+//! `jobs`): `Polls` polls per relay that may run at any time, and one final sweep per relay that
+//! the broker offers only once every input has been processed (a causal order), standing for the
+//! relay's polls that never stop. Variants: `MarkBeforePublish` marks the row before publishing
+//! it; `CompetingRelays` runs two relays that claim a row (a version-checked write of the
+//! relay's name, as `SELECT ... FOR UPDATE SKIP LOCKED` does) before publishing it, so that they
+//! share the work; `DualWrite` has the handler publish before its commit (no outbox at all);
+//! `GiveUp` has the relay drop its poll after a failed write.
+//!
+//! The business state is a ledger of applied changes, as in `outbox`; one entity, so that the
+//! order of its outputs can be checked. Twin of `specs/outbox-relay/OutboxRelay.tla`.
+
+use super::common::{failure_report_for_applied_write, WorldFamily};
+use crate::actors::{Effects, Event, Input, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult, WORLD_CONSTANTS};
+use crate::check::Cond;
+use crate::families::handler::{Ledger, Output};
+use crate::families::ledger_world::{self, LedgerProtocol};
+use crate::family::{ConstDef, ConstType, Consts, Kind, PropertyDef};
+use crate::tla::{self, int, opt, record, string, Value};
+use serde::Serialize;
+
+pub struct OutboxRelayFamily;
+pub static OUTBOX_RELAY: OutboxRelayFamily = OutboxRelayFamily;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Variant {
+    /// One relay: publish the oldest unsent row, then mark it sent.
+    SingleRelay,
+    /// Mark the row sent, then publish: a failure in between loses the output.
+    MarkBeforePublish,
+    /// Two relays, each claiming a row before publishing it: a later row can be published first.
+    CompetingRelays,
+    /// No outbox: the handler publishes, then commits (the row already marked sent).
+    DualWrite,
+    /// As `SingleRelay`, but after a failed or conflicting write the relay drops its poll, neither
+    /// acked nor nacked.
+    GiveUp,
+}
+
+const VARIANTS: &[&str] = &["SingleRelay", "MarkBeforePublish", "CompetingRelays", "DualWrite", "GiveUp"];
+
+impl Variant {
+    fn parse(s: &str) -> Variant {
+        match s {
+            "SingleRelay" => Variant::SingleRelay,
+            "MarkBeforePublish" => Variant::MarkBeforePublish,
+            "CompetingRelays" => Variant::CompetingRelays,
+            "DualWrite" => Variant::DualWrite,
+            "GiveUp" => Variant::GiveUp,
+            other => unreachable!("variant {other} was validated"),
+        }
+    }
+}
+
+/// An outbox row: the output, whether it has been marked sent, and the relay that claimed it
+/// (a handler index; only `CompetingRelays` claims).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Row {
+    pub out: Output,
+    pub sent: bool,
+    pub claim: Option<u8>,
+}
+
+/// The entity document: the business state and the outbox rows, written together.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Entity {
+    pub ledger: Ledger,
+    /// One row per processed input, sorted by input; rows are never deleted.
+    pub outbox: Vec<(Input, Row)>,
+}
+
+impl Entity {
+    pub fn row(&self, input: Input) -> Option<Row> {
+        ledger_world::entry_of(&self.outbox, input)
+    }
+    fn committed(&self, input: Input, out: Output, sent: bool) -> Entity {
+        let row = Row { out, sent, claim: None };
+        Entity { ledger: self.ledger.with(input, out.position), outbox: ledger_world::with_entry(&self.outbox, input, row) }
+    }
+    fn with_row(&self, input: Input, f: impl Fn(&mut Row)) -> Entity {
+        let mut next = self.clone();
+        next.outbox.iter_mut().filter(|(m, _)| *m == input).for_each(|(_, r)| f(r));
+        next
+    }
+    fn marked(&self, input: Input) -> Entity {
+        self.with_row(input, |r| r.sent = true)
+    }
+    /// The oldest (in commit order) row not sent and not claimed by another relay than `me`.
+    fn oldest_open(&self, me: u8) -> Option<Row> {
+        let open = self.outbox.iter().map(|(_, r)| *r).filter(|r| !r.sent && r.claim.is_none_or(|c| c == me));
+        open.min_by_key(|r| r.out.position)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Phase {
+    /// The handler, or a relay polling, waits for the document.
+    Loading,
+    /// The handler's commit is on its way.
+    Committing,
+    /// A relay's claim of `out`'s row (`doc`, read at `version`, with the claim) is on its way.
+    Claiming { doc: Entity, version: Version, out: Output },
+    /// A relay has published `out` and its mark is on its way.
+    Marking { out: Output },
+    /// A relay's mark of `out`'s row is on its way; it publishes after it (`MarkBeforePublish`).
+    MarkThenPublish { out: Output },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Work {
+    /// The input, or for a relay the job (a poll or the final sweep) it runs.
+    pub input: Input,
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct OutboxRelayProtocol {
+    pub variant: Variant,
+    /// The logical inputs; the jobs are numbered above them.
+    pub msgs: u8,
+}
+
+const STORE: usize = 0;
+const KEY: u8 = 0;
+
+impl OutboxRelayProtocol {
+    /// The handler: commit the change with its outbox row, then ack.
+    fn on_input(&self, w: &Work, event: Event<Entity>, fx: &mut Effects<Self>) -> Option<Work> {
+        let m = w.input;
+        match (&w.phase, event) {
+            (Phase::Loading, Event::Loaded { version, doc, .. }) => {
+                if doc.row(m).is_some() {
+                    fx.ack(m);
+                    return None;
+                }
+                let out = Output { input: m, position: doc.ledger.next_position() };
+                let dual = self.variant == Variant::DualWrite;
+                if dual {
+                    fx.publish(out);
+                }
+                fx.put(STORE, KEY, doc.committed(m, out, dual), version);
+                Some(Work { input: m, phase: Phase::Committing })
+            }
+            (Phase::Committing, Event::Written { result: WriteResult::Ok, .. }) => {
+                fx.ack(m);
+                None
+            }
+            (Phase::Committing, Event::Written { .. }) => {
+                fx.nack(m);
+                None
+            }
+            (phase, event) => unreachable!("outbox-relay handler got {event:?} while {phase:?}"),
+        }
+    }
+
+    /// A relay: publish and mark the oldest open row, poll again, ack the job when none is left.
+    fn on_job(&self, w: &Work, event: Event<Entity>, fx: &mut Effects<Self>) -> Option<Work> {
+        let job = w.input;
+        let poll = |fx: &mut Effects<Self>| {
+            fx.get(STORE, KEY);
+            Some(Work { input: job, phase: Phase::Loading })
+        };
+        match (&w.phase, event) {
+            (Phase::Loading, Event::Loaded { version, doc, .. }) => {
+                let me = fx.handler();
+                let Some(row) = doc.oldest_open(me) else {
+                    fx.ack(job);
+                    return None;
+                };
+                let m = row.out.input;
+                let phase = if self.variant == Variant::CompetingRelays && row.claim.is_none() {
+                    let claimed = doc.with_row(m, |r| r.claim = Some(me));
+                    fx.put(STORE, KEY, claimed.clone(), version);
+                    Phase::Claiming { doc: claimed, version, out: row.out }
+                } else if self.variant == Variant::MarkBeforePublish {
+                    fx.put(STORE, KEY, doc.marked(m), version);
+                    Phase::MarkThenPublish { out: row.out }
+                } else {
+                    fx.publish(row.out);
+                    fx.put(STORE, KEY, doc.marked(m), version);
+                    Phase::Marking { out: row.out }
+                };
+                Some(Work { input: job, phase })
+            }
+            (phase, Event::Written { result: WriteResult::Ok, .. }) => match phase {
+                Phase::Claiming { doc, version, out } => {
+                    fx.publish(*out);
+                    fx.put(STORE, KEY, doc.marked(out.input), version + 1);
+                    Some(Work { input: job, phase: Phase::Marking { out: *out } })
+                }
+                Phase::MarkThenPublish { out } => {
+                    fx.publish(*out);
+                    poll(fx)
+                }
+                _ => poll(fx),
+            },
+            // A failed or conflicting write: poll again (or drop the poll, in `GiveUp`).
+            (_, Event::Written { .. }) if self.variant == Variant::GiveUp => None,
+            (_, Event::Written { .. }) => poll(fx),
+            (phase, event) => unreachable!("outbox-relay relay got {event:?} while {phase:?}"),
+        }
+    }
+}
+
+impl Protocol for OutboxRelayProtocol {
+    type Doc = Entity;
+    type Output = Output;
+    type Work = Work;
+
+    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
+        let empty = Entity::default();
+        let (phase, doc, version, out) = match &w.phase {
+            Phase::Loading => ("Loading", &empty, 0, None),
+            Phase::Committing => ("Committing", &empty, 0, None),
+            Phase::Claiming { doc, version, out } => ("Claiming", doc, *version, Some(out)),
+            Phase::Marking { out } => ("Marking", &empty, 0, Some(out)),
+            Phase::MarkThenPublish { out } => ("MarkThenPublish", &empty, 0, Some(out)),
+        };
+        record([
+            ("input", int(w.input)),
+            ("phase", string(phase)),
+            ("doc", self.tla_doc(doc, names)),
+            ("version", int(version)),
+            ("out", opt(out.map(tla::from_serde))),
+        ])
+    }
+    fn tla_doc(&self, d: &Entity, names: &TlaNames) -> Value {
+        let outbox = d.outbox.iter().map(|(m, r)| {
+            let row = record([
+                ("out", tla::from_serde(&r.out)),
+                ("sent", Value::Bool(r.sent)),
+                ("claim", opt(r.claim.map(|h| names.handler(h)))),
+            ]);
+            (int(*m), row)
+        });
+        record([("ledger", tla::from_serde(&d.ledger)), ("outbox", Value::Function(outbox.collect()))])
+    }
+
+    fn on_event(&self, work: Option<&Work>, event: Event<Entity>, fx: &mut Effects<Self>) -> Option<Work> {
+        match (work, event) {
+            (None, Event::Delivered(input)) => {
+                fx.get(STORE, KEY);
+                Some(Work { input, phase: Phase::Loading })
+            }
+            (Some(w), event) if w.input <= self.msgs => self.on_input(w, event, fx),
+            (Some(w), event) => self.on_job(w, event, fx),
+            (None, event) => unreachable!("outbox-relay: {event:?} while idle"),
+        }
+    }
+}
+
+impl LedgerProtocol for OutboxRelayProtocol {
+    const KEY: u8 = KEY;
+    fn ledger(doc: &Entity) -> &Ledger {
+        &doc.ledger
+    }
+}
+
+type M = WorldModel<OutboxRelayProtocol>;
+type S = WorldState<OutboxRelayProtocol>;
+
+fn entity(v: &View<'_, OutboxRelayProtocol>) -> Entity {
+    v.store(STORE).doc(KEY)
+}
+
+/// Downstream has received no output twice.
+fn at_most_once_delivery(m: &M, s: &S) -> bool {
+    View::new(m, s).outputs().windows(2).all(|w| w[0] != w[1])
+}
+
+/// For two committed rows, if the later one's output has been published (on its way downstream
+/// or received), so has the earlier one's: the entity's outputs are first published in commit
+/// order.
+fn per_entity_order(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let e = entity(&v);
+    e.outbox.iter().all(|(_, later)| {
+        !ledger_world::output_sent(&v, later.out.input)
+            || e.outbox.iter().all(|(_, earlier)| earlier.out.position >= later.out.position || ledger_world::output_sent(&v, earlier.out.input))
+    })
+}
+
+/// A relay that is up is about to take a failure report for a mark that had in fact applied: it
+/// will poll again (a retry after an ambiguous timeout).
+fn retry_after_ambiguous_timeout(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let e = entity(&v);
+    failure_report_for_applied_write(&v, |w, _| match w.phase {
+        Phase::Marking { out } | Phase::MarkThenPublish { out } => e.row(out.input).is_some_and(|r| r.sent),
+        _ => false,
+    })
+}
+
+/// A relay is down between publishing a row and marking it sent (or, marking first, between the
+/// mark and the publication).
+fn crash_between_publish_and_mark(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    let e = entity(&v);
+    let found = v.handlers().any(|(h, down)| {
+        down && h.work.as_ref().is_some_and(|w| match w.phase {
+            Phase::Marking { out } => e.row(out.input).is_some_and(|r| !r.sent),
+            Phase::MarkThenPublish { out } => {
+                e.row(out.input).is_some_and(|r| r.sent) && !ledger_world::output_sent(&v, out.input)
+            }
+            _ => false,
+        })
+    });
+    found
+}
+
+const PROPERTIES: &[PropertyDef] = &[
+    ledger_world::NO_GHOST_MESSAGES,
+    ledger_world::NO_LOST_MESSAGES,
+    ledger_world::EXACTLY_ONCE_OUTCOME,
+    PropertyDef { name: "AtMostOnceDelivery", kind: Kind::Invariant, doc: "downstream receives no output twice" },
+    PropertyDef { name: "PerEntityOrder", kind: Kind::Invariant, doc: "the entity's outputs are first published in commit order" },
+    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input and the relay's polls consumed" },
+    PropertyDef { name: "RetryAfterAmbiguousTimeout", kind: Kind::Sometimes, doc: "a relay is about to poll again after a mark reported failed that had applied" },
+    PropertyDef { name: "CrashBetweenPublishAndMark", kind: Kind::Sometimes, doc: "a relay is down between publishing a row and marking it sent" },
+];
+
+const CONDITIONS: &[(&str, Cond<M>)] = &[
+    ("NoGhostMessages", ledger_world::no_ghost_messages),
+    ("NoLostMessages", ledger_world::no_lost_messages),
+    ("ExactlyOnceOutcome", ledger_world::exactly_once_outcome),
+    ("AtMostOnceDelivery", at_most_once_delivery),
+    ("PerEntityOrder", per_entity_order),
+    ("Termination", ledger_world::termination),
+    ("RetryAfterAmbiguousTimeout", retry_after_ambiguous_timeout),
+    ("CrashBetweenPublishAndMark", crash_between_publish_and_mark),
+];
+
+const CONSTANTS: &[ConstDef] = &[
+    WORLD_CONSTANTS[0],
+    WORLD_CONSTANTS[1],
+    WORLD_CONSTANTS[2],
+    WORLD_CONSTANTS[3],
+    WORLD_CONSTANTS[4],
+    ConstDef { name: "Relays", ty: ConstType::ModelValues { max: 2 }, doc: "the handlers that are relays (model values, a subset of Handlers)" },
+    ConstDef { name: "Polls", ty: ConstType::Int { min: 0, max: 3 }, doc: "polls per relay that may run at any time, before its final sweep" },
+];
+
+impl WorldFamily for OutboxRelayFamily {
+    type P = OutboxRelayProtocol;
+    const ID: &'static str = "outbox-relay";
+    const MODULE: &'static str = "OutboxRelay";
+    const SUMMARY: &'static str =
+        "The outbox with a separate relay: the handler commits state and outbox row, a relay polls, publishes and marks rows sent.";
+    const VARIANTS: &'static [&'static str] = VARIANTS;
+    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
+    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    const CONSTANTS: &'static [ConstDef] = CONSTANTS;
+    fn world(&self, consts: &Consts) -> crate::actors::World<OutboxRelayProtocol> {
+        let msgs = consts.int("Msgs") as u8;
+        let protocol = OutboxRelayProtocol { variant: Variant::parse(consts.string("Variant")), msgs };
+        let mut world = crate::actors::world(protocol, consts, 1);
+        let relay_names: Vec<String> = match consts.0.get("Relays") {
+            Some(crate::cfg::Value::Set(items)) => items.iter().map(|v| v.to_string()).collect(),
+            _ => Vec::new(),
+        };
+        world.relays = world.handler_names.iter().enumerate().filter(|(_, n)| relay_names.contains(n)).map(|(i, _)| i).collect();
+        let (poll, sweep) = (msgs + 1, msgs + 2);
+        world.jobs = vec![poll, sweep];
+        let relays = relay_names.len();
+        world.copies.extend(std::iter::repeat_n(poll, consts.int("Polls") as usize * relays));
+        world.copies.extend(std::iter::repeat_n(sweep, relays));
+        world.copies.sort();
+        world.causal = (1..=msgs).map(|m| (m, sweep)).collect();
+        world
+    }
+}

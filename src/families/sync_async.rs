@@ -1,0 +1,208 @@
+//! `sync-async`: the boundary between a web request and the asynchronous core. The browser's
+//! "submit order" request for cart `m` is input `m`; browsers and clients retry (sender
+//! duplicates, and a redelivery after every failure: an error or a timeout, including the
+//! ambiguous one where the cart was saved and the answer lost). The web handler loads the cart;
+//! if it is not submitted, it saves it with `Submitted` set (version check) and then sends a
+//! `SubmitOrder` message; if it is already submitted (a retry, the first request may have been
+//! applied), it sends `SubmitOrder` again, since it cannot know whether the first send happened
+//! (`ResendIfInDoubt`). The Orders endpoint is modelled minimally: the orders of a cart are
+//! derived from the `SubmitOrder` copies downstream received, deduplicated by cart id (one
+//! order per cart), or, in `ReceiverNoDedup`, one order per copy.
+//!
+//! Twin of `specs/sync-async/SyncAsync.tla`.
+
+use super::common::{at_quiescence, failure_report_for_applied_write, some_handler_holds, termination, WorldFamily};
+use crate::actors::{Effects, Event, Input, Msg, Protocol, View, World, WorldModel, WorldState, WriteResult};
+use crate::check::Cond;
+use crate::family::{Consts, Kind, PropertyDef};
+use serde::Serialize;
+
+pub struct SyncAsyncFamily;
+pub static SYNC_ASYNC: SyncAsyncFamily = SyncAsyncFamily;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Variant {
+    /// Save, then send; a retry that finds the cart submitted sends again; the receiver dedups.
+    ResendIfInDoubt,
+    /// Send, then save: an order for a cart that was never submitted.
+    SendThenSave,
+    /// Save, then send; a retry that finds the cart submitted sends nothing: a lost order.
+    SaveThenSendOnce,
+    /// As `ResendIfInDoubt`, but the Orders endpoint does not dedup by cart id: two orders.
+    ReceiverNoDedup,
+    /// As `ResendIfInDoubt`, but a failed or conflicting save drops the request, unanswered.
+    GiveUp,
+}
+
+const VARIANTS: &[&str] = &["ResendIfInDoubt", "SendThenSave", "SaveThenSendOnce", "ReceiverNoDedup", "GiveUp"];
+
+impl Variant {
+    fn parse(s: &str) -> Variant {
+        match s {
+            "ResendIfInDoubt" => Variant::ResendIfInDoubt,
+            "SendThenSave" => Variant::SendThenSave,
+            "SaveThenSendOnce" => Variant::SaveThenSendOnce,
+            "ReceiverNoDedup" => Variant::ReceiverNoDedup,
+            "GiveUp" => Variant::GiveUp,
+            other => unreachable!("variant {other} was validated"),
+        }
+    }
+}
+
+/// A cart, under its own key (the input's number). Never written: not submitted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Cart {
+    pub submitted: bool,
+}
+
+/// The message to the asynchronous core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct SubmitOrder {
+    pub cart: Input,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Phase {
+    Loading,
+    /// The save of the submitted cart is on its way.
+    Saving,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Work {
+    pub input: Input,
+    pub phase: Phase,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct SyncAsyncProtocol {
+    pub variant: Variant,
+}
+
+const STORE: usize = 0;
+
+impl Protocol for SyncAsyncProtocol {
+    type Doc = Cart;
+    type Output = SubmitOrder;
+    type Work = Work;
+
+    fn on_event(&self, work: Option<&Work>, event: Event<Cart>, fx: &mut Effects<Self>) -> Option<Work> {
+        use Variant::*;
+        match (work, event) {
+            (None, Event::Delivered(cart)) => {
+                fx.get(STORE, cart);
+                Some(Work { input: cart, phase: Phase::Loading })
+            }
+            (Some(&Work { input: cart, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
+                if doc.submitted {
+                    // A retry: the first request was applied, its send may or may not have happened.
+                    if matches!(self.variant, ResendIfInDoubt | ReceiverNoDedup | GiveUp) {
+                        fx.publish(SubmitOrder { cart });
+                    }
+                    fx.ack(cart);
+                    return None;
+                }
+                if self.variant == SendThenSave {
+                    fx.publish(SubmitOrder { cart });
+                }
+                fx.put(STORE, cart, Cart { submitted: true }, version);
+                Some(Work { input: cart, phase: Phase::Saving })
+            }
+            (Some(&Work { input: cart, phase: Phase::Saving }), Event::Written { result, .. }) => {
+                if result == WriteResult::Ok {
+                    if self.variant != SendThenSave {
+                        fx.publish(SubmitOrder { cart });
+                    }
+                    fx.ack(cart);
+                } else if self.variant != GiveUp {
+                    // An error or a timeout: the browser retries.
+                    fx.nack(cart);
+                }
+                None
+            }
+            (work, event) => unreachable!("sync-async handler got {event:?} while {work:?}"),
+        }
+    }
+}
+
+type M = WorldModel<SyncAsyncProtocol>;
+type S = WorldState<SyncAsyncProtocol>;
+
+fn submitted(v: &View<'_, SyncAsyncProtocol>, cart: Input) -> bool {
+    v.store(STORE).doc(cart).submitted
+}
+
+/// The orders the Orders endpoint holds for `cart`: one if some `SubmitOrder` of it was received
+/// (dedup by cart id), or one per copy received (`ReceiverNoDedup`).
+fn orders(v: &View<'_, SyncAsyncProtocol>, cart: Input) -> usize {
+    let copies = v.outputs().iter().filter(|o| o.cart == cart).count();
+    if v.world.protocol.variant == Variant::ReceiverNoDedup { copies } else { copies.min(1) }
+}
+
+/// Some `SubmitOrder` of `cart` is on its way or received.
+fn sent(v: &View<'_, SyncAsyncProtocol>, cart: Input) -> bool {
+    v.outputs().iter().any(|o| o.cart == cart) || v.in_flight().any(|m| matches!(m, Msg::Output(o) if o.cart == cart))
+}
+
+/// No order exists for a cart that is not submitted.
+fn no_ghost_orders(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    (1..=m.cfg.inputs).all(|c| orders(&v, c) == 0 || submitted(&v, c))
+}
+
+/// At quiescence, every cart is submitted and has its order.
+fn no_lost_orders(m: &M, s: &S) -> bool {
+    at_quiescence(m, s, |v| (1..=m.cfg.inputs).all(|c| submitted(v, c) && orders(v, c) >= 1))
+}
+
+/// No cart has two orders.
+fn at_most_one_order(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    (1..=m.cfg.inputs).all(|c| orders(&v, c) <= 1)
+}
+
+/// A handler that is up is about to take a failure report for a save that had in fact applied:
+/// the browser will retry a request that was applied.
+fn retry_after_ambiguous_timeout(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    failure_report_for_applied_write(&v, |w, key| w.phase == Phase::Saving && submitted(&v, key))
+}
+
+/// A handler is down after its save applied and before any `SubmitOrder` of the cart was sent.
+fn crash_between_save_and_send(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    some_handler_holds(&v, |w, down| down && w.phase == Phase::Saving && submitted(&v, w.input) && !sent(&v, w.input))
+}
+
+const PROPERTIES: &[PropertyDef] = &[
+    PropertyDef { name: "NoGhostOrders", kind: Kind::Invariant, doc: "no order exists for a cart that is not submitted" },
+    PropertyDef { name: "NoLostOrders", kind: Kind::Invariant, doc: "at quiescence every cart is submitted and has its order" },
+    PropertyDef { name: "AtMostOneOrder", kind: Kind::Invariant, doc: "no cart has two orders (the second Porsche)" },
+    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with every request consumed" },
+    PropertyDef { name: "RetryAfterAmbiguousTimeout", kind: Kind::Sometimes, doc: "a handler is about to take a failure report for a save that had applied: the browser retries an applied request" },
+    PropertyDef { name: "CrashBetweenSaveAndSend", kind: Kind::Sometimes, doc: "a handler is down after saving the cart and before sending SubmitOrder" },
+];
+
+const CONDITIONS: &[(&str, Cond<M>)] = &[
+    ("NoGhostOrders", no_ghost_orders),
+    ("NoLostOrders", no_lost_orders),
+    ("AtMostOneOrder", at_most_one_order),
+    ("Termination", termination::<SyncAsyncProtocol>),
+    ("RetryAfterAmbiguousTimeout", retry_after_ambiguous_timeout),
+    ("CrashBetweenSaveAndSend", crash_between_save_and_send),
+];
+
+impl WorldFamily for SyncAsyncFamily {
+    type P = SyncAsyncProtocol;
+    const ID: &'static str = "sync-async";
+    const MODULE: &'static str = "SyncAsync";
+    const SUMMARY: &'static str =
+        "A web request that starts an asynchronous process: save the cart as submitted, send SubmitOrder; browsers retry.";
+    const VARIANTS: &'static [&'static str] = VARIANTS;
+    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
+    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+
+    fn world(&self, consts: &Consts) -> World<SyncAsyncProtocol> {
+        crate::actors::world(SyncAsyncProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    }
+}
