@@ -141,6 +141,7 @@ pub fn families() -> Vec<&'static dyn Family> {
         &crate::families::outbox_out_of_document::OUTBOX_OUT_OF_DOCUMENT,
         &crate::families::token::TOKEN,
         &crate::families::side_effects::SIDE_EFFECTS,
+        &crate::families::http::HTTP,
         // `exactly new` registers families above this line.
     ]
 }

@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod handler;
+pub mod http;
 pub mod idempotent_set;
 pub mod inbox;
 pub mod message_id;
