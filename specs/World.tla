@@ -19,7 +19,8 @@
 (* reads at a weak consistency level (StaleWorldNext), and may serve an    *)
 (* endpoint (an HTTP server whose state is its documents): a Call effect   *)
 (* is one atomic step of the store computed by the family's Serve, with a  *)
-(* fate drawn as a write's is (ServedWorldNext).                           *)
+(* fate drawn as a write's is, and may schedule a request to itself for   *)
+(* later, e.g. an eviction (StoreLater; both in ServedWorldNext).          *)
 (*                                                                         *)
 (* It is the lockstep twin of the Stateright actor model in src/actors:    *)
 (* the variables are that model's whole state (network of envelopes as a   *)
@@ -98,6 +99,8 @@ OutputMsg(o) == [type |-> "Output", out |-> o]
 \* the response is lost on its way back.
 CallMsg(tag, call, ambiguous) ==
     [type |-> "Call", tag |-> tag, key |-> call.key, op |-> call.op, ambiguous |-> ambiguous]
+\* The store to itself: request op on key k, applied whenever it is delivered.
+LaterMsg(k, op) == [type |-> "Later", key |-> k, op |-> op]
 
 Send(b, src, dst, msg) == BagAdd(b, [src |-> src, dst |-> dst, msg |-> msg])
 
@@ -314,12 +317,16 @@ StorePut(e, emptyDoc, staleKeys) ==
 
 \* The store serves a call of its endpoint: Serve(k, d, op) returns [write
 \* ({} or {the new document}), response, publish (outputs sent in the same
-\* atomic step)].  A lost response comes back as a failed write.
+\* atomic step, later ({} or {a request the store applies to the document at
+\* any later point: a message to itself, such as a retention timer's
+\* eviction)].  A lost response comes back as a failed write.
 StoreCall(e, Serve(_, _, _), emptyDoc) ==
     LET m == e.msg
         r == Serve(m.key, DocOf(m.key, emptyDoc), m.op)
         v == IF r.write = {} THEN VersionOf(m.key) ELSE VersionOf(m.key) + 1
-        reply == Send(BagRemove(net, e), "store", e.src,
+        n == IF r.later = {} THEN BagRemove(net, e)
+             ELSE Send(BagRemove(net, e), "store", "store", LaterMsg(m.key, The(r.later)))
+        reply == Send(n, "store", e.src,
                       IF m.ambiguous THEN PutReplyMsg(m.tag, m.key, "Failed")
                       ELSE DocMsg(m.tag, m.key, v, r.response))
     IN
@@ -330,6 +337,20 @@ StoreCall(e, Serve(_, _, _), emptyDoc) ==
          ELSE /\ docs' = [k \in DOMAIN docs \cup {m.key} |->
                             IF k # m.key THEN docs[k] ELSE [version |-> v, doc |-> The(r.write)]]
               /\ net' = SendOutputs(reply, "store", "downstream", r.publish)
+    /\ UNCHANGED <<queue, leases, hs, received, crashed, failures>>
+
+\* The store applies a request it sent itself (see StoreCall); no reply.
+StoreLater(e, Serve(_, _, _), emptyDoc) ==
+    LET m == e.msg
+        r == Serve(m.key, DocOf(m.key, emptyDoc), m.op)
+    IN
+    /\ e.dst = "store" /\ m.type = "Later"
+    /\ IF r.write = {}
+         THEN /\ net' = BagRemove(net, e)
+              /\ UNCHANGED docs
+         ELSE /\ docs' = [k \in DOMAIN docs \cup {m.key} |->
+                            IF k # m.key THEN docs[k] ELSE [version |-> VersionOf(m.key) + 1, doc |-> The(r.write)]]
+              /\ net' = SendOutputs(BagRemove(net, e), "store", "downstream", r.publish)
     /\ UNCHANGED <<queue, leases, hs, received, crashed, failures>>
 
 -----------------------------------------------------------------------------
@@ -471,7 +492,7 @@ WorldNext(OnEvent(_, _, _), emptyDoc, ordered) == CausalWorldNext(OnEvent, empty
 \* server whose state is the store's documents, see StoreCall).
 ServedWorldNext(OnEvent(_, _, _), Serve(_, _, _), emptyDoc) ==
     \/ WorldNext(OnEvent, emptyDoc, FALSE)
-    \/ \E e \in DOMAIN net : StoreCall(e, Serve, emptyDoc)
+    \/ \E e \in DOMAIN net : StoreCall(e, Serve, emptyDoc) \/ StoreLater(e, Serve, emptyDoc)
 
 \* The orders in which a run could process each input exactly once: sequences
 \* holding every input once, with a before b for each <<a, b>> in causal.

@@ -142,6 +142,7 @@ pub fn families() -> Vec<&'static dyn Family> {
         &crate::families::token::TOKEN,
         &crate::families::side_effects::SIDE_EFFECTS,
         &crate::families::http::HTTP,
+        &crate::families::idempotency_key::IDEMPOTENCY_KEY,
         // `exactly new` registers families above this line.
     ]
 }

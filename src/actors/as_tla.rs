@@ -94,6 +94,7 @@ impl<P: Protocol> World<P> {
                 ("op", p.tla_doc(op, &self.tla_names())),
                 ("ambiguous", Value::Bool(*ambiguous)),
             ]),
+            Msg::Later { key, op } => tla::record([("type", s("Later")), ("key", int(*key)), ("op", p.tla_doc(op, &self.tla_names()))]),
             Msg::Output(o) => tla::record([("type", s("Output")), ("out", p.tla_output(o, &self.tla_names()))]),
         }
     }

@@ -50,6 +50,9 @@ pub struct Served<D, O> {
     pub write: Option<D>,
     pub response: D,
     pub publish: Vec<O>,
+    /// A request the server will apply to the same document later, at any point (a message it
+    /// sends itself: e.g. a retention timer's eviction). None for most endpoints.
+    pub later: Option<D>,
 }
 
 /// What the TLA+ twin calls things the Rust twin numbers: the handlers' model values.

@@ -96,6 +96,9 @@ pub enum Msg<D, O> {
     /// store answers with `Doc` (the response), or, when `ambiguous` (the response is lost on
     /// the way back), with a failed `PutReply`.
     Call { tag: u8, key: Key, op: D, ambiguous: bool },
+    /// Store to itself: request `op` on `key`, applied whenever it is delivered (a timer of the
+    /// endpoint, such as a retention window's eviction); no reply.
+    Later { key: Key, op: D },
     /// To downstream.
     Output(O),
 }
@@ -246,7 +249,7 @@ impl<P: Protocol> Actor for Node<P> {
                 }
             }
             (Node::Store(st), NodeState::Store(s)) => {
-                if let Some(next) = st.on_msg(s, src, msg, o) {
+                if let Some(next) = st.on_msg(id, s, src, msg, o) {
                     *state.to_mut() = NodeState::Store(next);
                 }
             }

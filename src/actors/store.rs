@@ -76,6 +76,7 @@ impl<P: Protocol> Store<P> {
 
     pub fn on_msg(
         &self,
+        me: Id,
         state: &StoreState<P::Doc>,
         src: Id,
         msg: Msg<P::Doc, P::Output>,
@@ -137,12 +138,28 @@ impl<P: Protocol> Store<P> {
                     }
                     None => version,
                 };
+                if let Some(op) = served.later {
+                    o.send(me, Msg::Later { key, op });
+                }
                 let reply = if ambiguous {
                     Msg::PutReply { tag, key, result: WriteResult::Failed }
                 } else {
                     Msg::Doc { tag, key, version, doc: served.response }
                 };
                 o.send(src, reply);
+                Some(next)
+            }
+            Msg::Later { key, op } => {
+                let Some(server) = &self.server else { return None };
+                let (version, old) = state.get(key);
+                let served = server.serve(key, &old, &op);
+                let mut next = state.clone();
+                if let Some(doc) = served.write {
+                    next.set(key, version + 1, doc);
+                    for out in served.publish {
+                        o.send(self.downstream, Msg::Output(out));
+                    }
+                }
                 Some(next)
             }
             _ => None,

@@ -178,17 +178,17 @@ impl Protocol for HttpProtocol {
     /// charges a stored request and marks it processed (the response is stored with it); GET
     /// returns the document; DELETE removes a stored or processed request.
     fn serve(&self, key: Key, current: &Doc, op: &Doc) -> Served<Doc, Charge> {
-        let unchanged = Served { write: None, response: *current, publish: Vec::new() };
+        let unchanged = Served { write: None, response: *current, publish: Vec::new(), later: None };
         match (op.kind, current.kind) {
             (DocKind::Put, DocKind::Unwritten) => {
                 let stored = doc(DocKind::Stored, op.input, 0);
-                Served { write: Some(stored), response: stored, publish: Vec::new() }
+                Served { write: Some(stored), response: stored, publish: Vec::new(), later: None }
             }
             (DocKind::Post, DocKind::Stored) => charge(key, current.input),
             (DocKind::Post, DocKind::Processed) if self.variant == Variant::PostWithoutMark => charge(key, current.input),
             (DocKind::Delete, DocKind::Stored | DocKind::Processed) => {
                 let deleted = doc(DocKind::Deleted, 0, 0);
-                Served { write: Some(deleted), response: deleted, publish: Vec::new() }
+                Served { write: Some(deleted), response: deleted, publish: Vec::new(), later: None }
             }
             _ => unchanged,
         }
@@ -262,7 +262,7 @@ impl Protocol for HttpProtocol {
 /// POST on a stored request: charge it, and store the response (processed).
 fn charge(key: Key, input: Input) -> Served<Doc, Charge> {
     let processed = doc(DocKind::Processed, input, 0);
-    Served { write: Some(processed), response: processed, publish: vec![Charge { input, req: key }] }
+    Served { write: Some(processed), response: processed, publish: vec![Charge { input, req: key }], later: None }
 }
 
 type M = WorldModel<HttpProtocol>;
@@ -274,9 +274,12 @@ fn doc_at(v: &View<'_, HttpProtocol>, key: Key) -> Doc {
 }
 
 /// No input is charged twice: the charges received (every copy) name each input at most once.
+pub fn each_input_at_most_once<O>(charges: &[O], input: impl Fn(&O) -> Input) -> bool {
+    charges.iter().enumerate().all(|(i, o)| charges.iter().skip(i + 1).all(|p| input(p) != input(o)))
+}
+
 fn at_most_once_charge(m: &M, s: &S) -> bool {
-    let outs = View::new(m, s).outputs();
-    outs.iter().enumerate().all(|(i, o)| outs.iter().skip(i + 1).all(|p| p.input != o.input))
+    each_input_at_most_once(View::new(m, s).outputs(), |c| c.input)
 }
 
 /// At quiescence every input was charged, and A holds the response of that charge.
@@ -318,18 +321,23 @@ fn retry_after_ambiguous_timeout(m: &M, s: &S) -> bool {
     some_handler_holds(&v, |w, _| w.phase == Phase::Posting && w.retried && doc_at(&v, w.req).kind == DocKind::Processed)
 }
 
+/// The properties `http` and `idempotency-key` share.
+pub const AT_MOST_ONCE_CHARGE: PropertyDef =
+    PropertyDef { name: "AtMostOnceCharge", kind: Kind::Invariant, doc: "no input is charged twice (every charge copy counts)" };
+pub const RETRY_AFTER_AMBIGUOUS_TIMEOUT: PropertyDef = PropertyDef {
+    name: "RetryAfterAmbiguousTimeout",
+    kind: Kind::Sometimes,
+    doc: "a handler retries a POST after a timeout, and the POST that timed out had been processed",
+};
+
 const PROPERTIES: &[PropertyDef] = &[
-    PropertyDef { name: "AtMostOnceCharge", kind: Kind::Invariant, doc: "no input is charged twice (every charge copy counts)" },
+    AT_MOST_ONCE_CHARGE,
     PropertyDef { name: "NoLostResponse", kind: Kind::Invariant, doc: "at quiescence every input was charged and its caller holds the response of that charge" },
     PropertyDef { name: "NoGarbage", kind: Kind::Invariant, doc: "at quiescence the server keeps no stored request or response" },
     PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" },
     PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input an earlier attempt recorded" },
     PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down after the server charged its request and before A recorded the response" },
-    PropertyDef {
-        name: "RetryAfterAmbiguousTimeout",
-        kind: Kind::Sometimes,
-        doc: "a handler retries a POST after a timeout, and the POST that timed out had been processed",
-    },
+    RETRY_AFTER_AMBIGUOUS_TIMEOUT,
 ];
 
 const CONDITIONS: &[(&str, Cond<M>)] = &[
