@@ -43,19 +43,19 @@ Unwritten == D("Unwritten", 0, 0)
 \* POST on a stored request: charge it, and store the response (processed).
 Charge(k, m) ==
     [write |-> {D("Processed", m, 0)}, response |-> D("Processed", m, 0),
-     publish |-> <<[input |-> m, req |-> k]>>]
+     publish |-> <<[input |-> m, req |-> k]>>, later |-> {}]
 
 \* PUT stores a request if none was ever stored under its id (create-only);
 \* POST charges a stored request and marks it processed; GET returns the
 \* document; DELETE removes a stored or processed request.
 Serve(k, d, op) ==
     CASE op.kind = "Put" /\ d.kind = "Unwritten" ->
-           [write |-> {D("Stored", op.input, 0)}, response |-> D("Stored", op.input, 0), publish |-> <<>>]
+           [write |-> {D("Stored", op.input, 0)}, response |-> D("Stored", op.input, 0), publish |-> <<>>, later |-> {}]
       [] op.kind = "Post" /\ d.kind = "Stored" -> Charge(k, d.input)
       [] op.kind = "Post" /\ d.kind = "Processed" /\ Variant = "PostWithoutMark" -> Charge(k, d.input)
       [] op.kind = "Delete" /\ d.kind \in {"Stored", "Processed"} ->
-           [write |-> {D("Deleted", 0, 0)}, response |-> D("Deleted", 0, 0), publish |-> <<>>]
-      [] OTHER -> [write |-> {}, response |-> d, publish |-> <<>>]
+           [write |-> {D("Deleted", 0, 0)}, response |-> D("Deleted", 0, 0), publish |-> <<>>, later |-> {}]
+      [] OTHER -> [write |-> {}, response |-> d, publish |-> <<>>, later |-> {}]
 
 -----------------------------------------------------------------------------
 (* The caller.  work is {} (idle) or {[input, phase, req, version,         *)
