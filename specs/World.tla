@@ -16,7 +16,11 @@
 (* PutAndPublish, Publish, Ack, Nack), which Step carries out as the       *)
 (* handler's messages and waits; ctx gives the fresh ids the handler may   *)
 (* draw.  The store may keep the previous version of chosen documents, for *)
-(* reads at a weak consistency level (StaleWorldNext).                     *)
+(* reads at a weak consistency level (StaleWorldNext), and may serve an    *)
+(* endpoint (an HTTP server whose state is its documents): a Call effect   *)
+(* is one atomic step of the store computed by the family's Serve, with a  *)
+(* fate drawn as a write's is, and may schedule a request to itself for   *)
+(* later, e.g. an eviction (StoreLater; both in ServedWorldNext).          *)
 (*                                                                         *)
 (* It is the lockstep twin of the Stateright actor model in src/actors:    *)
 (* the variables are that model's whole state (network of envelopes as a   *)
@@ -51,7 +55,7 @@ vars == <<net, queue, leases, hs, docs, received, crashed, failures>>
 
 Inputs == 1..Msgs
 NoLease == 0
-Waits == {"Nothing", "Doc", "PutReply", "Fate", "Level"}
+Waits == {"Nothing", "Doc", "PutReply", "Fate", "Level", "Reply"}
 \* A handler draws the fate of each write only when failures are possible at all.
 FailuresEnabled == MaxFailures > 0
 
@@ -91,6 +95,12 @@ PutMsg(tag, put, ambiguous) ==
      expected |-> put.expected, ambiguous |-> ambiguous, publish |-> put.publish]
 PutReplyMsg(tag, k, result) == [type |-> "PutReply", tag |-> tag, key |-> k, result |-> result]
 OutputMsg(o) == [type |-> "Output", out |-> o]
+\* A call of the endpoint the store serves (see ServedWorldNext); ambiguous:
+\* the response is lost on its way back.
+CallMsg(tag, call, ambiguous) ==
+    [type |-> "Call", tag |-> tag, key |-> call.key, op |-> call.op, ambiguous |-> ambiguous]
+\* The store to itself: request op on key k, applied whenever it is delivered.
+LaterMsg(k, op) == [type |-> "Later", key |-> k, op |-> op]
 
 Send(b, src, dst, msg) == BagAdd(b, [src |-> src, dst |-> dst, msg |-> msg])
 
@@ -138,6 +148,10 @@ PutAndPublish(k, d, expected, outs) ==
 Put(k, d, v) == PutAndPublish(k, d, {v}, <<>>)
 PutUnchecked(k, d) == PutAndPublish(k, d, {}, <<>>)
 Publish(o) == [type |-> "Publish", out |-> o]
+\* A call of the endpoint the store serves, request op on key k: answered by
+\* Loaded (the response) or, after a timeout, Written(k, "Failed").  Its fate
+\* is drawn as a write's is.
+Call(k, op) == [type |-> "Call", key |-> k, op |-> op]
 Ack(m) == [type |-> "Ack", input |-> m]
 Nack(m) == [type |-> "Nack", input |-> m]
 
@@ -145,8 +159,11 @@ Idle(tag) == [tag |-> tag, ids |-> 0, work |-> {}, wait |-> "Nothing", pending |
 
 \* Handler h issues a write: it sends it to the store and waits for the reply.
 SendPut(h, acc, put, ambiguous) ==
-    [state |-> [acc.state EXCEPT !.wait = "PutReply"],
-     net   |-> Send(acc.net, h, "store", PutMsg(acc.state.tag, put, ambiguous))]
+    IF put.type = "Call"
+      THEN [state |-> [acc.state EXCEPT !.wait = "Reply"],
+            net   |-> Send(acc.net, h, "store", CallMsg(acc.state.tag, put, ambiguous))]
+    ELSE [state |-> [acc.state EXCEPT !.wait = "PutReply"],
+          net   |-> Send(acc.net, h, "store", PutMsg(acc.state.tag, put, ambiguous))]
 
 RECURSIVE Carry(_, _, _)
 \* Carries out the effects fx of handler h in order, on acc = [state, net].
@@ -161,10 +178,10 @@ Carry(h, acc, fx) ==
                  [] f.type = "GetWeak" ->
                       \* Whether the read returns an older version is drawn first.
                       [state |-> [s EXCEPT !.pending = {f}, !.wait = "Level"], net |-> acc.net]
-                 [] f.type = "Put" /\ FailuresEnabled ->
+                 [] f.type \in {"Put", "Call"} /\ FailuresEnabled ->
                       \* The fate of the write is drawn before it is sent.
                       [state |-> [s EXCEPT !.pending = {f}, !.wait = "Fate"], net |-> acc.net]
-                 [] f.type = "Put" ->
+                 [] f.type \in {"Put", "Call"} ->
                       SendPut(h, acc, f, FALSE)
                  [] f.type = "Publish" ->
                       [state |-> s, net |-> Send(acc.net, h, "downstream", OutputMsg(f.out))]
@@ -304,6 +321,44 @@ StorePut(e, emptyDoc, staleKeys) ==
               /\ UNCHANGED docs
     /\ UNCHANGED <<queue, leases, hs, received, crashed, failures>>
 
+\* The store serves a call of its endpoint: Serve(k, d, op) returns [write
+\* ({} or {the new document}), response, publish (outputs sent in the same
+\* atomic step, later ({} or {a request the store applies to the document at
+\* any later point: a message to itself, such as a retention timer's
+\* eviction)].  A lost response comes back as a failed write.
+StoreCall(e, Serve(_, _, _), emptyDoc) ==
+    LET m == e.msg
+        r == Serve(m.key, DocOf(m.key, emptyDoc), m.op)
+        v == IF r.write = {} THEN VersionOf(m.key) ELSE VersionOf(m.key) + 1
+        n == IF r.later = {} THEN BagRemove(net, e)
+             ELSE Send(BagRemove(net, e), "store", "store", LaterMsg(m.key, The(r.later)))
+        reply == Send(n, "store", e.src,
+                      IF m.ambiguous THEN PutReplyMsg(m.tag, m.key, "Failed")
+                      ELSE DocMsg(m.tag, m.key, v, r.response))
+    IN
+    /\ e.dst = "store" /\ m.type = "Call"
+    /\ IF r.write = {}
+         THEN /\ net' = reply
+              /\ UNCHANGED docs
+         ELSE /\ docs' = [k \in DOMAIN docs \cup {m.key} |->
+                            IF k # m.key THEN docs[k] ELSE [version |-> v, doc |-> The(r.write)]]
+              /\ net' = SendOutputs(reply, "store", "downstream", r.publish)
+    /\ UNCHANGED <<queue, leases, hs, received, crashed, failures>>
+
+\* The store applies a request it sent itself (see StoreCall); no reply.
+StoreLater(e, Serve(_, _, _), emptyDoc) ==
+    LET m == e.msg
+        r == Serve(m.key, DocOf(m.key, emptyDoc), m.op)
+    IN
+    /\ e.dst = "store" /\ m.type = "Later"
+    /\ IF r.write = {}
+         THEN /\ net' = BagRemove(net, e)
+              /\ UNCHANGED docs
+         ELSE /\ docs' = [k \in DOMAIN docs \cup {m.key} |->
+                            IF k # m.key THEN docs[k] ELSE [version |-> VersionOf(m.key) + 1, doc |-> The(r.write)]]
+              /\ net' = SendOutputs(BagRemove(net, e), "store", "downstream", r.publish)
+    /\ UNCHANGED <<queue, leases, hs, received, crashed, failures>>
+
 -----------------------------------------------------------------------------
 (* Downstream.                                                             *)
 
@@ -328,6 +383,7 @@ HandlerReceive(e, OnEvent(_, _, _)) ==
     /\ \/ m.type = "Deliver" /\ hs[h].work = {} /\ hs[h].wait = "Nothing"
        \/ m.type = "Doc" /\ m.tag = hs[h].tag /\ hs[h].wait = "Doc"
        \/ m.type = "PutReply" /\ m.tag = hs[h].tag /\ hs[h].wait = "PutReply"
+       \/ m.type \in {"Doc", "PutReply"} /\ m.tag = hs[h].tag /\ hs[h].wait = "Reply"
     /\ LET event == CASE m.type = "Deliver" -> Delivered(m.input)
                       [] m.type = "Doc" -> Loaded(m.key, m.version, m.doc)
                       [] m.type = "PutReply" -> Written(m.key, m.result)
@@ -442,6 +498,12 @@ CausalWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal) ==
 
 \* Every step of the world, with inputs sent all at once (no causal order).
 WorldNext(OnEvent(_, _, _), emptyDoc, ordered) == CausalWorldNext(OnEvent, emptyDoc, ordered, {})
+
+\* Every step of the world whose store also serves an endpoint, Serve (an HTTP
+\* server whose state is the store's documents, see StoreCall).
+ServedWorldNext(OnEvent(_, _, _), Serve(_, _, _), emptyDoc) ==
+    \/ WorldNext(OnEvent, emptyDoc, FALSE)
+    \/ \E e \in DOMAIN net : StoreCall(e, Serve, emptyDoc) \/ StoreLater(e, Serve, emptyDoc)
 
 \* The orders in which a run could process each input exactly once: sequences
 \* holding every input once, with a before b for each <<a, b>> in causal.

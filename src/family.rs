@@ -152,6 +152,8 @@ pub fn families() -> Vec<&'static dyn Family> {
         &crate::families::token::TOKEN,
         &crate::families::side_effects::SIDE_EFFECTS,
         &crate::families::sync_async::SYNC_ASYNC,
+        &crate::families::http::HTTP,
+        &crate::families::idempotency_key::IDEMPOTENCY_KEY,
         &crate::families::outbox_relay::OUTBOX_RELAY,
         // `exactly new` registers families above this line.
     ]

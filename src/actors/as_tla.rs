@@ -40,6 +40,9 @@ impl<P: Protocol> World<P> {
     }
 
     fn tla_put(&self, put: &PendingPut<P>) -> Value {
+        if put.call {
+            return tla::record([("type", s("Call")), ("key", int(put.key)), ("op", self.protocol.tla_doc(&put.doc, &self.tla_names()))]);
+        }
         tla::record([
             ("type", s("Put")),
             ("key", int(put.key)),
@@ -84,6 +87,14 @@ impl<P: Protocol> World<P> {
                     WriteResult::Failed => "Failed",
                 })),
             ]),
+            Msg::Call { tag, key, op, ambiguous } => tla::record([
+                ("type", s("Call")),
+                ("tag", int(*tag)),
+                ("key", int(*key)),
+                ("op", p.tla_doc(op, &self.tla_names())),
+                ("ambiguous", Value::Bool(*ambiguous)),
+            ]),
+            Msg::Later { key, op } => tla::record([("type", s("Later")), ("key", int(*key)), ("op", p.tla_doc(op, &self.tla_names()))]),
             Msg::Output(o) => tla::record([("type", s("Output")), ("out", p.tla_output(o, &self.tla_names()))]),
         }
     }
@@ -115,6 +126,7 @@ impl<P: Protocol> World<P> {
                             Wait::PutReply => "PutReply",
                             Wait::Fate => "Fate",
                             Wait::Level { .. } => "Level",
+                            Wait::Reply => "Reply",
                         })),
                         // A weak read whose level is being drawn is pending in the TLA+ twin.
                         ("pending", opt(match h.wait {

@@ -29,11 +29,30 @@ pub trait Protocol: Clone + Debug + PartialEq + Eq + Hash + Serialize + Send + S
         let _ = names;
         crate::tla::from_serde(doc)
     }
+    /// The endpoint a store serves (only for a family that calls one, [`Effects::call`]): request
+    /// `op` on the document `doc` under `key`. One atomic step of the store; the call's fate (the
+    /// request lost, or the response lost) is drawn when it is issued, as a write's is.
+    fn serve(&self, key: Key, doc: &Self::Doc, op: &Self::Doc) -> Served<Self::Doc, Self::Output> {
+        let _ = (key, doc, op);
+        unreachable!("this family calls no endpoint")
+    }
     /// An output as the TLA+ twin writes it.
     fn tla_output(&self, out: &Self::Output, names: &TlaNames) -> crate::tla::Value {
         let _ = names;
         crate::tla::from_serde(out)
     }
+}
+
+/// What an endpoint does with a request: the document it writes (None: unchanged), the response,
+/// and the outputs it sends downstream in the same atomic step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Served<D, O> {
+    pub write: Option<D>,
+    pub response: D,
+    pub publish: Vec<O>,
+    /// A request the server will apply to the same document later, at any point (a message it
+    /// sends itself: e.g. a retention timer's eviction). None for most endpoints.
+    pub later: Option<D>,
 }
 
 /// What the TLA+ twin calls things the Rust twin numbers: the handlers' model values.
@@ -121,8 +140,14 @@ impl<P: Protocol> Effects<P> {
     pub fn put_and_publish(&mut self, store: usize, key: Key, doc: P::Doc, expected: Option<Version>, outputs: Vec<P::Output>) {
         self.effects.push(Effect::Put {
             store,
-            put: PendingPut { store, key, doc, expected, publish: outputs },
+            put: PendingPut { store, key, doc, expected, publish: outputs, call: false },
         });
+    }
+    /// Call the endpoint `store` serves ([`Protocol::serve`]) with request `op` on `key`. The
+    /// answer is `Loaded` (the response, with the document's version after the call) or, for a
+    /// call that timed out (request or response lost), `Written` with `Failed`.
+    pub fn call(&mut self, store: usize, key: Key, op: P::Doc) {
+        self.effects.push(Effect::Put { store, put: PendingPut { store, key, doc: op, expected: None, publish: Vec::new(), call: true } });
     }
     /// Send an output message downstream.
     pub fn publish(&mut self, output: P::Output) {
@@ -144,6 +169,9 @@ pub struct PendingPut<P: Protocol> {
     pub doc: P::Doc,
     pub expected: Option<Version>,
     pub publish: Vec<P::Output>,
+    /// A call of the store's endpoint (`doc` is the request), not a write.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub call: bool,
 }
 
 /// What the handler is waiting for.
@@ -156,6 +184,8 @@ pub enum Wait {
     Fate,
     /// Whether the weak read of `key` in `store` returns an older version is being drawn.
     Level { store: usize, key: Key },
+    /// The answer to a call: a response (`Doc`) or a timeout (a failed `PutReply`).
+    Reply,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -209,6 +239,10 @@ impl<P: Protocol> Handler<P> {
             Msg::PutReply { tag, key, result } if tag == state.tag && state.wait == Wait::PutReply => {
                 Event::Written { key, result }
             }
+            Msg::Doc { tag, key, version, doc } if tag == state.tag && state.wait == Wait::Reply => {
+                Event::Loaded { key, version, doc }
+            }
+            Msg::PutReply { tag, key, result } if tag == state.tag && state.wait == Wait::Reply => Event::Written { key, result },
             // Anything else (a reply to an earlier incarnation, a delivery while busy) waits.
             _ => return None,
         };
@@ -272,6 +306,11 @@ impl<P: Protocol> Handler<P> {
     }
 
     fn send_put(&self, state: &mut HandlerState<P>, put: PendingPut<P>, ambiguous: bool, o: &mut Out<Node<P>>) {
+        if put.call {
+            o.send(self.topology.store(put.store), Msg::Call { tag: state.tag, key: put.key, op: put.doc, ambiguous });
+            state.wait = Wait::Reply;
+            return;
+        }
         o.send(
             self.topology.store(put.store),
             Msg::Put { tag: state.tag, key: put.key, doc: put.doc, expected: put.expected, ambiguous, publish: put.publish },

@@ -36,7 +36,7 @@ use std::borrow::Cow;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-pub use handler::{Effects, Event, FreshId, HandlerState, Protocol, TlaNames};
+pub use handler::{Effects, Event, FreshId, HandlerState, Protocol, Served, TlaNames};
 use crate::family::{ConstDef, ConstType, Consts};
 
 /// A logical input message, numbered from 1.
@@ -92,6 +92,14 @@ pub enum Msg<D, O> {
     /// atomic step (a transaction spanning state and messages).
     Put { tag: u8, key: Key, doc: D, expected: Option<Version>, ambiguous: bool, publish: Vec<O> },
     PutReply { tag: u8, key: Key, result: WriteResult },
+    /// Handler to store: a call of an endpoint the store serves (an HTTP server whose state is
+    /// the store's documents, [`Protocol::serve`]), request `op` on the document under `key`. The
+    /// store answers with `Doc` (the response), or, when `ambiguous` (the response is lost on
+    /// the way back), with a failed `PutReply`.
+    Call { tag: u8, key: Key, op: D, ambiguous: bool },
+    /// Store to itself: request `op` on `key`, applied whenever it is delivered (a timer of the
+    /// endpoint, such as a retention window's eviction); no reply.
+    Later { key: Key, op: D },
     /// To downstream.
     Output(O),
 }
@@ -246,7 +254,7 @@ impl<P: Protocol> Actor for Node<P> {
                 }
             }
             (Node::Store(st), NodeState::Store(s)) => {
-                if let Some(next) = st.on_msg(s, src, msg, o) {
+                if let Some(next) = st.on_msg(id, s, src, msg, o) {
                     *state.to_mut() = NodeState::Store(next);
                 }
             }
@@ -299,7 +307,9 @@ pub fn build<P: Protocol>(world: World<P>) -> WorldModel<P> {
                 failures_enabled: world.max_failures > 0,
             })
         }))
-        .actors((0..topo.stores).map(|_| Node::Store(store::Store::new(topo.downstream()).keeping_previous(&world.stale_keys))))
+        .actors((0..topo.stores).map(|_| {
+            Node::Store(store::Store::new(topo.downstream()).keeping_previous(&world.stale_keys).serving(world.protocol.clone()))
+        }))
         .actor(Node::Downstream)
         .init_network(stateright::actor::Network::new_unordered_nonduplicating([]))
         .max_crashes(topo.handlers)

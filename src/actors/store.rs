@@ -12,6 +12,8 @@ pub struct Store<P> {
     downstream: Id,
     /// Keys whose previous committed version is kept, for stale reads.
     stale_keys: Vec<Key>,
+    /// The protocol whose endpoint ([`Protocol::serve`]) the store serves, for `Call`s.
+    server: Option<P>,
     _protocol: PhantomData<P>,
 }
 
@@ -32,6 +34,16 @@ impl<D: Clone + Default> StoreState<D> {
             .find(|(k, _, _)| *k == key)
             .map_or((0, D::default()), |(_, v, d)| (*v, d.clone()))
     }
+    /// Writes `doc` under `key` at `version`.
+    fn set(&mut self, key: Key, version: Version, doc: D) {
+        match self.docs.iter_mut().find(|(k, _, _)| *k == key) {
+            Some(slot) => *slot = (key, version, doc),
+            None => {
+                self.docs.push((key, version, doc));
+                self.docs.sort_by_key(|(k, _, _)| *k);
+            }
+        }
+    }
     /// The document under `key` (the default one if never written).
     pub fn doc(&self, key: Key) -> D {
         self.get(key).1
@@ -40,7 +52,7 @@ impl<D: Clone + Default> StoreState<D> {
 
 impl<P: Protocol> Store<P> {
     pub fn new(downstream: Id) -> Self {
-        Store { downstream, stale_keys: Vec::new(), _protocol: PhantomData }
+        Store { downstream, stale_keys: Vec::new(), server: None, _protocol: PhantomData }
     }
 
     /// The store keeps the previous committed version of the documents under `keys`, so that a
@@ -51,12 +63,20 @@ impl<P: Protocol> Store<P> {
         self
     }
 
+    /// The store answers calls of `protocol`'s endpoint (an HTTP server whose state is the
+    /// store's documents).
+    pub fn serving(mut self, protocol: P) -> Self {
+        self.server = Some(protocol);
+        self
+    }
+
     pub fn on_start(&self) -> StoreState<P::Doc> {
         StoreState { docs: Vec::new(), previous: Vec::new() }
     }
 
     pub fn on_msg(
         &self,
+        me: Id,
         state: &StoreState<P::Doc>,
         src: Id,
         msg: Msg<P::Doc, P::Output>,
@@ -88,13 +108,7 @@ impl<P: Protocol> Store<P> {
                     next.previous.sort_by_key(|(k, _)| *k);
                 }
                 if applied {
-                    match next.docs.iter_mut().find(|(k, _, _)| *k == key) {
-                        Some(slot) => *slot = (key, version + 1, doc),
-                        None => {
-                            next.docs.push((key, version + 1, doc));
-                            next.docs.sort_by_key(|(k, _, _)| *k);
-                        }
-                    }
+                    next.set(key, version + 1, doc);
                     for out in publish {
                         o.send(self.downstream, Msg::Output(out));
                     }
@@ -107,6 +121,45 @@ impl<P: Protocol> Store<P> {
                     WriteResult::Conflict
                 };
                 o.send(src, Msg::PutReply { tag, key, result });
+                Some(next)
+            }
+            Msg::Call { tag, key, op, ambiguous } => {
+                let Some(server) = &self.server else { return None };
+                let (version, old) = state.get(key);
+                let served = server.serve(key, &old, &op);
+                let mut next = state.clone();
+                let version = match served.write {
+                    Some(doc) => {
+                        next.set(key, version + 1, doc);
+                        for out in served.publish {
+                            o.send(self.downstream, Msg::Output(out));
+                        }
+                        version + 1
+                    }
+                    None => version,
+                };
+                if let Some(op) = served.later {
+                    o.send(me, Msg::Later { key, op });
+                }
+                let reply = if ambiguous {
+                    Msg::PutReply { tag, key, result: WriteResult::Failed }
+                } else {
+                    Msg::Doc { tag, key, version, doc: served.response }
+                };
+                o.send(src, reply);
+                Some(next)
+            }
+            Msg::Later { key, op } => {
+                let Some(server) = &self.server else { return None };
+                let (version, old) = state.get(key);
+                let served = server.serve(key, &old, &op);
+                let mut next = state.clone();
+                if let Some(doc) = served.write {
+                    next.set(key, version + 1, doc);
+                    for out in served.publish {
+                        o.send(self.downstream, Msg::Output(out));
+                    }
+                }
                 Some(next)
             }
             _ => None,

@@ -2,6 +2,8 @@
 
 pub mod common;
 pub mod handler;
+pub mod http;
+pub mod idempotency_key;
 pub mod idempotent_set;
 pub mod inbox;
 pub mod message_id;

@@ -1,0 +1,365 @@
+//! `http`: the exactly-once HTTP protocol between two message-driven systems (the "exactly-once"
+//! blog's adaptation of token-based deduplication to HTTP). A handler of system A, processing an
+//! input, charges it through an HTTP server, system B: it records a request id for the input,
+//! PUTs the request under that id (create-only: the stored request is the token), POSTs to
+//! process it (the server charges a stored request once, stores the response and so marks it
+//! processed), GETs the response (the follow-up step), records it, DELETEs the request and its
+//! response, and acks. Every call is retried after a timeout, with the same id.
+//!
+//! The server is the store's endpoint ([`Protocol::serve`]): each HTTP call is one atomic step
+//! of the store on the request's document, and its fate is drawn when the caller issues it, as a
+//! write's is: delivered, the request lost (`FailBefore`), or the response lost (`Ambiguous`:
+//! applied, and the caller sees a timeout). The charge is the output the server sends in the
+//! same atomic step (to a payment ledger, the downstream recorder). A's records live in the same
+//! store under the inputs' keys; the requests under keys derived from fresh ids. Twin of
+//! `specs/http/Http.tla`.
+
+use crate::actors::{Effects, Event, Input, Key, Protocol, Served, Version, View, WorldModel, WorldState, WriteResult};
+use crate::check::Cond;
+use crate::families::common::{at_quiescence, some_handler_holds, termination, WorldFamily};
+use crate::families::ledger_world::fresh_key;
+use crate::family::{Consts, Kind, PropertyDef};
+use serde::Serialize;
+
+pub struct HttpFamily;
+pub static HTTP: HttpFamily = HttpFamily;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Variant {
+    /// The request id is recorded before the PUT and reused by every retry; POST charges a stored
+    /// request once.
+    Correct,
+    /// The server's POST charges whenever the request exists, whether or not it was processed.
+    PostWithoutMark,
+    /// A retry (after a timed-out PUT or POST, or a redelivery) draws a fresh request id.
+    NewRequestIdOnRetry,
+    /// The caller never DELETEs the request.
+    NoDelete,
+    /// After a timed-out call the caller drops its input (neither acks nor nacks it) instead of
+    /// retrying.
+    GiveUp,
+}
+
+const VARIANTS: &[&str] = &["Correct", "PostWithoutMark", "NewRequestIdOnRetry", "NoDelete", "GiveUp"];
+
+impl Variant {
+    fn parse(s: &str) -> Variant {
+        match s {
+            "Correct" => Variant::Correct,
+            "PostWithoutMark" => Variant::PostWithoutMark,
+            "NewRequestIdOnRetry" => Variant::NewRequestIdOnRetry,
+            "NoDelete" => Variant::NoDelete,
+            "GiveUp" => Variant::GiveUp,
+            other => unreachable!("variant {other} was validated"),
+        }
+    }
+}
+
+/// What a document, a request or a response is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum DocKind {
+    /// Never written.
+    #[default]
+    Unwritten,
+    /// A's record of an input: the request id drawn for it (`req`).
+    Requested,
+    /// A's record of an input: the response of request `req` is in hand.
+    Responded,
+    /// B's request document: stored by a PUT, not processed.
+    Stored,
+    /// B's request document: processed (charged); the response is stored with it.
+    Processed,
+    /// B's request document after a DELETE (a tombstone: the store keeps versions).
+    Deleted,
+    /// The requests: PUT (of input `input`), POST, GET, DELETE.
+    Put,
+    Post,
+    Get,
+    Delete,
+}
+
+/// A document of the store, a request to the server or its response.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Doc {
+    pub kind: DocKind,
+    /// The input a request is for (0 where none).
+    pub input: Input,
+    /// The request id in A's records (0 where none).
+    pub req: Key,
+}
+
+fn doc(kind: DocKind, input: Input, req: Key) -> Doc {
+    Doc { kind, input, req }
+}
+
+/// A charge made by the server for input `input` under request `req`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Charge {
+    pub input: Input,
+    pub req: Key,
+}
+
+const STORE: usize = 0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Phase {
+    /// A's record of the input is requested.
+    Loading,
+    /// The new request id is being recorded.
+    Recording,
+    /// The PUT, POST, GET of the request are on their way.
+    Putting,
+    Posting,
+    Getting,
+    /// The response is being recorded.
+    Responding,
+    /// The DELETE is on its way.
+    Deleting,
+}
+
+/// The input, the phase, the request id (0 before one is drawn), the version of A's record read
+/// or written last, and whether the call on its way is a retry after a timeout.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Work {
+    pub input: Input,
+    pub phase: Phase,
+    pub req: Key,
+    pub version: Version,
+    pub retried: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct HttpProtocol {
+    pub variant: Variant,
+}
+
+impl HttpProtocol {
+    /// Call `op` on request `req` in `phase`.
+    fn call(&self, fx: &mut Effects<Self>, input: Input, phase: Phase, req: Key, version: Version, retried: bool) -> Option<Work> {
+        let op = match phase {
+            Phase::Putting => doc(DocKind::Put, input, 0),
+            Phase::Posting => doc(DocKind::Post, 0, 0),
+            Phase::Getting => doc(DocKind::Get, 0, 0),
+            Phase::Deleting => doc(DocKind::Delete, 0, 0),
+            _ => unreachable!("no call in {phase:?}"),
+        };
+        fx.call(STORE, req, op);
+        Some(Work { input, phase, req, version, retried })
+    }
+
+    /// The request id of a retry of `req`: the same one, but in `NewRequestIdOnRetry`.
+    fn retry_id(&self, fx: &mut Effects<Self>, req: Key) -> Key {
+        if self.variant == Variant::NewRequestIdOnRetry { fresh_key(fx.fresh_id()) } else { req }
+    }
+
+    /// The call of `w` timed out (the request or the response was lost): retry it.
+    fn on_timeout(&self, w: &Work, fx: &mut Effects<Self>) -> Option<Work> {
+        if self.variant == Variant::GiveUp {
+            return None;
+        }
+        match w.phase {
+            // A fresh id starts over with its PUT.
+            Phase::Putting | Phase::Posting => {
+                let req = self.retry_id(fx, w.req);
+                let phase = if req == w.req { w.phase } else { Phase::Putting };
+                self.call(fx, w.input, phase, req, w.version, true)
+            }
+            _ => self.call(fx, w.input, w.phase, w.req, w.version, true),
+        }
+    }
+}
+
+impl Protocol for HttpProtocol {
+    type Doc = Doc;
+    type Output = Charge;
+    type Work = Work;
+
+    /// The server. PUT stores a request if none was ever stored under its id (create-only); POST
+    /// charges a stored request and marks it processed (the response is stored with it); GET
+    /// returns the document; DELETE removes a stored or processed request.
+    fn serve(&self, key: Key, current: &Doc, op: &Doc) -> Served<Doc, Charge> {
+        let unchanged = Served { write: None, response: *current, publish: Vec::new(), later: None };
+        match (op.kind, current.kind) {
+            (DocKind::Put, DocKind::Unwritten) => {
+                let stored = doc(DocKind::Stored, op.input, 0);
+                Served { write: Some(stored), response: stored, publish: Vec::new(), later: None }
+            }
+            (DocKind::Post, DocKind::Stored) => charge(key, current.input),
+            (DocKind::Post, DocKind::Processed) if self.variant == Variant::PostWithoutMark => charge(key, current.input),
+            (DocKind::Delete, DocKind::Stored | DocKind::Processed) => {
+                let deleted = doc(DocKind::Deleted, 0, 0);
+                Served { write: Some(deleted), response: deleted, publish: Vec::new(), later: None }
+            }
+            _ => unchanged,
+        }
+    }
+
+    fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
+        match (work, event) {
+            (None, Event::Delivered(input)) => {
+                fx.get(STORE, input);
+                Some(Work { input, phase: Phase::Loading, req: 0, version: 0, retried: false })
+            }
+            (Some(w), Event::Loaded { version, doc: record, .. }) if w.phase == Phase::Loading => {
+                let input = w.input;
+                match record.kind {
+                    DocKind::Responded if self.variant == Variant::NoDelete => {
+                        fx.ack(input);
+                        None
+                    }
+                    // The response is in hand: (again) DELETE the request.
+                    DocKind::Responded => self.call(fx, input, Phase::Deleting, record.req, version, false),
+                    // A retry of a recorded request.
+                    DocKind::Requested => {
+                        let req = self.retry_id(fx, record.req);
+                        self.call(fx, input, Phase::Putting, req, version, false)
+                    }
+                    _ => {
+                        let req = fresh_key(fx.fresh_id());
+                        fx.put(STORE, input, doc(DocKind::Requested, 0, req), version);
+                        Some(Work { input, phase: Phase::Recording, req, version, retried: false })
+                    }
+                }
+            }
+            (Some(w), Event::Loaded { doc: response, .. }) => match w.phase {
+                Phase::Putting => self.call(fx, w.input, Phase::Posting, w.req, w.version, false),
+                Phase::Posting => self.call(fx, w.input, Phase::Getting, w.req, w.version, false),
+                Phase::Getting if response.kind == DocKind::Processed => {
+                    fx.put(STORE, w.input, doc(DocKind::Responded, 0, w.req), w.version);
+                    Some(Work { phase: Phase::Responding, retried: false, ..w.clone() })
+                }
+                // No response to get (the request is gone): start over from the record.
+                Phase::Getting => {
+                    fx.nack(w.input);
+                    None
+                }
+                Phase::Deleting => {
+                    fx.ack(w.input);
+                    None
+                }
+                _ => unreachable!("a response while {w:?}"),
+            },
+            (Some(w), Event::Written { result, .. }) => match (w.phase, result) {
+                (Phase::Recording, WriteResult::Ok) => self.call(fx, w.input, Phase::Putting, w.req, w.version + 1, false),
+                (Phase::Responding, WriteResult::Ok) if self.variant == Variant::NoDelete => {
+                    fx.ack(w.input);
+                    None
+                }
+                (Phase::Responding, WriteResult::Ok) => self.call(fx, w.input, Phase::Deleting, w.req, w.version + 1, false),
+                // A's own write failed or conflicted: the broker redelivers.
+                (Phase::Recording | Phase::Responding, _) => {
+                    fx.nack(w.input);
+                    None
+                }
+                // A call timed out.
+                _ => self.on_timeout(w, fx),
+            },
+            (work, event) => unreachable!("http handler got {event:?} while {work:?}"),
+        }
+    }
+}
+
+/// POST on a stored request: charge it, and store the response (processed).
+fn charge(key: Key, input: Input) -> Served<Doc, Charge> {
+    let processed = doc(DocKind::Processed, input, 0);
+    Served { write: Some(processed), response: processed, publish: vec![Charge { input, req: key }], later: None }
+}
+
+type M = WorldModel<HttpProtocol>;
+type S = WorldState<HttpProtocol>;
+
+/// The document under `key`.
+fn doc_at(v: &View<'_, HttpProtocol>, key: Key) -> Doc {
+    v.store(STORE).doc(key)
+}
+
+/// No input is charged twice: the charges received (every copy) name each input at most once.
+pub fn each_input_at_most_once<O>(charges: &[O], input: impl Fn(&O) -> Input) -> bool {
+    charges.iter().enumerate().all(|(i, o)| charges.iter().skip(i + 1).all(|p| input(p) != input(o)))
+}
+
+fn at_most_once_charge(m: &M, s: &S) -> bool {
+    each_input_at_most_once(View::new(m, s).outputs(), |c| c.input)
+}
+
+/// At quiescence every input was charged, and A holds the response of that charge.
+fn no_lost_response(m: &M, s: &S) -> bool {
+    at_quiescence(m, s, |v| {
+        (1..=v.world.inputs).all(|i| {
+            let record = doc_at(v, i);
+            record.kind == DocKind::Responded && v.outputs().contains(&Charge { input: i, req: record.req })
+        })
+    })
+}
+
+/// At quiescence the server keeps no request and no response: every one stored was deleted.
+fn no_garbage(m: &M, s: &S) -> bool {
+    at_quiescence(m, s, |v| {
+        v.store(STORE).docs.iter().all(|(_, _, d)| !matches!(d.kind, DocKind::Stored | DocKind::Processed))
+    })
+}
+
+/// A handler is loading a copy of an input that an earlier attempt already recorded.
+fn duplicate_delivered(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && doc_at(&v, w.input).kind != DocKind::Unwritten)
+}
+
+/// A handler is down between two writes: the server charged its request, and A has not recorded
+/// the response.
+fn crash_mid_processing(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    some_handler_holds(&v, |w, down| {
+        down && doc_at(&v, w.req).kind == DocKind::Processed && doc_at(&v, w.input).kind != DocKind::Responded
+    })
+}
+
+/// A handler retries a POST after a timeout, and the POST that timed out had been processed (its
+/// response was lost).
+fn retry_after_ambiguous_timeout(m: &M, s: &S) -> bool {
+    let v = View::new(m, s);
+    some_handler_holds(&v, |w, _| w.phase == Phase::Posting && w.retried && doc_at(&v, w.req).kind == DocKind::Processed)
+}
+
+/// The properties `http` and `idempotency-key` share.
+pub const AT_MOST_ONCE_CHARGE: PropertyDef =
+    PropertyDef { name: "AtMostOnceCharge", kind: Kind::Invariant, doc: "no input is charged twice (every charge copy counts)" };
+pub const RETRY_AFTER_AMBIGUOUS_TIMEOUT: PropertyDef = PropertyDef {
+    name: "RetryAfterAmbiguousTimeout",
+    kind: Kind::Sometimes,
+    doc: "a handler retries a POST after a timeout, and the POST that timed out had been processed",
+};
+
+const PROPERTIES: &[PropertyDef] = &[
+    AT_MOST_ONCE_CHARGE,
+    PropertyDef { name: "NoLostResponse", kind: Kind::Invariant, doc: "at quiescence every input was charged and its caller holds the response of that charge" },
+    PropertyDef { name: "NoGarbage", kind: Kind::Invariant, doc: "at quiescence the server keeps no stored request or response" },
+    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" },
+    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input an earlier attempt recorded" },
+    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down after the server charged its request and before A recorded the response" },
+    RETRY_AFTER_AMBIGUOUS_TIMEOUT,
+];
+
+const CONDITIONS: &[(&str, Cond<M>)] = &[
+    ("AtMostOnceCharge", at_most_once_charge),
+    ("NoLostResponse", no_lost_response),
+    ("NoGarbage", no_garbage),
+    ("Termination", termination),
+    ("DuplicateDelivered", duplicate_delivered),
+    ("CrashMidProcessing", crash_mid_processing),
+    ("RetryAfterAmbiguousTimeout", retry_after_ambiguous_timeout),
+];
+
+impl WorldFamily for HttpFamily {
+    type P = HttpProtocol;
+    const ID: &'static str = "http";
+    const MODULE: &'static str = "Http";
+    const SUMMARY: &'static str =
+        "Exactly-once HTTP between two message-driven systems: PUT the request under a recorded id, POST, GET the response, DELETE; every call retried.";
+    const VARIANTS: &'static [&'static str] = VARIANTS;
+    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
+    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    fn world(&self, consts: &Consts) -> crate::actors::World<HttpProtocol> {
+        crate::actors::world(HttpProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    }
+}
