@@ -140,9 +140,11 @@ impl Row {
     }
 }
 
-/// Benchmarks `jobs`, `runs` times each, alternating the checkers.
-pub fn run(root: &Path, jobs: &[Job], tlc: &Tlc, runs: usize) -> Result<Vec<Row>, Failure> {
+/// Benchmarks `jobs`, `runs` times each, alternating the checkers; `done` gets each model
+/// file's row as soon as its last run is over (so that an interrupted benchmark keeps them).
+pub fn run(root: &Path, jobs: &[Job], tlc: &Tlc, runs: usize, mut done: impl FnMut(&Row)) -> Result<Vec<Row>, Failure> {
     let mut measured: Vec<[Vec<Measure>; 3]> = jobs.iter().map(|_| Default::default()).collect();
+    let mut rows = Vec::new();
     for r in 0..runs {
         for (job, m) in jobs.iter().zip(&mut measured) {
             crate::cli::progress(&format!("run {}/{runs}: {}: TLC", r + 1, job.name));
@@ -151,19 +153,21 @@ pub fn run(root: &Path, jobs: &[Job], tlc: &Tlc, runs: usize) -> Result<Vec<Row>
             m[1].push(stateright(job, 2, false)?);
             crate::cli::progress(&format!("run {}/{runs}: {}: Stateright DFS", r + 1, job.name));
             m[2].push(stateright(job, 2, true)?);
+            if r + 1 == runs {
+                let [t, b, d] = std::mem::take(m);
+                let row = Row {
+                    job_name: job.name.clone(),
+                    family: job.family.id().to_string(),
+                    tlc: Measure::median(t),
+                    bfs: Measure::median(b),
+                    dfs: Measure::median(d),
+                };
+                done(&row);
+                rows.push(row);
+            }
         }
     }
-    Ok(jobs
-        .iter()
-        .zip(measured)
-        .map(|(job, [t, b, d])| Row {
-            job_name: job.name.clone(),
-            family: job.family.id().to_string(),
-            tlc: Measure::median(t),
-            bfs: Measure::median(b),
-            dfs: Measure::median(d),
-        })
-        .collect())
+    Ok(rows)
 }
 
 fn mib(bytes: u64) -> String {
@@ -311,4 +315,40 @@ pub fn chart(results: &Value) -> String {
 
 fn xml(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(model: &str, seconds: f64) -> Value {
+        json!({"model": model, "ratio": {"seconds": seconds, "peak_memory": 6.0}})
+    }
+
+    #[test]
+    fn merging_keeps_other_models_and_replaces_the_measured_ones() {
+        let earlier = json!({"results": [row("models/a/bench-X.cfg", 2.0), row("models/b/bench-Y.cfg", 3.0)], "runs": 3});
+        let new = json!({"results": [row("models/b/bench-Y.cfg", 9.0), row("models/c/bench-Z.cfg", 1.0)], "runs": 1, "method": "m", "machine": {}});
+        let merged = merge(Some(earlier), new);
+        let models: Vec<&str> = merged["results"].as_array().unwrap().iter().map(|r| r["model"].as_str().unwrap()).collect();
+        assert_eq!(models, ["models/a/bench-X.cfg", "models/b/bench-Y.cfg", "models/c/bench-Z.cfg"]);
+        assert_eq!(merged["results"][1]["ratio"]["seconds"], 9.0);
+        assert_eq!(merged["runs"], 1);
+    }
+
+    #[test]
+    fn the_chart_has_a_row_per_model_and_the_targets() {
+        let svg = chart(&json!({"results": [row("models/a/bench-X.cfg", 12.0), row("models/b/<Y>.cfg", 0.1)]}));
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains(">a/bench-X<") && svg.contains("b/&lt;Y&gt;"));
+        assert!(svg.contains("target 10x") && svg.contains("target 5x"));
+        assert_eq!(svg.matches("<rect ").count(), 1 + 2 * 2, "background and two bars per model");
+    }
+
+    #[test]
+    fn the_median_run_is_reported() {
+        let m = |s: f64, mem: u64| Measure { distinct_states: 1, generated_states: 1, seconds: s, peak_memory_bytes: mem };
+        let med = Measure::median(vec![m(3.0, 30), m(1.0, 10), m(2.0, 50)]);
+        assert_eq!((med.seconds, med.peak_memory_bytes), (2.0, 30));
+    }
 }

@@ -828,18 +828,24 @@ fn bench(root: &Path, families: &[String], runs: usize, json_out: bool) -> Resul
     }
     let jobs = paths.iter().map(|p| load_job(root, p, &[])).collect::<Result<Vec<_>, _>>()?;
     let tlc = Tlc::locate(root, 2)?;
-    let rows = crate::bench::run(root, &jobs, &tlc, runs)?;
-    let new = crate::bench::to_json(&rows, runs);
     let dir = root.join("bench");
-    let file = dir.join("results.json");
-    let earlier = std::fs::read_to_string(&file).ok().and_then(|t| serde_json::from_str(&t).ok());
-    let merged = crate::bench::merge(earlier, new.clone());
-    let written = std::fs::create_dir_all(&dir)
-        .and_then(|_| std::fs::write(&file, serde_json::to_string_pretty(&merged).unwrap() + "\n"))
-        .and_then(|_| std::fs::write(dir.join("chart.svg"), crate::bench::chart(&merged)));
-    if let Err(e) = written {
-        return Err(Failure::env(format!("cannot write the results into {}: {e}", dir.display())));
+    let mut write_error = None;
+    // Each model file's row is merged into the results as soon as it is measured.
+    let rows = crate::bench::run(root, &jobs, &tlc, runs, |row| {
+        let file = dir.join("results.json");
+        let earlier = std::fs::read_to_string(&file).ok().and_then(|t| serde_json::from_str(&t).ok());
+        let merged = crate::bench::merge(earlier, crate::bench::to_json(std::slice::from_ref(row), runs));
+        let written = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::write(&file, serde_json::to_string_pretty(&merged).unwrap() + "\n"))
+            .and_then(|_| std::fs::write(dir.join("chart.svg"), crate::bench::chart(&merged)));
+        if let Err(e) = written {
+            write_error.get_or_insert(format!("cannot write the results into {}: {e}", dir.display()));
+        }
+    })?;
+    if let Some(e) = write_error {
+        return Err(Failure::env(e));
     }
+    let new = crate::bench::to_json(&rows, runs);
     if json_out {
         println!("{}", serde_json::to_string_pretty(&new).unwrap());
     } else {

@@ -70,6 +70,8 @@ fn bad_input_is_one_line_and_exit_code_2() {
     bad_input(&root, &["check", "--bogus"], "unexpected argument '--bogus'");
     bad_input(&root, &["frobnicate"], "unrecognized subcommand");
     bad_input(&root, &["tlc", "nosuch"], "unknown family");
+    bad_input(&root, &["bench", "nosuch"], "unknown family nosuch");
+    bad_input(&root, &["bench", "--runs", "0"], "--runs");
     bad_input(&root, &["compare", "models/handler/Missing.cfg"], "no model file");
     bad_input(&root, &["explore", "models/handler/GiveUp.cfg", "--host", "localhost:x"], "not an IP address");
     bad_input(&root, &["explore", "models/handler/GiveUp.cfg", "--port", "70000"], "70000");

@@ -86,3 +86,21 @@ fn lockstep_files_expect_equal_counts() {
         }
     }
 }
+
+#[test]
+fn bench_files_are_correct_variants_with_invariants_only() {
+    // `exactly bench` runs TLC on them without -continue: a violated invariant would stop it.
+    let root = common::root();
+    let mut n = 0;
+    for f in exactly::family::families() {
+        for p in exactly::cli::bench_files(&root, f) {
+            let job = exactly::cli::load_job(&root, &p, &[]).unwrap_or_else(|e| panic!("{}: {}", p.display(), e.message));
+            assert_eq!(job.model.constant("Variant"), Some(&exactly::cfg::Value::Str(f.variants()[0].to_string())), "{}: the correct variant", job.name);
+            assert!(job.props.iter().all(|p| p.kind == exactly::family::Kind::Invariant), "{}: invariants only", job.name);
+            assert!(job.model.symmetry.is_none(), "{}: no symmetry", job.name);
+            assert!(!exactly::cli::model_files(&root, f).contains(&p), "{}: left out of the catalog's runs", job.name);
+            n += 1;
+        }
+    }
+    assert!(n >= 9, "bench files: {n}");
+}
