@@ -577,17 +577,29 @@ fn run_one(root: &Path, targets: &Targets, checker: &str, mut run: impl FnMut(&J
     Ok(exit_code(&stops, all_ok))
 }
 
+/// TLC for one model file: committed files known to be small start Java's quick compiler only.
+fn small_model_tlc(tlc: &Tlc, job: &Job) -> Tlc {
+    let small = job.expectation.as_ref().is_some_and(|e| e.tlc.distinct_states < 100_000);
+    Tlc { quick_start: small, ..tlc.clone() }
+}
+
+/// What `compare` found for one model file.
+struct Compared {
+    rows: Vec<Vec<String>>,
+    result: serde_json::Value,
+    agree: bool,
+    expected: bool,
+    stops: Vec<Stop>,
+}
+
 fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Result<i32, Failure> {
     let jobs = resolve(root, targets)?;
-    let mut all_agree = true;
-    let mut all_expected = true;
-    let mut results = Vec::new();
-    let mut table = Table::new(&["model", "property", "TLC", "Stateright", "agree", "expected"]);
-    let mut stops = Vec::new();
-    for (i, job) in jobs.iter().enumerate() {
-        if crate::check::interrupted() {
-            break;
-        }
+    let one = |i: usize, job: &Job| -> Result<Compared, Failure> {
+        let tlc = &small_model_tlc(tlc, job);
+        let mut all_agree = true;
+        let mut all_expected = true;
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let mut stops = Vec::new();
         progress(&format!("[{}/{}] {}: Stateright", i + 1, jobs.len(), job.name));
         let sr = job.family.check(&job.consts, &job.props, opts);
         let tl = if sr.stopped == Some(Stop::Interrupted) {
@@ -639,7 +651,7 @@ fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Resu
             let want = expected_verdict(job, p.name);
             let exp = if job.expectation.is_none() { "-".to_string() } else { yes(want == t && want == s) };
             let agree_cell = if t == "unknown" || s == "unknown" { "-".to_string() } else { yes(t == s) };
-            table.row(vec![job.name.clone(), p.name.to_string(), t.clone(), s.clone(), agree_cell, exp]);
+            rows.push(vec![job.name.clone(), p.name.to_string(), t.clone(), s.clone(), agree_cell, exp]);
         }
         let exp_counts = job.expectation.as_ref().map(|e| {
             e.tlc.distinct_states == tl.distinct_states
@@ -647,7 +659,7 @@ fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Resu
                 && e.stateright.distinct_states == sr.distinct_states
                 && e.stateright.generated_states == sr.generated_states
         });
-        table.row(vec![
+        rows.push(vec![
             job.name.clone(),
             if symmetric {
                 "states distinct/generated (symmetry)"
@@ -667,7 +679,7 @@ fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Resu
             let ok = c.agree(lockstep);
             all_agree &= ok;
             let replay = |r: Option<bool>| r.map_or("", |b| if b { ", replayed" } else { ", NOT replayed" });
-            table.row(vec![
+            rows.push(vec![
                 job.name.clone(),
                 format!("counterexample {}", c.property),
                 c.tlc_length.map_or("-".into(), |n| format!("{n} steps{}", replay(c.tlc_in_stateright))),
@@ -689,7 +701,46 @@ fn compare(root: &Path, targets: &Targets, opts: &RunOptions, tlc: &Tlc) -> Resu
             "expected": expected,
         });
         save_result(root, job, "compare", &result);
-        results.push(result);
+        Ok(Compared { rows, result, agree: all_agree, expected: all_expected, stops })
+    };
+    // Two model files at a time: a file's TLC run has one worker (its traces are then the
+    // shortest), and a small run is mostly Java starting up, on one core.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { break };
+                if crate::check::interrupted() {
+                    break;
+                }
+                let r = one(i, job);
+                let failed = r.is_err();
+                done.lock().unwrap().push((i, r));
+                if failed {
+                    // A broken environment ends the command: take no more files.
+                    next.store(jobs.len(), std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap();
+    done.sort_by_key(|(i, _)| *i);
+    let mut all_agree = true;
+    let mut all_expected = true;
+    let mut results = Vec::new();
+    let mut table = Table::new(&["model", "property", "TLC", "Stateright", "agree", "expected"]);
+    let mut stops = Vec::new();
+    for (_, r) in done {
+        let c = r?;
+        all_agree &= c.agree;
+        all_expected &= c.expected;
+        for row in c.rows {
+            table.row(row);
+        }
+        stops.extend(c.stops);
+        results.push(c.result);
     }
     if targets.json {
         println!("{}", serde_json::to_string_pretty(&json!({"agree": all_agree, "expected": all_expected, "results": results})).unwrap());
@@ -1008,7 +1059,7 @@ pub fn main_with(cli: Cli) -> Result<i32, Failure> {
             drop(jobs_ok);
             let tlc = Tlc::locate(&root, workers)?;
             let limits = targets.limits();
-            run_one(&root, &targets, "tlc", |job| Ok(tlc.check(&root, job.family, &job.model, &job.props, 2, &limits)?))
+            run_one(&root, &targets, "tlc", |job| Ok(small_model_tlc(&tlc, job).check(&root, job.family, &job.model, &job.props, 2, &limits)?))
         }
         Command::Compare { targets, threads, workers } => {
             let jobs_ok = resolve(&root, &targets)?;

@@ -31,6 +31,9 @@ pub struct Tlc {
     pub workers: usize,
     /// Run with `-continue` (only with invariants that report each property once).
     pub continue_: bool,
+    /// Small models: Java compiles with its quick compiler only (`-XX:TieredStopAtLevel=1`),
+    /// which starts faster and spends less CPU on short runs, and runs long ones slower.
+    pub quick_start: bool,
 }
 
 /// Why TLC could not give verdicts: the environment is broken (exit code 3).
@@ -69,7 +72,7 @@ impl Tlc {
                 TlcError("Java is missing: no `java` on the PATH (run `make setup`, or set $JAVA)".into())
             })?,
         };
-        Ok(Tlc { java, jar: std::fs::canonicalize(&jar).unwrap_or(jar), workers: workers.max(1), continue_: false })
+        Ok(Tlc { java, jar: std::fs::canonicalize(&jar).unwrap_or(jar), workers: workers.max(1), continue_: false, quick_start: false })
     }
 }
 
@@ -307,6 +310,7 @@ impl Tlc {
         let mut child = Command::new(&self.java)
             .current_dir(&dir)
             .arg("-XX:+UseParallelGC")
+            .args(self.quick_start.then_some("-XX:TieredStopAtLevel=1"))
             .arg(format!("-Djava.io.tmpdir={}", dir.join("tmp").display()))
             .arg("-cp")
             .arg(&self.jar)
@@ -413,7 +417,7 @@ impl Tlc {
     /// `-continue`; its counts, wall time and the peak memory of TLC's process.
     pub fn bench(&self, root: &Path, family: &dyn Family, mf: &ModelFile) -> Result<crate::bench::Measure, TlcError> {
         let start = Instant::now();
-        let plain = Tlc { continue_: false, ..self.clone() };
+        let plain = Tlc { continue_: false, quick_start: false, ..self.clone() };
         let (end, _, peak) = plain.run_measured(root, family, mf, "", &mf.invariants, &[], &Limits::default(), None)?;
         let seconds = start.elapsed().as_secs_f64();
         match end {
