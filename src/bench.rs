@@ -62,8 +62,8 @@ fn stateright(job: &Job, threads: usize, dfs: bool) -> Result<Measure, Failure> 
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| Failure::env(format!("cannot start a Stateright run: {e}")))?;
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
+    let out = crate::measure::drain(child.stdout.take());
+    let err = crate::measure::drain(child.stderr.take());
     let ended = crate::measure::wait(&mut child, crate::check::interrupted)
         .map_err(|e| Failure::env(format!("lost track of a Stateright run: {e}")))?;
     let seconds = start.elapsed().as_secs_f64();
@@ -89,16 +89,6 @@ fn stateright(job: &Job, threads: usize, dfs: bool) -> Result<Measure, Failure> 
         generated_states: count("generated_states")?,
         seconds,
         peak_memory_bytes: ended.peak_memory_bytes,
-    })
-}
-
-fn drain(stream: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(mut r) = stream {
-            let _ = r.read_to_string(&mut s);
-        }
-        s
     })
 }
 

@@ -46,3 +46,15 @@ pub fn wait(child: &mut Child, mut stop: impl FnMut() -> bool) -> std::io::Resul
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Reads a child's output stream to its end on a thread of its own (so that a full pipe never
+/// blocks the child), as text.
+pub fn drain(stream: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut s) = stream {
+            let _ = s.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}

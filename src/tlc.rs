@@ -229,41 +229,12 @@ fn last_progress(output: &str) -> (u64, u64) {
         .unwrap_or((0, 0))
 }
 
-/// Reads a child's stream to the end on a thread of its own (so that a full pipe never blocks it).
-fn drain(stream: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut s) = stream {
-            let mut bytes = Vec::new();
-            let _ = s.read_to_end(&mut bytes);
-            text = String::from_utf8_lossy(&bytes).into_owned();
-        }
-        text
-    })
-}
-
 impl Tlc {
-    /// One TLC run with the given invariants and properties, and its output. It is killed on
-    /// Ctrl-C or at the deadline, and with `max_states` explores no further than that many
-    /// distinct states.
+    /// One TLC run with the given invariants and properties: how it ended, its output, and the
+    /// peak resident memory of TLC's Java process. It is killed on Ctrl-C or at the deadline,
+    /// and with `max_states` explores no further than that many distinct states.
     #[allow(clippy::too_many_arguments)]
     fn run(
-        &self,
-        root: &Path,
-        family: &dyn Family,
-        mf: &ModelFile,
-        extra_defs: &str,
-        invariants: &[String],
-        properties: &[String],
-        limits: &Limits,
-        deadline: Option<Instant>,
-    ) -> Result<(RunEnd, String), TlcError> {
-        self.run_measured(root, family, mf, extra_defs, invariants, properties, limits, deadline).map(|(end, out, _)| (end, out))
-    }
-
-    /// [`Tlc::run`], with the peak resident memory of TLC's Java process.
-    #[allow(clippy::too_many_arguments)]
-    fn run_measured(
         &self,
         root: &Path,
         family: &dyn Family,
@@ -322,8 +293,8 @@ impl Tlc {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| TlcError(format!("cannot start Java ({}): {e}", self.java.display())))?;
-        let out = drain(child.stdout.take());
-        let err = drain(child.stderr.take());
+        let out = crate::measure::drain(child.stdout.take());
+        let err = crate::measure::drain(child.stderr.take());
         let mut stopped = None;
         let ended = crate::measure::wait(&mut child, || {
             if crate::check::interrupted() {
@@ -375,7 +346,7 @@ impl Tlc {
     pub fn trace_states(&self, root: &Path, family: &dyn Family, mf: &ModelFile, prop: &PropertyDef, model_name: &str) -> Result<Option<(Trace, Vec<tla::State>)>, TlcError> {
         let one = Tlc { workers: 1, ..self.clone() };
         let name = prop.name.to_string();
-        let (end, out) = match prop.kind {
+        let (end, out, _) = match prop.kind {
             Kind::Invariant => one.run(root, family, mf, "", &[name], &[], &Limits::default(), None)?,
             Kind::Liveness => one.run(root, family, mf, "", &[], &[name], &Limits::default(), None)?,
             Kind::Sometimes => {
@@ -400,7 +371,7 @@ impl Tlc {
         }
         let (defs, replay_mf) = replay_spec(mf, &[states]);
         let one = Tlc { workers: 1, ..self.clone() };
-        let (end, out) = one.run(root, family, &replay_mf, &defs, &["ReplayIncomplete".into()], &[], &Limits::default(), None)?;
+        let (end, out, _) = one.run(root, family, &replay_mf, &defs, &["ReplayIncomplete".into()], &[], &Limits::default(), None)?;
         Ok(match end {
             RunEnd::InvariantViolated { trace_len, .. } if trace_len == states.len() => Ok(()),
             RunEnd::InvariantViolated { trace_len, .. } => Err(format!("TLC replayed it in {trace_len} states, not {}", states.len())),
@@ -418,7 +389,7 @@ impl Tlc {
     pub fn bench(&self, root: &Path, family: &dyn Family, mf: &ModelFile) -> Result<crate::bench::Measure, TlcError> {
         let start = Instant::now();
         let plain = Tlc { continue_: false, quick_start: false, ..self.clone() };
-        let (end, _, peak) = plain.run_measured(root, family, mf, "", &mf.invariants, &[], &Limits::default(), None)?;
+        let (end, _, peak) = plain.run(root, family, mf, "", &mf.invariants, &[], &Limits::default(), None)?;
         let seconds = start.elapsed().as_secs_f64();
         match end {
             RunEnd::Complete { distinct, generated } => {
@@ -440,7 +411,7 @@ impl Tlc {
             let behaviours: Vec<&[tla::State]> = batch.iter().map(|&i| traces[i].as_slice()).collect();
             let (defs, replay_mf) = replay_spec(mf, &behaviours);
             let one = Tlc { workers: 1, continue_: true, ..self.clone() };
-            let (end, out) = one.run(root, family, &replay_mf, &defs, &["ReplayIncomplete".into()], &[], &Limits::default(), None)?;
+            let (end, out, _) = one.run(root, family, &replay_mf, &defs, &["ReplayIncomplete".into()], &[], &Limits::default(), None)?;
             if !matches!(end, RunEnd::Complete { .. }) {
                 return Err(TlcError(format!("the replay run ended unexpectedly: {end:?}")));
             }
@@ -650,7 +621,7 @@ impl Tlc {
             let mut with = joined;
             let (end, out) = loop {
                 let properties: Vec<String> = with.iter().map(|p| p.name.to_string()).collect();
-                let (end, out) = cont.run(root, family, mf, &defs, &invariants, &properties, limits, deadline)?;
+                let (end, out, _) = cont.run(root, family, mf, &defs, &invariants, &properties, limits, deadline)?;
                 match (with, &end) {
                     (Some(p), RunEnd::TemporalViolated { .. }) => {
                         record_temporal(p, &end)?;
@@ -688,7 +659,7 @@ impl Tlc {
         };
         // Several temporal properties: one run each (a temporal violation never names its property).
         let temporal_run = |p: &PropertyDef| -> Result<(), TlcError> {
-            let (end, _) = self.run(root, family, mf, "", &[], &[p.name.to_string()], limits, deadline)?;
+            let (end, _, _) = self.run(root, family, mf, "", &[], &[p.name.to_string()], limits, deadline)?;
             record(&end);
             record_temporal(p, &end)
         };
