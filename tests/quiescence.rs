@@ -1,0 +1,70 @@
+//! `actors::has_successor`, which the properties that speak at quiescence ask of every state,
+//! answers from the state without building successors. It must give the answer of trying every
+//! action (`actors::any_successor`) on every reachable state: checked on each committed model
+//! file of every family (the first states of the larger ones).
+
+mod common;
+
+use exactly::actors::{any_successor, has_successor, WorldState};
+use exactly::families::common::WorldFamily;
+use std::collections::{HashSet, VecDeque};
+
+/// States explored per model file.
+const LIMIT: usize = 20_000;
+
+/// Explores each model file of `family` breadth-first (up to `LIMIT` states) and compares the two
+/// answers on every state. Returns how many states were quiescent and how many were not.
+fn compare<F: WorldFamily>(family: &F) -> (usize, usize) {
+    use stateright::Model;
+    let root = common::root();
+    let (mut quiescent, mut busy) = (0, 0);
+    for path in exactly::cli::model_files(&root, family) {
+        let job = exactly::cli::load_job(&root, &path, &[]).unwrap_or_else(|e| panic!("{}: {}", path.display(), e.message));
+        let model = family.model(&job.consts, &[]);
+        let mut seen: HashSet<WorldState<F::P>> = HashSet::new();
+        let mut queue: VecDeque<WorldState<F::P>> = model.init_states().into();
+        let mut actions = Vec::new();
+        while let Some(s) = queue.pop_front() {
+            if seen.len() >= LIMIT || !seen.insert(s.clone()) {
+                continue;
+            }
+            let fast = has_successor(&model, &s);
+            assert_eq!(fast, any_successor(&model, &s), "{}: has_successor is wrong on {s:?}", job.name);
+            if fast { busy += 1 } else { quiescent += 1 }
+            model.actions(&s, &mut actions);
+            for a in actions.drain(..) {
+                if let Some(t) = model.next_state(&s, a).filter(|t| Model::within_boundary(&model, t)) {
+                    queue.push_back(t);
+                }
+            }
+        }
+    }
+    (quiescent, busy)
+}
+
+macro_rules! families {
+    ($($name:ident: $family:path),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            let (quiescent, busy) = compare(&$family);
+            // Both answers occur, so a constant answer would fail.
+            assert!(quiescent > 0 && busy > 0, "{quiescent} quiescent and {busy} other states");
+        }
+    )*};
+}
+
+families! {
+    handler: exactly::families::handler::HANDLER,
+    idempotent_set: exactly::families::idempotent_set::IDEMPOTENT_SET,
+    message_id: exactly::families::message_id::MESSAGE_ID,
+    outbox: exactly::families::outbox::OUTBOX,
+    state_based: exactly::families::state_based::STATE_BASED,
+    inbox: exactly::families::inbox::INBOX,
+    outbox_out_of_document: exactly::families::outbox_out_of_document::OUTBOX_OUT_OF_DOCUMENT,
+    token: exactly::families::token::TOKEN,
+    side_effects: exactly::families::side_effects::SIDE_EFFECTS,
+    sync_async: exactly::families::sync_async::SYNC_ASYNC,
+    http: exactly::families::http::HTTP,
+    idempotency_key: exactly::families::idempotency_key::IDEMPOTENCY_KEY,
+    outbox_relay: exactly::families::outbox_relay::OUTBOX_RELAY,
+}
