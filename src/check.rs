@@ -13,11 +13,14 @@ pub struct RunOptions {
     pub threads: usize,
     pub dfs: bool,
     pub limits: Limits,
+    /// Run Stateright's actor model itself, not the fast path that mirrors it
+    /// ([`crate::actors::fast`]: the same states and counts, faster).
+    pub actor_model: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { threads: 1, dfs: false, limits: Limits::default() }
+        RunOptions { threads: 1, dfs: false, limits: Limits::default(), actor_model: false }
     }
 }
 

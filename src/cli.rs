@@ -84,6 +84,10 @@ pub enum Command {
         /// Depth-first instead of breadth-first (counterexamples are then not the shortest).
         #[arg(long)]
         dfs: bool,
+        /// Run Stateright's ActorModel itself instead of the fast path that mirrors it (the same
+        /// states and counts; slower).
+        #[arg(long)]
+        actor_model: bool,
     },
     /// Check model files with TLC (the TLA+ twin).
     #[command(after_help = "Examples:\n  exactly tlc models/handler/ResendStoredChange.cfg\n  exactly tlc handler --workers 2\n  exactly tlc --all --json")]
@@ -1049,8 +1053,8 @@ pub fn main_with(cli: Cli) -> Result<i32, Failure> {
     }
     match cli.command {
         Command::List { json } => Ok(list(&root, json)),
-        Command::Check { targets, threads, dfs } => {
-            let opts = RunOptions { threads, dfs, limits: targets.limits() };
+        Command::Check { targets, threads, dfs, actor_model } => {
+            let opts = RunOptions { threads, dfs, limits: targets.limits(), actor_model };
             run_one(&root, &targets, "stateright", |job| Ok(job.family.check(&job.consts, &job.props, &opts)))
         }
         Command::Bench { families, runs, json } => bench(&root, &families, runs, json),
@@ -1065,7 +1069,7 @@ pub fn main_with(cli: Cli) -> Result<i32, Failure> {
             let jobs_ok = resolve(&root, &targets)?;
             drop(jobs_ok);
             let tlc = Tlc::locate(&root, workers)?;
-            compare(&root, &targets, &RunOptions { threads, dfs: false, limits: targets.limits() }, &tlc)
+            compare(&root, &targets, &RunOptions { threads, limits: targets.limits(), ..RunOptions::default() }, &tlc)
         }
         Command::New { id } => {
             let written = crate::new::new_family(&root, &id).map_err(usage)?;

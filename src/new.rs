@@ -18,6 +18,9 @@ const MODELS: &[(&str, &str)] = &[
 /// Where `exactly new` registers a family: the line it inserts before, in `src/family.rs`.
 pub const MARKER: &str = "// `exactly new` registers families above this line.";
 
+/// Where the tests list the families of the shared world (tests/common.rs), if they are there.
+pub const TESTS_MARKER: &str = "// `exactly new` registers world families above this line.";
+
 const RUST_KEYWORDS: &[&str] = &[
     "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for",
     "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "static",
@@ -112,6 +115,14 @@ pub fn new_family(root: &Path, id: &str) -> Result<Vec<PathBuf>, String> {
     std::fs::write(&family_rs, fams.replacen(MARKER, &entry, 1)).map_err(|e| io(&family_rs, e))?;
     let mut written: Vec<PathBuf> = files.into_iter().map(|(p, _)| p).collect();
     written.extend([mod_rs, family_rs]);
+    let tests_rs = root.join("tests/common.rs");
+    if let Ok(tests) = std::fs::read_to_string(&tests_rs) {
+        if tests.contains(TESTS_MARKER) {
+            let entry = format!("{0}: exactly::families::{0}::{1},\n            {TESTS_MARKER}", names.ident, names.statik);
+            std::fs::write(&tests_rs, tests.replacen(TESTS_MARKER, &entry, 1)).map_err(|e| io(&tests_rs, e))?;
+            written.push(tests_rs);
+        }
+    }
     Ok(written)
 }
 

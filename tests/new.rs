@@ -35,7 +35,8 @@ fn a_new_family_passes_both_checkers_after_a_rebuild() {
     for dir in ["src", "specs", "models", "templates", "web"] {
         copy_tree(&root.join(dir), &scratch.join(dir));
     }
-    for file in ["Cargo.toml", "Cargo.lock"] {
+    for file in ["Cargo.toml", "Cargo.lock", "tests/common.rs"] {
+        std::fs::create_dir_all(scratch.join(file).parent().unwrap()).unwrap();
         std::fs::copy(root.join(file), scratch.join(file)).unwrap();
     }
     // The dependencies built already: only the crate itself is rebuilt.
@@ -51,6 +52,9 @@ fn a_new_family_passes_both_checkers_after_a_rebuild() {
     let (code, text) = run(Command::new(exactly).args(["new", "demo"]).env("EXACTLY_ROOT", &scratch));
     assert_eq!(code, 0, "{text}");
     assert!(scratch.join("models/demo/SendThenUpdate.expect.json").is_file());
+    // The per-family tests (tests/quiescence.rs, tests/fast.rs) get it too.
+    let tests = std::fs::read_to_string(scratch.join("tests/common.rs")).unwrap();
+    assert!(tests.contains("demo: exactly::families::demo::DEMO,"), "tests/common.rs does not list demo");
     let (code, text) = run(Command::new(exactly).args(["new", "demo"]).env("EXACTLY_ROOT", &scratch));
     assert_eq!(code, 2, "a second `new demo` is refused: {text}");
 

@@ -3,6 +3,7 @@
 //! action (`actors::any_successor`) on every reachable state: checked on each committed model
 //! file of every family (the first states of the larger ones).
 
+#[macro_use]
 mod common;
 
 use exactly::actors::{any_successor, has_successor, WorldState};
@@ -53,18 +54,4 @@ macro_rules! families {
     )*};
 }
 
-families! {
-    handler: exactly::families::handler::HANDLER,
-    idempotent_set: exactly::families::idempotent_set::IDEMPOTENT_SET,
-    message_id: exactly::families::message_id::MESSAGE_ID,
-    outbox: exactly::families::outbox::OUTBOX,
-    state_based: exactly::families::state_based::STATE_BASED,
-    inbox: exactly::families::inbox::INBOX,
-    outbox_out_of_document: exactly::families::outbox_out_of_document::OUTBOX_OUT_OF_DOCUMENT,
-    token: exactly::families::token::TOKEN,
-    side_effects: exactly::families::side_effects::SIDE_EFFECTS,
-    sync_async: exactly::families::sync_async::SYNC_ASYNC,
-    http: exactly::families::http::HTTP,
-    idempotency_key: exactly::families::idempotency_key::IDEMPOTENCY_KEY,
-    outbox_relay: exactly::families::outbox_relay::OUTBOX_RELAY,
-}
+with_world_families!(families);

@@ -6,6 +6,7 @@ use serde::Serialize;
 use stateright::actor::{Id, Out};
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::Arc;
 
 /// A family's handler logic: what to do on each event. It never sees crashes, tags or fates.
 pub trait Protocol: Clone + Debug + PartialEq + Eq + Hash + Serialize + Send + Sync + 'static {
@@ -234,13 +235,13 @@ impl<P: Protocol> Handler<P> {
         let event = match msg {
             Msg::Deliver(input) if state.work.is_none() && state.wait == Wait::Nothing => Event::Delivered(input),
             Msg::Doc { tag, key, version, doc } if tag == state.tag && state.wait == Wait::Doc => {
-                Event::Loaded { key, version, doc }
+                Event::Loaded { key, version, doc: Arc::unwrap_or_clone(doc) }
             }
             Msg::PutReply { tag, key, result } if tag == state.tag && state.wait == Wait::PutReply => {
                 Event::Written { key, result }
             }
             Msg::Doc { tag, key, version, doc } if tag == state.tag && state.wait == Wait::Reply => {
-                Event::Loaded { key, version, doc }
+                Event::Loaded { key, version, doc: Arc::unwrap_or_clone(doc) }
             }
             Msg::PutReply { tag, key, result } if tag == state.tag && state.wait == Wait::Reply => Event::Written { key, result },
             // Anything else (a reply to an earlier incarnation, a delivery while busy) waits.
@@ -307,13 +308,13 @@ impl<P: Protocol> Handler<P> {
 
     fn send_put(&self, state: &mut HandlerState<P>, put: PendingPut<P>, ambiguous: bool, o: &mut Out<Node<P>>) {
         if put.call {
-            o.send(self.topology.store(put.store), Msg::Call { tag: state.tag, key: put.key, op: put.doc, ambiguous });
+            o.send(self.topology.store(put.store), Msg::Call { tag: state.tag, key: put.key, op: Arc::new(put.doc), ambiguous });
             state.wait = Wait::Reply;
             return;
         }
         o.send(
             self.topology.store(put.store),
-            Msg::Put { tag: state.tag, key: put.key, doc: put.doc, expected: put.expected, ambiguous, publish: put.publish },
+            Msg::Put { tag: state.tag, key: put.key, doc: Arc::new(put.doc), expected: put.expected, ambiguous, publish: put.publish },
         );
         state.wait = Wait::PutReply;
     }

@@ -25,6 +25,7 @@
 
 pub mod as_tla;
 pub mod broker;
+pub mod fast;
 pub mod handler;
 pub mod store;
 pub mod symmetry;
@@ -35,6 +36,7 @@ use stateright::Model;
 use std::borrow::Cow;
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::Arc;
 
 pub use handler::{Effects, Event, FreshId, HandlerState, Protocol, Served, TlaNames};
 use crate::family::{ConstDef, ConstType, Consts};
@@ -86,20 +88,20 @@ pub enum Msg<D, O> {
     /// Handler to store: a read at a weak consistency level that returned an older committed
     /// version (see [`store`]: the previous version of a document the store keeps it for).
     GetStale { tag: u8, key: Key },
-    Doc { tag: u8, key: Key, version: Version, doc: D },
+    Doc { tag: u8, key: Key, version: Version, doc: Arc<D> },
     /// Write `doc` if the version is still `expected` (always, when `expected` is None: a write
     /// with no version check); with `publish`, the store also sends these outputs in the same
     /// atomic step (a transaction spanning state and messages).
-    Put { tag: u8, key: Key, doc: D, expected: Option<Version>, ambiguous: bool, publish: Vec<O> },
+    Put { tag: u8, key: Key, doc: Arc<D>, expected: Option<Version>, ambiguous: bool, publish: Vec<O> },
     PutReply { tag: u8, key: Key, result: WriteResult },
     /// Handler to store: a call of an endpoint the store serves (an HTTP server whose state is
     /// the store's documents, [`Protocol::serve`]), request `op` on the document under `key`. The
     /// store answers with `Doc` (the response), or, when `ambiguous` (the response is lost on
     /// the way back), with a failed `PutReply`.
-    Call { tag: u8, key: Key, op: D, ambiguous: bool },
+    Call { tag: u8, key: Key, op: Arc<D>, ambiguous: bool },
     /// Store to itself: request `op` on `key`, applied whenever it is delivered (a timer of the
     /// endpoint, such as a retention window's eviction); no reply.
-    Later { key: Key, op: D },
+    Later { key: Key, op: Arc<D> },
     /// To downstream.
     Output(O),
 }
@@ -323,22 +325,44 @@ pub fn within_budget<P: Protocol>(world: &World<P>, state: &WorldState<P>) -> bo
     failures_used(world, state).is_some_and(|used| used <= world.max_failures as usize)
 }
 
+/// [`within_budget`] of a state given by accessors: whether actor `i` is down, its state, and its
+/// storage (for the fast path's compact states, [`fast`]).
+pub fn within_budget_of<'a, P: Protocol>(
+    world: &World<P>,
+    actors: usize,
+    crashed: impl Fn(usize) -> bool,
+    state: impl Fn(usize) -> &'a NodeState<P>,
+    storage: impl Fn(usize) -> Option<u8>,
+) -> bool {
+    failures_used_of(world, actors, crashed, state, storage).is_some_and(|used| used <= world.max_failures as usize)
+}
+
 /// The failures a state has drawn on the budget: those in the handlers' storage plus the handlers
 /// down right now. None if an actor other than a busy handler is down (outside the boundary).
 fn failures_used<P: Protocol>(world: &World<P>, state: &WorldState<P>) -> Option<usize> {
+    failures_used_of(world, state.crashed.len(), |i| state.crashed[i], |i| &state.actor_states[i], |i| state.actor_storages[i])
+}
+
+fn failures_used_of<'a, P: Protocol>(
+    world: &World<P>,
+    actors: usize,
+    crashed: impl Fn(usize) -> bool,
+    state: impl Fn(usize) -> &'a NodeState<P>,
+    storage: impl Fn(usize) -> Option<u8>,
+) -> Option<usize> {
     let topo = &world.topology;
     let mut used = 0usize;
-    for (i, crashed) in state.crashed.iter().enumerate() {
-        if *crashed {
+    for i in 0..actors {
+        if crashed(i) {
             if !topo.is_handler(Id::from(i)) {
                 return None;
             }
-            match &*state.actor_states[i] {
+            match state(i) {
                 NodeState::Handler(h) if h.is_busy() => used += 1,
                 _ => return None,
             }
         }
-        if let Some(n) = state.actor_storages[i] {
+        if let Some(n) = storage(i) {
             used += n as usize;
         }
     }

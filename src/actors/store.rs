@@ -6,6 +6,7 @@ use super::{Key, Msg, Node, Protocol, Version, WriteResult};
 use serde::Serialize;
 use stateright::actor::{Id, Out};
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct Store<P> {
@@ -18,24 +19,26 @@ pub struct Store<P> {
 }
 
 /// The documents, sorted by key; a key never written reads as version 0 and the default document.
+/// Documents are shared (`Arc`) with the messages that carry them and with the next states.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct StoreState<D> {
-    pub docs: Vec<(Key, Version, D)>,
+    pub docs: Vec<(Key, Version, Arc<D>)>,
     /// For the keys that keep it (and have been written): the document as it was before the last
     /// write, at the version before the current one. A stale read returns it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub previous: Vec<(Key, D)>,
+    pub previous: Vec<(Key, Arc<D>)>,
 }
 
 impl<D: Clone + Default> StoreState<D> {
     pub fn get(&self, key: Key) -> (Version, D) {
-        self.docs
-            .iter()
-            .find(|(k, _, _)| *k == key)
-            .map_or((0, D::default()), |(_, v, d)| (*v, d.clone()))
+        self.docs.iter().find(|(k, _, _)| *k == key).map_or_else(|| (0, D::default()), |(_, v, d)| (*v, D::clone(d)))
+    }
+    /// The version and the document under `key`, shared.
+    fn shared(&self, key: Key) -> (Version, Arc<D>) {
+        self.docs.iter().find(|(k, _, _)| *k == key).map_or_else(|| (0, Arc::default()), |(_, v, d)| (*v, d.clone()))
     }
     /// Writes `doc` under `key` at `version`.
-    fn set(&mut self, key: Key, version: Version, doc: D) {
+    fn set(&mut self, key: Key, version: Version, doc: Arc<D>) {
         match self.docs.iter_mut().find(|(k, _, _)| *k == key) {
             Some(slot) => *slot = (key, version, doc),
             None => {
@@ -47,6 +50,10 @@ impl<D: Clone + Default> StoreState<D> {
     /// The document under `key` (the default one if never written).
     pub fn doc(&self, key: Key) -> D {
         self.get(key).1
+    }
+    /// The version of the document under `key` (0 if never written).
+    pub fn get_version(&self, key: Key) -> Version {
+        self.docs.iter().find(|(k, _, _)| *k == key).map_or(0, |(_, v, _)| *v)
     }
 }
 
@@ -84,7 +91,7 @@ impl<P: Protocol> Store<P> {
     ) -> Option<StoreState<P::Doc>> {
         match msg {
             Msg::Get { tag, key } => {
-                let (version, doc) = state.get(key);
+                let (version, doc) = state.shared(key);
                 o.send(src, Msg::Doc { tag, key, version, doc });
                 // Reading consumes the request; the documents stay as they were.
                 Some(state.clone())
@@ -92,14 +99,14 @@ impl<P: Protocol> Store<P> {
             Msg::GetStale { tag, key } => {
                 // The version before the current one, if the store keeps it; else the current.
                 let (version, doc) = match state.previous.iter().find(|(k, _)| *k == key) {
-                    Some((_, prev)) => (state.get(key).0 - 1, prev.clone()),
-                    None => state.get(key),
+                    Some((_, prev)) => (state.get_version(key) - 1, prev.clone()),
+                    None => state.shared(key),
                 };
                 o.send(src, Msg::Doc { tag, key, version, doc });
                 Some(state.clone())
             }
             Msg::Put { tag, key, doc, expected, ambiguous, publish } => {
-                let (version, old) = state.get(key);
+                let (version, old) = state.shared(key);
                 let mut next = state.clone();
                 let applied = expected.is_none_or(|e| e == version);
                 if applied && self.stale_keys.contains(&key) {
@@ -125,12 +132,12 @@ impl<P: Protocol> Store<P> {
             }
             Msg::Call { tag, key, op, ambiguous } => {
                 let Some(server) = &self.server else { return None };
-                let (version, old) = state.get(key);
+                let (version, old) = state.shared(key);
                 let served = server.serve(key, &old, &op);
                 let mut next = state.clone();
                 let version = match served.write {
                     Some(doc) => {
-                        next.set(key, version + 1, doc);
+                        next.set(key, version + 1, Arc::new(doc));
                         for out in served.publish {
                             o.send(self.downstream, Msg::Output(out));
                         }
@@ -139,23 +146,23 @@ impl<P: Protocol> Store<P> {
                     None => version,
                 };
                 if let Some(op) = served.later {
-                    o.send(me, Msg::Later { key, op });
+                    o.send(me, Msg::Later { key, op: Arc::new(op) });
                 }
                 let reply = if ambiguous {
                     Msg::PutReply { tag, key, result: WriteResult::Failed }
                 } else {
-                    Msg::Doc { tag, key, version, doc: served.response }
+                    Msg::Doc { tag, key, version, doc: Arc::new(served.response) }
                 };
                 o.send(src, reply);
                 Some(next)
             }
             Msg::Later { key, op } => {
                 let Some(server) = &self.server else { return None };
-                let (version, old) = state.get(key);
+                let (version, old) = state.shared(key);
                 let served = server.serve(key, &old, &op);
                 let mut next = state.clone();
                 if let Some(doc) = served.write {
-                    next.set(key, version + 1, doc);
+                    next.set(key, version + 1, Arc::new(doc));
                     for out in served.publish {
                         o.send(self.downstream, Msg::Output(out));
                     }

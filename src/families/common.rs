@@ -57,7 +57,12 @@ impl<T: WorldFamily> Family for T {
     }
     fn check(&self, consts: &Consts, props: &[PropertyDef], opts: &RunOptions) -> Outcome {
         let symmetry = consts.symmetric().then_some(actors::symmetry::representative::<T::P> as fn(&WorldState<T::P>) -> WorldState<T::P>);
-        check::run_reduced(check::with_sentinel(self.model(consts, props)), props, opts, symmetry)
+        let model = check::with_sentinel(self.model(consts, props));
+        if symmetry.is_some() || opts.actor_model {
+            check::run_reduced(model, props, opts, symmetry)
+        } else {
+            check::run(actors::fast::Fast::new(model), props, opts)
+        }
     }
     fn symmetric(&self) -> bool {
         T::SYMMETRIC

@@ -393,7 +393,7 @@ fn entity(v: &View<'_, SideEffectsProtocol>) -> Entity {
 /// The keys of the blobs in the blob store (a tombstone holds no data: not a blob; there is at
 /// most one per attempt, see the README).
 fn blobs<'a>(v: &View<'a, SideEffectsProtocol>) -> impl Iterator<Item = Key> + 'a {
-    v.store(STORE).docs.iter().filter(|(_, _, d)| matches!(d, Doc::Blob(_))).map(|(k, _, _)| *k)
+    v.store(STORE).docs.iter().filter(|(_, _, d)| matches!(&**d, Doc::Blob(_))).map(|(k, _, _)| *k)
 }
 
 /// Copies of `input` acked so far: those the broker started with, less those queued or leased.

@@ -319,7 +319,7 @@ fn input_token_exists(v: &View<'_, TokenProtocol>, input: Input) -> bool {
 
 /// The keys of the output tokens in the store.
 fn output_tokens<'a>(v: &View<'a, TokenProtocol>) -> impl Iterator<Item = Key> + 'a {
-    v.store(STORE).docs.iter().filter(|(_, _, d)| *d == Doc::Token).map(|(k, _, _)| *k)
+    v.store(STORE).docs.iter().filter(|(_, _, d)| **d == Doc::Token).map(|(k, _, _)| *k)
 }
 
 /// No logical output is processed twice downstream: the copies of one input's output that
