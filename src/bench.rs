@@ -4,7 +4,9 @@
 //! size of a million distinct states or more, invariants only) are checked by
 //! - TLC: one run, `-workers 2`, breadth-first, the file's invariants, no liveness, no
 //!   `-continue`;
-//! - Stateright: `exactly check --threads 2 --json`, breadth-first, and again with `--dfs`;
+//! - Stateright: `exactly check --threads 2 --json`, breadth-first, and again with `--dfs`
+//!   (both through the fast path, `crate::actors::fast`), and breadth-first with
+//!   `--actor-model` (Stateright's `ActorModel` itself, the same states);
 //! each checker as a process of its own, the runs alternating (TLC, BFS, DFS, TLC, ...), each
 //! process's wall time and peak resident memory (the kernel's accounting of the reaped child)
 //! recorded, the median of the runs reported. Speed is reported, never asserted.
@@ -47,15 +49,13 @@ impl Measure {
     }
 }
 
-/// One Stateright check of `job` in a process of its own (this binary's `check`).
-fn stateright(job: &Job, threads: usize, dfs: bool) -> Result<Measure, Failure> {
+/// One Stateright check of `job` in a process of its own (this binary's `check` with `args`).
+fn stateright(job: &Job, threads: usize, args: &[&str]) -> Result<Measure, Failure> {
     let exe = std::env::current_exe().map_err(|e| Failure::env(format!("cannot find this program: {e}")))?;
     let start = Instant::now();
     let mut cmd = Command::new(exe);
     cmd.args(["check", &job.path.to_string_lossy(), "--json", "--threads", &threads.to_string()]);
-    if dfs {
-        cmd.arg("--dfs");
-    }
+    cmd.args(args);
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -99,6 +99,8 @@ pub struct Row {
     pub tlc: Measure,
     pub bfs: Measure,
     pub dfs: Measure,
+    /// Breadth-first through Stateright's `ActorModel` itself instead of the fast path.
+    pub actor_model: Measure,
 }
 
 impl Row {
@@ -111,6 +113,14 @@ impl Row {
     pub fn dfs_time_ratio(&self) -> f64 {
         self.tlc.seconds / self.dfs.seconds.max(1e-9)
     }
+    /// TLC, the fast path and the actor model found the same distinct and generated states.
+    pub fn equal_counts(&self) -> bool {
+        let counts = |m: &Measure| (m.distinct_states, m.generated_states);
+        counts(&self.tlc) == counts(&self.bfs) && counts(&self.bfs) == counts(&self.actor_model)
+    }
+    pub fn actor_model_time_ratio(&self) -> f64 {
+        self.tlc.seconds / self.actor_model.seconds.max(1e-9)
+    }
     fn to_json(&self) -> Value {
         let r = |x: f64| (x * 100.0).round() / 100.0;
         json!({
@@ -119,12 +129,13 @@ impl Row {
             "tlc": self.tlc.to_json(),
             "stateright": self.bfs.to_json(),
             "stateright_dfs": self.dfs.to_json(),
-            "equal_counts": self.tlc.distinct_states == self.bfs.distinct_states
-                && self.tlc.generated_states == self.bfs.generated_states,
+            "stateright_actor_model": self.actor_model.to_json(),
+            "equal_counts": self.equal_counts(),
             "ratio": {
                 "seconds": r(self.time_ratio()),
                 "peak_memory": r(self.memory_ratio()),
                 "seconds_dfs": r(self.dfs_time_ratio()),
+                "seconds_actor_model": r(self.actor_model_time_ratio()),
             },
         })
     }
@@ -133,24 +144,27 @@ impl Row {
 /// Benchmarks `jobs`, `runs` times each, alternating the checkers; `done` gets each model
 /// file's row as soon as its last run is over (so that an interrupted benchmark keeps them).
 pub fn run(root: &Path, jobs: &[Job], tlc: &Tlc, runs: usize, mut done: impl FnMut(&Row)) -> Result<Vec<Row>, Failure> {
-    let mut measured: Vec<[Vec<Measure>; 3]> = jobs.iter().map(|_| Default::default()).collect();
+    let mut measured: Vec<[Vec<Measure>; 4]> = jobs.iter().map(|_| Default::default()).collect();
     let mut rows = Vec::new();
     for r in 0..runs {
         for (job, m) in jobs.iter().zip(&mut measured) {
             crate::cli::progress(&format!("run {}/{runs}: {}: TLC", r + 1, job.name));
             m[0].push(tlc.bench(root, job.family, &job.model).map_err(Failure::from)?);
             crate::cli::progress(&format!("run {}/{runs}: {}: Stateright BFS", r + 1, job.name));
-            m[1].push(stateright(job, 2, false)?);
+            m[1].push(stateright(job, 2, &[])?);
             crate::cli::progress(&format!("run {}/{runs}: {}: Stateright DFS", r + 1, job.name));
-            m[2].push(stateright(job, 2, true)?);
+            m[2].push(stateright(job, 2, &["--dfs"])?);
+            crate::cli::progress(&format!("run {}/{runs}: {}: Stateright BFS, ActorModel", r + 1, job.name));
+            m[3].push(stateright(job, 2, &["--actor-model"])?);
             if r + 1 == runs {
-                let [t, b, d] = std::mem::take(m);
+                let [t, b, d, a] = std::mem::take(m);
                 let row = Row {
                     job_name: job.name.clone(),
                     family: job.family.id().to_string(),
                     tlc: Measure::median(t),
                     bfs: Measure::median(b),
                     dfs: Measure::median(d),
+                    actor_model: Measure::median(a),
                 };
                 done(&row);
                 rows.push(row);
@@ -168,13 +182,15 @@ fn mib(bytes: u64) -> String {
 pub fn table(rows: &[Row]) -> String {
     let header = [
         "model", "distinct/generated", "TLC s", "TLC RSS", "SR BFS s", "SR RSS", "time TLC/SR", "RSS TLC/SR", "SR DFS s", "time TLC/DFS",
+        "AM BFS s", "time TLC/AM",
     ];
     let mut cells: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for r in rows {
-        let counts = if r.tlc.distinct_states == r.bfs.distinct_states && r.tlc.generated_states == r.bfs.generated_states {
+        let counts = if r.equal_counts() {
             format!("{}/{}", r.tlc.distinct_states, r.tlc.generated_states)
         } else {
-            format!("TLC {}/{} != SR {}/{}", r.tlc.distinct_states, r.tlc.generated_states, r.bfs.distinct_states, r.bfs.generated_states)
+            let c = |m: &Measure| format!("{}/{}", m.distinct_states, m.generated_states);
+            format!("differ: TLC {} SR {} AM {}", c(&r.tlc), c(&r.bfs), c(&r.actor_model))
         };
         cells.push(vec![
             r.job_name.clone(),
@@ -187,6 +203,8 @@ pub fn table(rows: &[Row]) -> String {
             format!("{:.1}x", r.memory_ratio()),
             format!("{:.1}", r.dfs.seconds),
             format!("{:.1}x", r.dfs_time_ratio()),
+            format!("{:.1}", r.actor_model.seconds),
+            format!("{:.1}x", r.actor_model_time_ratio()),
         ]);
     }
     let widths: Vec<usize> = (0..header.len()).map(|i| cells.iter().map(|row| row[i].len()).max().unwrap_or(0)).collect();
@@ -201,7 +219,7 @@ pub fn to_json(rows: &[Row], runs: usize) -> Value {
     json!({
         "results": rows.iter().map(Row::to_json).collect::<Vec<_>>(),
         "runs": runs,
-        "method": "median of the runs; TLC: one run, -workers 2, breadth-first, invariants only, no -continue; Stateright: `exactly check --threads 2` breadth-first, and with --dfs; each checker its own process, runs alternating; seconds are wall time of the process, peak_memory_bytes its peak resident set",
+        "method": "median of the runs; TLC: one run, -workers 2, breadth-first, invariants only, no -continue; Stateright: `exactly check --threads 2` breadth-first, and with --dfs (the fast path), and breadth-first with --actor-model (Stateright's ActorModel itself); each checker its own process, runs alternating; seconds are wall time of the process, peak_memory_bytes its peak resident set",
         "machine": machine(),
     })
 }

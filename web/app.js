@@ -161,7 +161,7 @@ async function showCatalog() {
   const bench = await fetch('/api/bench').then((r) => (r.ok ? r.json() : null)).catch(() => null);
   if (bench) {
     html.push(`<section class="family" id="bench"><h2>Benchmark: Stateright against TLC</h2>
-      <p>Each family's bench model file (a correct variant, a million states or more), checked by TLC (-workers 2) and by Stateright (breadth-first, 2 threads), each as its own process; bars show TLC's wall time and peak memory divided by Stateright's (medians of ${esc(bench.runs)} runs; <code>make bench</code>).</p>
+      <p>Each family's bench model file (a correct variant, a million states or more), checked by TLC (-workers 2) and by Stateright (breadth-first, 2 threads, through the fast path that steps the actor model over compact states: the same states and counts), each as its own process; bars show TLC's wall time and peak memory divided by Stateright's (medians of ${esc(bench.runs)} runs; <code>make bench</code>).</p>
       <img src="/bench/chart.svg" alt="TLC/Stateright time and memory ratios per bench model file"></section>`);
   }
   $('#main').innerHTML = html.join('');
