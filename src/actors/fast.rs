@@ -35,7 +35,7 @@ pub struct Fast<P: Protocol> {
 pub struct FastState<P: Protocol> {
     actors: Box<[Arc<NodeState<P>>]>,
     /// The messages in flight, each with its number of copies, sorted.
-    network: Vec<(Envelope<NodeMsg<P>>, u8)>,
+    network: Vec<(Envelope<NodeMsg<P>>, u32)>,
     /// The pending random choices: actor, key (its bytes), options; sorted by actor and key.
     random: Vec<(u8, u64, Arc<[Rand]>)>,
     /// Bit `i`: actor `i` is down.
