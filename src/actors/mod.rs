@@ -322,7 +322,12 @@ pub fn build<P: Protocol>(world: World<P>) -> WorldModel<P> {
 
 /// The failure budget (see the module documentation).
 pub fn within_budget<P: Protocol>(world: &World<P>, state: &WorldState<P>) -> bool {
-    failures_used(world, state).is_some_and(|used| used <= world.max_failures as usize)
+    fits(world, failures_used(world, state))
+}
+
+/// The failures used fit the budget (None: outside the boundary anyway).
+fn fits<P: Protocol>(world: &World<P>, used: Option<usize>) -> bool {
+    used.is_some_and(|used| used <= world.max_failures as usize)
 }
 
 /// [`within_budget`] of a state given by accessors: whether actor `i` is down, its state, and its
@@ -334,7 +339,7 @@ pub fn within_budget_of<'a, P: Protocol>(
     state: impl Fn(usize) -> &'a NodeState<P>,
     storage: impl Fn(usize) -> Option<u8>,
 ) -> bool {
-    failures_used_of(world, actors, crashed, state, storage).is_some_and(|used| used <= world.max_failures as usize)
+    fits(world, failures_used_of(world, actors, crashed, state, storage))
 }
 
 /// The failures a state has drawn on the budget: those in the handlers' storage plus the handlers

@@ -31,11 +31,15 @@ pub struct StoreState<D> {
 
 impl<D: Clone + Default> StoreState<D> {
     pub fn get(&self, key: Key) -> (Version, D) {
-        self.docs.iter().find(|(k, _, _)| *k == key).map_or_else(|| (0, D::default()), |(_, v, d)| (*v, D::clone(d)))
+        self.find(key).map_or_else(|| (0, D::default()), |(v, d)| (v, D::clone(d)))
     }
     /// The version and the document under `key`, shared.
     fn shared(&self, key: Key) -> (Version, Arc<D>) {
-        self.docs.iter().find(|(k, _, _)| *k == key).map_or_else(|| (0, Arc::default()), |(_, v, d)| (*v, d.clone()))
+        self.find(key).map_or_else(|| (0, Arc::default()), |(v, d)| (v, d.clone()))
+    }
+    /// The version and document under `key`, if it has been written.
+    fn find(&self, key: Key) -> Option<(Version, &Arc<D>)> {
+        self.docs.iter().find(|(k, _, _)| *k == key).map(|(_, v, d)| (*v, d))
     }
     /// Writes `doc` under `key` at `version`.
     fn set(&mut self, key: Key, version: Version, doc: Arc<D>) {
@@ -53,7 +57,7 @@ impl<D: Clone + Default> StoreState<D> {
     }
     /// The version of the document under `key` (0 if never written).
     pub fn get_version(&self, key: Key) -> Version {
-        self.docs.iter().find(|(k, _, _)| *k == key).map_or(0, |(_, v, _)| *v)
+        self.find(key).map_or(0, |(v, _)| v)
     }
 }
 
