@@ -219,6 +219,59 @@ impl Drop for Scratch {
     }
 }
 
+/// Definitions that a TLC run reads after every module of the spec, and lines for its
+/// configuration.
+///
+/// TLC orders a record's fields, and compares strings, by the order in which their names first
+/// appear in the modules it parses, and it parses MC first: a record literal in MC (such as a
+/// state to replay) reorders the spec's own records, and TLC then runs several times slower
+/// (measured: 4.4 s -> 18 s for outbox-relay/CompetingRelays with one such literal). Late
+/// definitions go into a module that MC reaches through a chain of modules longer than the
+/// spec's own chain of EXTENDS, so that SANY parses it last.
+#[derive(Clone, Debug, Default)]
+struct Late {
+    defs: String,
+    cfg: String,
+}
+
+/// The name of the modules of the chain to the late definitions: `Exactly_Late1`, ...
+const LATE: &str = "Exactly_Late";
+
+/// The chain of modules (name, text) to `defs`: `Exactly_Late1` EXTENDS `Exactly_Late2` ...,
+/// the last EXTENDS the spec's module and holds `defs`; the chain is two modules longer than the
+/// longest chain of EXTENDS and INSTANCE among the modules in `dir`, from `module`.
+fn late_modules(dir: &Path, module: &str, defs: &str) -> Vec<(String, String)> {
+    let n = module_depth(dir, module, 0) + 2;
+    (1..=n)
+        .map(|k| {
+            let body = if k < n { format!("EXTENDS {LATE}{}\n", k + 1) } else { format!("EXTENDS {module}, TLC, Sequences\n{defs}") };
+            (format!("{LATE}{k}"), format!("---- MODULE {LATE}{k} ----\n{body}====\n"))
+        })
+        .collect()
+}
+
+/// How many modules deep the chain of EXTENDS and INSTANCE from `module` goes among the `.tla`
+/// files in `dir` (0 for a module that uses none there).
+fn module_depth(dir: &Path, module: &str, seen: usize) -> usize {
+    let Ok(text) = std::fs::read_to_string(dir.join(format!("{module}.tla"))) else { return 0 };
+    if seen > 32 {
+        return 0;
+    }
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let line = line.split("\\*").next().unwrap_or("");
+        let mut words = line.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty());
+        while let Some(w) = words.next() {
+            if w == "EXTENDS" {
+                names.extend(words.by_ref().map(str::to_string));
+            } else if w == "INSTANCE" {
+                names.extend(words.next().map(str::to_string));
+            }
+        }
+    }
+    names.iter().filter(|m| dir.join(format!("{m}.tla")).is_file()).map(|m| 1 + module_depth(dir, m, seen + 1)).max().unwrap_or(0)
+}
+
 /// The last progress report of a run (for one that was stopped): (generated, distinct).
 fn last_progress(output: &str) -> (u64, u64) {
     messages(output)
@@ -240,6 +293,24 @@ impl Tlc {
         family: &dyn Family,
         mf: &ModelFile,
         extra_defs: &str,
+        invariants: &[String],
+        properties: &[String],
+        limits: &Limits,
+        deadline: Option<Instant>,
+    ) -> Result<(RunEnd, String, u64), TlcError> {
+        self.run_with(root, family, mf, extra_defs, &Late::default(), invariants, properties, limits, deadline)
+    }
+
+    /// [`Tlc::run`] with definitions that TLC reads after the spec's modules and more lines for
+    /// its configuration ([`Late`]).
+    #[allow(clippy::too_many_arguments)]
+    fn run_with(
+        &self,
+        root: &Path,
+        family: &dyn Family,
+        mf: &ModelFile,
+        extra_defs: &str,
+        late: &Late,
         invariants: &[String],
         properties: &[String],
         limits: &Limits,
@@ -270,12 +341,20 @@ impl Tlc {
         }
         let mut defs = extra_defs.to_string();
         let mut cfg = mf.to_tlc_cfg(invariants, properties);
+        cfg.push_str(&late.cfg);
+        let mut extends = format!("{}, TLC", family.module());
+        if !late.defs.is_empty() {
+            for (name, text) in late_modules(&dir, family.module(), &late.defs) {
+                std::fs::write(dir.join(format!("{name}.tla")), text).map_err(env_err)?;
+            }
+            extends.push_str(&format!(", {LATE}1"));
+        }
         if let Some(max) = limits.max_states {
             // TLC has no state limit: a constraint stops exploring past it.
             defs.push_str(&format!("Limit_States == TLCGet(\"distinct\") < {max}\n"));
             cfg.push_str("CONSTRAINT Limit_States\n");
         }
-        let mc = format!("---- MODULE MC ----\nEXTENDS {}, TLC\n{defs}====\n", family.module());
+        let mc = format!("---- MODULE MC ----\nEXTENDS {extends}\n{defs}====\n");
         std::fs::write(dir.join("MC.tla"), mc).map_err(env_err)?;
         std::fs::write(dir.join("MC.cfg"), cfg).map_err(env_err)?;
         let mut child = Command::new(&self.java)
@@ -374,6 +453,8 @@ impl Tlc {
         let (end, out, _) = one.run(root, family, &replay_mf, &defs, &["ReplayIncomplete".into()], &[], &Limits::default(), None)?;
         Ok(match end {
             RunEnd::InvariantViolated { trace_len, .. } if trace_len == states.len() => Ok(()),
+            // Violated in an initial state: TLC reports it without a trace.
+            RunEnd::InvariantViolated { trace_len: 0, .. } if states.len() == 1 => Ok(()),
             RunEnd::InvariantViolated { trace_len, .. } => Err(format!("TLC replayed it in {trace_len} states, not {}", states.len())),
             RunEnd::Complete { .. } => {
                 // The deepest state reached tells how far the behaviour could be followed.
@@ -444,27 +525,8 @@ impl Tlc {
 /// in the first state of any of them (`replayTrace` says which) and follows that one step by
 /// step (`replayStep`); `ReplayIncomplete` fails in each one's last state.
 fn replay_spec(mf: &ModelFile, behaviours: &[&[tla::State]]) -> (String, ModelFile) {
-    let vars: Vec<&str> = behaviours.first().and_then(|b| b.first()).map_or(Vec::new(), |s| s.iter().map(|(n, _)| n.as_str()).collect());
-    let mut model_values = std::collections::BTreeSet::new();
-    for s in behaviours.iter().flat_map(|b| b.iter()) {
-        for (_, v) in s {
-            collect_model_values(v, &mut model_values);
-        }
-    }
-    let mut defs = String::new();
-    if !model_values.is_empty() {
-        defs.push_str(&format!("CONSTANTS {}\n", model_values.iter().cloned().collect::<Vec<_>>().join(", ")));
-    }
-    defs.push_str("VARIABLES replayTrace, replayStep\nReplayTraces == <<\n");
-    for (j, b) in behaviours.iter().enumerate() {
-        defs.push_str(&format!("  {}<<\n", if j == 0 { "" } else { ", " }));
-        for (k, s) in b.iter().enumerate() {
-            let fields: Vec<String> = s.iter().map(|(n, v)| format!("{n} |-> {v}")).collect();
-            defs.push_str(&format!("    {}[{}]\n", if k == 0 { "" } else { ", " }, fields.join(", ")));
-        }
-        defs.push_str("  >>\n");
-    }
-    defs.push_str(">>\n");
+    let (vars, mut defs, model_values) = behaviours_defs("ReplayTraces", behaviours);
+    defs.push_str("VARIABLES replayTrace, replayStep\n");
     let at = |step: &str, prime: &str| {
         vars.iter().map(|v| format!("{v}{prime} = ReplayTraces[replayTrace][{step}].{v}")).collect::<Vec<_>>().join(" /\\ ")
     };
@@ -479,10 +541,95 @@ fn replay_spec(mf: &ModelFile, behaviours: &[&[tla::State]]) -> (String, ModelFi
     replay_mf.specification = Some("ReplaySpec".into());
     // The trace pins every state: no symmetry reduction to follow it.
     replay_mf.symmetry = None;
-    for m in &model_values {
-        replay_mf.constants.push((m.clone(), crate::cfg::Value::ModelValue(m.clone())));
-    }
+    declare_model_values(&mut replay_mf, &model_values);
     (defs, replay_mf)
+}
+
+/// `name == << <<state, ...>>, ... >>`, the behaviours as a sequence of sequences of records
+/// (preceded by the declaration of the model values they name), the spec's variables, and those
+/// model values.
+fn behaviours_defs<'a>(name: &str, behaviours: &[&'a [tla::State]]) -> (Vec<&'a str>, String, std::collections::BTreeSet<String>) {
+    let vars: Vec<&str> = behaviours.first().and_then(|b| b.first()).map_or(Vec::new(), |s| s.iter().map(|(n, _)| n.as_str()).collect());
+    let mut model_values = std::collections::BTreeSet::new();
+    for s in behaviours.iter().flat_map(|b| b.iter()) {
+        for (_, v) in s {
+            collect_model_values(v, &mut model_values);
+        }
+    }
+    let mut defs = String::new();
+    if !model_values.is_empty() {
+        defs.push_str(&format!("CONSTANTS {}\n", model_values.iter().cloned().collect::<Vec<_>>().join(", ")));
+    }
+    defs.push_str(&format!("{name} == <<\n"));
+    for (j, b) in behaviours.iter().enumerate() {
+        defs.push_str(&format!("  {}<<\n", if j == 0 { "" } else { ", " }));
+        for (k, s) in b.iter().enumerate() {
+            let fields: Vec<String> = s.iter().map(|(n, v)| format!("{n} |-> {v}")).collect();
+            defs.push_str(&format!("    {}[{}]\n", if k == 0 { "" } else { ", " }, fields.join(", ")));
+        }
+        defs.push_str("  >>\n");
+    }
+    defs.push_str(">>\n");
+    (vars, defs, model_values)
+}
+
+/// The model values a run's definitions name, given to TLC as themselves (`h1 = h1`).
+fn declare_model_values(mf: &mut ModelFile, model_values: &std::collections::BTreeSet<String>) {
+    for m in model_values {
+        if mf.constant(m).is_none() {
+            mf.constants.push((m.clone(), crate::cfg::Value::ModelValue(m.clone())));
+        }
+    }
+}
+
+/// The invariant and the action constraint with which a checking run replays behaviours.
+const REPLAY_START: &str = "Exactly_ReplayStart";
+const REPLAY_STEP: &str = "Exactly_ReplayStep";
+
+/// MC definitions with which a checking run that explores every reachable state also replays
+/// `behaviours` (states of the spec's variables), instead of a run of its own per model file
+/// ([`Tlc::replay_many`]): the invariant `Exactly_ReplayStart` prints each behaviour whose first
+/// state the run reaches and satisfies `Init` (then it is an initial state), and the action
+/// constraint `Exactly_ReplayStep` prints each step of a behaviour that the run generates as a
+/// transition (a step of `Next` from a reachable state). Both always hold: they change neither
+/// what TLC explores nor its counts. A behaviour whose start and every step are printed is a
+/// behaviour of the spec ([`replayed_in_run`]).
+fn replay_checks(behaviours: &[&[tla::State]]) -> (String, std::collections::BTreeSet<String>) {
+    let (vars, mut defs, model_values) = behaviours_defs("Exactly_Replays", behaviours);
+    let record = |prime: &str| vars.iter().map(|v| format!("{v} |-> {v}{prime}")).collect::<Vec<_>>().join(", ");
+    defs.push_str(&format!("Exactly_Now == [{}]\nExactly_Later == [{}]\n", record(""), record("'")));
+    defs.push_str(
+        "Exactly_Firsts == {Exactly_Replays[b][1] : b \\in DOMAIN Exactly_Replays}\n\
+         Exactly_Froms == UNION {{Exactly_Replays[b][i] : i \\in 1..Len(Exactly_Replays[b]) - 1} : b \\in DOMAIN Exactly_Replays}\n",
+    );
+    defs.push_str(&format!(
+        "{REPLAY_START} == Exactly_Now \\in Exactly_Firsts /\\ Init =>\n  \
+         \\A b \\in DOMAIN Exactly_Replays : Exactly_Replays[b][1] = Exactly_Now => PrintT(<<\"exactly-start\", b>>)\n\
+         {REPLAY_STEP} == Exactly_Now \\in Exactly_Froms =>\n  \
+         \\A b \\in DOMAIN Exactly_Replays : \\A i \\in 1..Len(Exactly_Replays[b]) - 1 :\n    \
+         Exactly_Replays[b][i] = Exactly_Now /\\ Exactly_Replays[b][i + 1] = Exactly_Later => PrintT(<<\"exactly-step\", b, i>>)\n"
+    ));
+    (defs, model_values)
+}
+
+/// Which behaviours of [`replay_checks`] a complete run replayed: those whose start and every
+/// step it printed.
+fn replayed_in_run(output: &str, behaviours: &[&[tla::State]]) -> Vec<bool> {
+    let printed = |mark: &str| -> std::collections::BTreeSet<Vec<usize>> {
+        let mark = format!("<<\"{mark}\", ");
+        output
+            .match_indices(&mark)
+            .filter_map(|(i, _)| {
+                let rest = &output[i + mark.len()..];
+                let numbers = &rest[..rest.find(">>")?];
+                numbers.split(',').map(|n| n.trim().parse().ok()).collect()
+            })
+            .collect()
+    };
+    let (starts, steps) = (printed("exactly-start"), printed("exactly-step"));
+    (1..=behaviours.len())
+        .map(|b| starts.contains(&vec![b]) && (1..behaviours[b - 1].len()).all(|i| steps.contains(&vec![b, i])))
+        .collect()
 }
 
 fn collect_model_values(v: &tla::Value, out: &mut std::collections::BTreeSet<String>) {
@@ -564,7 +711,30 @@ impl Tlc {
         parallel: usize,
         limits: &Limits,
     ) -> Result<Outcome, TlcError> {
+        Ok(self.check_replaying(root, family, mf, props, parallel, limits, &[])?.0)
+    }
+
+    /// [`Tlc::check`] that also replays `behaviours` (states of the spec's variables, e.g.
+    /// Stateright's counterexamples) in its checking run ([`replay_checks`]): for each, whether
+    /// the run, complete, found it to be a behaviour of the spec. `false` does not say why (nor
+    /// whether it is not one, on a run that stopped or with symmetry reduction, where replays
+    /// are not made): [`Tlc::replay_many`] tells.
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_replaying(
+        &self,
+        root: &Path,
+        family: &dyn Family,
+        mf: &ModelFile,
+        props: &[PropertyDef],
+        parallel: usize,
+        limits: &Limits,
+        behaviours: &[Vec<tla::State>],
+    ) -> Result<(Outcome, Vec<bool>), TlcError> {
         let start = Instant::now();
+        let behaviours: Vec<&[tla::State]> = behaviours.iter().map(|b| b.as_slice()).collect();
+        // With symmetry reduction TLC explores representatives only, not the behaviours' states.
+        let replaying = !behaviours.is_empty() && behaviours.iter().all(|b| !b.is_empty()) && mf.symmetry.is_none();
+        let replayed = Mutex::new(vec![false; behaviours.len()]);
         let deadline = limits.timeout.map(|t| start + t);
         let verdicts = Mutex::new(std::collections::BTreeMap::<String, Verdict>::new());
         let counts = Mutex::new(None::<(u64, u64)>);
@@ -613,15 +783,23 @@ impl Tlc {
         };
         let main = || -> Result<(), TlcError> {
             let cont = Tlc { continue_: !safety.is_empty(), ..self.clone() };
-            let (defs, invariants) = if safety.is_empty() {
+            let (defs, mut invariants) = if safety.is_empty() {
                 (String::new(), Vec::new())
             } else {
                 (first_failures_defs(&safety), vec![CHECKS.to_string()])
             };
+            let mut mf = mf.clone();
+            let mut late = Late::default();
+            if replaying {
+                let (replay_defs, model_values) = replay_checks(&behaviours);
+                declare_model_values(&mut mf, &model_values);
+                invariants.push(REPLAY_START.to_string());
+                late = Late { defs: replay_defs, cfg: format!("ACTION_CONSTRAINT {REPLAY_STEP}\n") };
+            }
             let mut with = joined;
             let (end, out) = loop {
                 let properties: Vec<String> = with.iter().map(|p| p.name.to_string()).collect();
-                let (end, out, _) = cont.run(root, family, mf, &defs, &invariants, &properties, limits, deadline)?;
+                let (end, out, _) = cont.run_with(root, family, &mf, &defs, &late, &invariants, &properties, limits, deadline)?;
                 match (with, &end) {
                     (Some(p), RunEnd::TemporalViolated { .. }) => {
                         record_temporal(p, &end)?;
@@ -640,6 +818,9 @@ impl Tlc {
                 RunEnd::Stopped { .. } => false,
                 other => return Err(TlcError(format!("unexpected end of the checking run: {other:?}"))),
             };
+            if replaying && complete {
+                *replayed.lock().unwrap() = replayed_in_run(&out, &behaviours);
+            }
             let found = first_failures(&out);
             let mut v = verdicts.lock().unwrap();
             for p in &safety {
@@ -696,7 +877,7 @@ impl Tlc {
         let counterexample_steps = steps.lock().unwrap().clone();
         let tlc_traces = traces.lock().unwrap().clone();
         drop(jobs);
-        Ok(Outcome {
+        let outcome = Outcome {
             properties,
             counterexample_steps,
             distinct_states: distinct,
@@ -704,7 +885,8 @@ impl Tlc {
             seconds: start.elapsed().as_secs_f64(),
             stopped,
             tlc_traces,
-        })
+        };
+        Ok((outcome, replayed.into_inner().unwrap()))
     }
 }
 
