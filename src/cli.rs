@@ -833,14 +833,15 @@ impl Counterexample {
     }
 }
 
-/// For each invariant either checker found violated: both shortest counterexamples (one worker,
-/// breadth-first) and, for a lockstep twin, each replayed in the other checker. TLC's come from
-/// its checking run where it printed them (else from a run of their own), and Stateright's are
-/// replayed in TLC together, in one run.
 /// Stateright's counterexample of an invariant as states of the TLA+ spec, and whether TLC's
 /// checking run replayed it.
 type SrTrace = (&'static str, Vec<crate::tla::State>, bool);
 
+/// For each invariant either checker found violated: both shortest counterexamples (one worker,
+/// breadth-first) and, for a lockstep twin, each replayed in the other checker. TLC's come from
+/// its checking run where it printed them (else from a run of their own); Stateright's are those
+/// `computed` before that run, which replayed them where it could (else computed here), and the
+/// ones it did not replay are replayed in TLC together, in one run of their own.
 fn counterexamples(root: &Path, job: &Job, lockstep: bool, tl: &Outcome, sr: &Outcome, tlc: &Tlc, mut computed: Vec<SrTrace>) -> Result<Vec<Counterexample>, Failure> {
     let violated = |p: &PropertyDef| {
         [tl, sr].iter().any(|o| o.properties.get(p.name) == Some(&family::Verdict::Violated))

@@ -586,9 +586,9 @@ fn declare_model_values(mf: &mut ModelFile, model_values: &std::collections::BTr
 const REPLAY_START: &str = "Exactly_ReplayStart";
 const REPLAY_STEP: &str = "Exactly_ReplayStep";
 
-/// MC definitions with which a checking run that explores every reachable state also replays
-/// `behaviours` (states of the spec's variables), instead of a run of its own per model file
-/// ([`Tlc::replay_many`]): the invariant `Exactly_ReplayStart` prints each behaviour whose first
+/// Definitions (read after the spec's modules: [`Late`]) with which a checking run that explores
+/// every reachable state also replays `behaviours` (states of the spec's variables), instead of
+/// a run of its own per model file ([`Tlc::replay_many`]): the invariant `Exactly_ReplayStart` prints each behaviour whose first
 /// state the run reaches and satisfies `Init` (then it is an initial state), and the action
 /// constraint `Exactly_ReplayStep` prints each step of a behaviour that the run generates as a
 /// transition (a step of `Next` from a reachable state). Both always hold: they change neither
