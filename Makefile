@@ -44,7 +44,8 @@ RUNS ?= 3
 bench: setup build
 	$(BIN) bench --runs $(RUNS)
 
-# The browser test (tests/web.rs, ignored by a plain `cargo test`) drives Debian's Chromium with
+# The browser test (web::browser_shows_catalog_and_counterexamples in tests/it/web.rs, ignored by a
+# plain `cargo test`) drives Debian's Chromium with
 # playwright-core, installed into the git-ignored web/test/node_modules.
 web-test-deps:
 	@test -x /usr/bin/chromium || { \
@@ -58,7 +59,7 @@ web-test-deps:
 # The last line sums every test binary's results (cargo's own last line is the doc-tests').
 test: setup web-test-deps
 	@mkdir -p .exactly
-	@set -o pipefail; { cargo test --release; a=$$?; cargo test --release --test web -- --ignored; b=$$?; exit $$((a | b)); } 2>&1 | tee .exactly/test.log
+	@set -o pipefail; { cargo test --release; a=$$?; cargo test --release --test it -- --ignored web::; b=$$?; exit $$((a | b)); } 2>&1 | tee .exactly/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' .exactly/test.log
 
 clean:

@@ -1,6 +1,7 @@
 use clap::error::ErrorKind;
 use clap::Parser;
-use exactly::cli::{self, code, Cli};
+use exactly::cli::{self, Cli};
+use exactly::core::error::code;
 
 // The model checker clones and drops states by the million: mimalloc does that faster than
 // glibc's allocator (`make bench`).

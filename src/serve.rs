@@ -7,8 +7,10 @@
 //! Explorer for a model file on a free loopback port and redirects to a trace's path there.
 //! Anything else is a 404; tiny_http answers malformed requests with 400.
 
-use crate::cli::{self, code, Failure};
-use crate::family::{self, Family};
+use crate::catalog::results::data_dir;
+use crate::catalog::{self as cli};
+use crate::core::error::{code, usage, Failure};
+use crate::families::{self, Family};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -89,14 +91,14 @@ impl RunState {
 
 /// `exactly serve`: binds, prints the address on stderr, serves until killed.
 pub fn serve(root: &Path, host: &str, port: u16) -> Result<i32, Failure> {
-    let ip: IpAddr = host.parse().map_err(|_| cli::usage(format!("--host {host}: not an IP address (e.g. 127.0.0.1)")))?;
+    let ip: IpAddr = host.parse().map_err(|_| usage(format!("--host {host}: not an IP address (e.g. 127.0.0.1)")))?;
     let addr = SocketAddr::new(ip, port);
     let listener = std::net::TcpListener::bind(addr).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AddrInUse => cli::usage(format!("port {port} on {host} is in use: pick another with --port")),
-        _ => cli::usage(format!("cannot listen on {addr}: {e}")),
+        std::io::ErrorKind::AddrInUse => usage(format!("port {port} on {host} is in use: pick another with --port")),
+        _ => usage(format!("cannot listen on {addr}: {e}")),
     })?;
-    let bound = listener.local_addr().map_err(|e| cli::usage(format!("cannot listen on {addr}: {e}")))?;
-    let server = Server::from_listener(listener, None).map_err(|e| cli::usage(format!("cannot listen on {addr}: {e}")))?;
+    let bound = listener.local_addr().map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
+    let server = Server::from_listener(listener, None).map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
     let server = Arc::new(server);
     let app = Arc::new(App { root: root.to_path_buf(), run: Mutex::new(RunState::default()), explorers: Mutex::new(BTreeMap::new()) });
     eprintln!("exactly serve: http://{bound}/ (Ctrl-C to stop)");
@@ -216,7 +218,7 @@ fn decode(s: &str) -> String {
 
 /// A model file of the catalog named by family id and file stem (nothing else is looked up).
 fn find_model(root: &Path, fam: &str, stem: &str) -> Option<(&'static dyn Family, PathBuf)> {
-    let f = family::find(fam)?;
+    let f = families::find(fam)?;
     let p = cli::model_files(root, f).into_iter().find(|p| p.file_stem().and_then(|s| s.to_str()) == Some(stem))?;
     Some((f, p))
 }
@@ -230,7 +232,7 @@ fn stem(p: &Path) -> String {
 }
 
 fn catalog(root: &Path) -> Value {
-    let families: Vec<Value> = family::families()
+    let families: Vec<Value> = families::families()
         .into_iter()
         .map(|f| {
             let models: Vec<Value> = cli::model_files(root, f)
@@ -238,7 +240,7 @@ fn catalog(root: &Path) -> Value {
                 .map(|p| {
                     let text = std::fs::read_to_string(p).unwrap_or_default();
                     let variant = cli::load_job(root, p, &[]).ok().and_then(|j| match j.consts.0.get("Variant") {
-                        Some(crate::cfg::Value::Str(s)) => Some(s.clone()),
+                        Some(crate::core::cfg::Value::Str(s)) => Some(s.clone()),
                         _ => None,
                     });
                     json!({"path": shown(root, p), "stem": stem(p), "variant": variant, "text": text})
@@ -276,9 +278,9 @@ fn saved(path: &Path) -> Value {
 
 fn results(root: &Path) -> Value {
     let mut out = serde_json::Map::new();
-    for f in family::families() {
+    for f in families::families() {
         for p in cli::model_files(root, f) {
-            let dir = root.join(".exactly").join("results").join(f.id());
+            let dir = data_dir(root).join("results").join(f.id());
             let s = stem(&p);
             let entry: serde_json::Map<String, Value> = ["compare", "stateright", "tlc"]
                 .iter()
@@ -291,7 +293,7 @@ fn results(root: &Path) -> Value {
 }
 
 fn traces(root: &Path, f: &dyn Family, p: &Path) -> Value {
-    let dir = root.join(".exactly").join("traces").join(f.id());
+    let dir = data_dir(root).join("traces").join(f.id());
     let s = stem(p);
     json!({
         "model": shown(root, p),
@@ -305,8 +307,8 @@ fn traces(root: &Path, f: &dyn Family, p: &Path) -> Value {
 fn start_run(app: &Arc<App>, target: &str) -> Reply {
     let root = &app.root;
     let models: Vec<PathBuf> = if target == "all" {
-        family::families().into_iter().flat_map(|f| cli::model_files(root, f)).collect()
-    } else if let Some(f) = family::find(target) {
+        families::families().into_iter().flat_map(|f| cli::model_files(root, f)).collect()
+    } else if let Some(f) = families::find(target) {
         cli::model_files(root, f)
     } else {
         let found = target

@@ -7,81 +7,39 @@
 //! reports the same pair. An output that reports another position than the committed one is an
 //! "alternative world". Twin of `specs/handler/Handler.tla`.
 
-use super::common::{
-    at_quiescence, some_handler_holds, termination, write_will_conflict, WorldFamily, CONCURRENCY_CONFLICT,
-    DUPLICATE_DELIVERED, TERMINATION,
-};
-use crate::actors::{self, world, Effects, Event, Input, Protocol, TlaNames, View, World, WorldModel, WorldState, WriteResult};
-use crate::check::Cond;
-use crate::family::{Consts, Kind, PropertyDef};
-use crate::tla;
+use super::situations::{self, at_quiescence, some_handler_holds};
+use super::world_family::WorldFamily;
+use super::ledger::{Ledger, Output};
+use crate::property;
+use crate::world::Property;
+use crate::world::{TlaMap, world, Effects, Event, Input, Protocol, TlaNames, View, World, WriteResult};
+use crate::core::vocab::{Consts};
+use crate::core::tla;
 use serde::Serialize;
 
 pub struct HandlerFamily;
 pub static HANDLER: HandlerFamily = HandlerFamily;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// Skip the update when the ledger already holds this input's change; send the output
-    /// derived from the stored change.
-    ResendStoredChange,
-    /// Send the output before the update: ghost messages.
-    SendThenUpdate,
-    /// Update and send in one atomic step, with no dedup: no ghosts, no loss, duplicate changes.
-    AtomicUpdateAndSend,
-    /// Skip the update of a duplicate, but send the output of the current attempt.
-    DedupByState,
-    /// Skip a duplicate entirely (no resend): an output lost to a crash after the commit.
-    UpdateThenSend,
-    /// On a failed or conflicting write, drop the input without nacking it: it is never
-    /// redelivered and the run never ends with the input consumed.
-    GiveUp,
-}
-
-const VARIANTS: &[&str] =
-    &["ResendStoredChange", "SendThenUpdate", "AtomicUpdateAndSend", "DedupByState", "UpdateThenSend", "GiveUp"];
-
-impl Variant {
-    fn parse(s: &str) -> Variant {
-        match s {
-            "ResendStoredChange" => Variant::ResendStoredChange,
-            "SendThenUpdate" => Variant::SendThenUpdate,
-            "AtomicUpdateAndSend" => Variant::AtomicUpdateAndSend,
-            "DedupByState" => Variant::DedupByState,
-            "UpdateThenSend" => Variant::UpdateThenSend,
-            "GiveUp" => Variant::GiveUp,
-            other => unreachable!("variant {other} was validated"),
-        }
+crate::variants! {
+    pub enum Variant {
+        /// Skip the update when the ledger already holds this input's change; send the output
+        /// derived from the stored change.
+        ResendStoredChange,
+        /// Send the output before the update: ghost messages.
+        SendThenUpdate,
+        /// Update and send in one atomic step, with no dedup: no ghosts, no loss, duplicate changes.
+        AtomicUpdateAndSend,
+        /// Skip the update of a duplicate, but send the output of the current attempt.
+        DedupByState,
+        /// Skip a duplicate entirely (no resend): an output lost to a crash after the commit.
+        UpdateThenSend,
+        /// On a failed or conflicting write, drop the input without nacking it: it is never
+        /// redelivered and the run never ends with the input consumed.
+        GiveUp,
     }
 }
 
-/// The entity: changes in commit order, each `(input, position)`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct Ledger(pub Vec<(Input, u8)>);
 
-impl Ledger {
-    /// The position of `input`'s change (its first one), if the ledger holds it.
-    pub fn stored(&self, input: Input) -> Option<u8> {
-        self.0.iter().find(|(m, _)| *m == input).map(|(_, v)| *v)
-    }
-    /// The position the next change takes.
-    pub fn next_position(&self) -> u8 {
-        self.0.len() as u8 + 1
-    }
-    /// The ledger with `input`'s change appended at `position`.
-    pub fn with(&self, input: Input, position: u8) -> Ledger {
-        let mut next = self.clone();
-        next.0.push((input, position));
-        next
-    }
-}
-
-/// The output message of an input: the position its change took.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct Output {
-    pub input: Input,
-    pub position: u8,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Phase {
@@ -161,47 +119,36 @@ impl Protocol for HandlerProtocol {
             (work, event) => unreachable!("handler got {event:?} while {work:?}"),
         }
     }
-
-    fn tla_work(&self, w: &Work, _: &TlaNames) -> tla::Value {
-        let (phase, position) = match w.phase {
-            Phase::Loading => ("Loading", 0),
-            Phase::Writing(p) => ("Writing", p),
-        };
-        tla::record([("input", tla::int(w.input)), ("phase", tla::string(phase)), ("position", tla::int(position))])
-    }
 }
 
-type M = WorldModel<HandlerProtocol>;
-type S = WorldState<HandlerProtocol>;
+type V<'a> = View<'a, HandlerProtocol>;
 
 fn ledger<'a>(v: &View<'a, HandlerProtocol>) -> Ledger {
     v.store(STORE).doc(KEY)
 }
 
 /// No output is visible for an input whose change was never committed.
-fn no_ghost_messages(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn no_ghost_messages(v: &V) -> bool {
     let l = ledger(&v);
     v.outputs().iter().all(|o| l.stored(o.input).is_some())
 }
 
 /// At quiescence, every input has been applied and has an output.
-fn no_lost_messages(m: &M, s: &S) -> bool {
-    at_quiescence(m, s, |v| {
+fn no_lost_messages(v: &V) -> bool {
+    at_quiescence(v, |v| {
         let l = ledger(v);
-        (1..=m.cfg.inputs).all(|i| l.stored(i).is_some() && v.outputs().iter().any(|o| o.input == i))
+        (1..=v.world.inputs).all(|i| l.stored(i).is_some() && v.outputs().iter().any(|o| o.input == i))
     })
 }
 
 /// The ledger holds each input's change at most once.
-fn at_most_once_state_change(m: &M, s: &S) -> bool {
-    let l = ledger(&View::new(m, s));
-    (1..=m.cfg.inputs).all(|i| l.0.iter().filter(|(x, _)| *x == i).count() <= 1)
+fn at_most_once_state_change(v: &V) -> bool {
+    let l = ledger(v);
+    (1..=v.world.inputs).all(|i| l.0.iter().filter(|(x, _)| *x == i).count() <= 1)
 }
 
 /// All output copies of one input agree with each other and with the committed change.
-fn consistent_output(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn consistent_output(v: &V) -> bool {
     let l = ledger(&v);
     let outs = v.outputs();
     outs.iter().all(|o| {
@@ -211,15 +158,13 @@ fn consistent_output(m: &M, s: &S) -> bool {
 }
 
 /// A handler has just been given a copy of an input whose change is already committed.
-fn duplicate_delivered(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn duplicate_delivered(v: &V) -> bool {
     let l = ledger(&v);
     some_handler_holds(&v, |w, _| w.phase == Phase::Loading && l.stored(w.input).is_some())
 }
 
 /// A handler is down after committing its input's change and before any output of it was sent.
-fn crash_mid_processing(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn crash_mid_processing(v: &V) -> bool {
     let l = ledger(&v);
     some_handler_holds(&v, |w, down| {
         down && l.stored(w.input).is_some() && !v.outputs().iter().any(|o| o.input == w.input)
@@ -227,46 +172,45 @@ fn crash_mid_processing(m: &M, s: &S) -> bool {
 }
 
 /// A write is on its way that will apply but be reported as failed.
-fn ambiguous_write(m: &M, s: &S) -> bool {
-    View::new(m, s).in_flight().any(|msg| matches!(msg, actors::Msg::Put { ambiguous: true, .. }))
+fn ambiguous_write(v: &V) -> bool {
+    v.in_flight().any(|msg| matches!(msg, crate::world::Msg::Put { ambiguous: true, .. }))
 }
 
-const PROPERTIES: &[PropertyDef] = &[
-    PropertyDef { name: "NoGhostMessages", kind: Kind::Invariant, doc: "no output for an input whose change was never committed" },
-    PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input is applied and has an output" },
-    PropertyDef { name: "AtMostOnceStateChange", kind: Kind::Invariant, doc: "each input's change is in the ledger at most once" },
-    PropertyDef { name: "ConsistentOutput", kind: Kind::Invariant, doc: "all outputs of an input agree with each other and with its committed change" },
-    TERMINATION,
-    DUPLICATE_DELIVERED,
-    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down between committing a change and sending its output" },
-    CONCURRENCY_CONFLICT,
-    PropertyDef { name: "AmbiguousWrite", kind: Kind::Sometimes, doc: "a write is on its way that will apply but be reported as failed" },
+const PROPERTIES: &[Property<HandlerProtocol>] = &[
+    property!("NoGhostMessages", Invariant, "no output for an input whose change was never committed", no_ghost_messages),
+    property!("NoLostMessages", Invariant, "at quiescence every input is applied and has an output", no_lost_messages),
+    property!("AtMostOnceStateChange", Invariant, "each input's change is in the ledger at most once", at_most_once_state_change),
+    property!("ConsistentOutput", Invariant, "all outputs of an input agree with each other and with its committed change", consistent_output),
+    situations::termination(),
+    property!("DuplicateDelivered", Sometimes, situations::DUPLICATE_DELIVERED, duplicate_delivered),
+    property!("CrashMidProcessing", Sometimes, "a handler is down between committing a change and sending its output", crash_mid_processing),
+    property!("ConcurrencyConflict", Sometimes, situations::WRITE_WILL_CONFLICT, |v| situations::write_will_conflict(v, KEY)),
+    property!("AmbiguousWrite", Sometimes, "a write is on its way that will apply but be reported as failed", ambiguous_write),
 ];
 
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("NoGhostMessages", no_ghost_messages),
-    ("NoLostMessages", no_lost_messages),
-    ("AtMostOnceStateChange", at_most_once_state_change),
-    ("ConsistentOutput", consistent_output),
-    ("Termination", termination::<HandlerProtocol>),
-    ("DuplicateDelivered", duplicate_delivered),
-    ("CrashMidProcessing", crash_mid_processing),
-    ("ConcurrencyConflict", |m, s| write_will_conflict(m, s, KEY)),
-    ("AmbiguousWrite", ambiguous_write),
-];
 
 impl WorldFamily for HandlerFamily {
     type P = HandlerProtocol;
     const ID: &'static str = "handler";
     const MODULE: &'static str = "Handler";
     const SUMMARY: &'static str = "A handler with no transactions: receive, update the DB, send, ack; every step can fail.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<HandlerProtocol>] = PROPERTIES;
     /// No fresh ids: nothing in a state names a handler but its own slot.
     const SYMMETRIC: bool = true;
 
     fn world(&self, consts: &Consts) -> World<HandlerProtocol> {
         world(HandlerProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    }
+}
+
+/// The TLA+ twin's names for this family's work, documents and outputs.
+impl TlaMap for HandlerProtocol {
+    fn tla_work(&self, w: &Work, _: &TlaNames) -> tla::Value {
+        let (phase, position) = match w.phase {
+            Phase::Loading => ("Loading", 0),
+            Phase::Writing(p) => ("Writing", p),
+        };
+        tla::record([("input", tla::int(w.input)), ("phase", tla::string(phase)), ("position", tla::int(position))])
     }
 }

@@ -14,46 +14,36 @@
 //! store under the inputs' keys; the requests under keys derived from fresh ids. Twin of
 //! `specs/http/Http.tla`.
 
-use crate::actors::{Effects, Event, Input, Key, Protocol, Served, Version, View, WorldModel, WorldState, WriteResult};
-use crate::check::Cond;
-use crate::families::common::{at_quiescence, some_handler_holds, termination, WorldFamily};
-use crate::families::ledger_world::fresh_key;
-use crate::family::{Consts, Kind, PropertyDef};
+use super::situations::{self, at_quiescence, some_handler_holds};
+use super::world_family::WorldFamily;
+use crate::property;
+use crate::world::Property;
+use crate::world::{TlaMap, Effects, Event, Input, Key, Protocol, Served, Version, View, WriteResult};
+use crate::families::ledger::fresh_key;
+use crate::core::vocab::{Consts};
 use serde::Serialize;
 
 pub struct HttpFamily;
 pub static HTTP: HttpFamily = HttpFamily;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// The request id is recorded before the PUT and reused by every retry; POST charges a stored
-    /// request once.
-    Correct,
-    /// The server's POST charges whenever the request exists, whether or not it was processed.
-    PostWithoutMark,
-    /// A retry (after a timed-out PUT or POST, or a redelivery) draws a fresh request id.
-    NewRequestIdOnRetry,
-    /// The caller never DELETEs the request.
-    NoDelete,
-    /// After a timed-out call the caller drops its input (neither acks nor nacks it) instead of
-    /// retrying.
-    GiveUp,
-}
-
-const VARIANTS: &[&str] = &["Correct", "PostWithoutMark", "NewRequestIdOnRetry", "NoDelete", "GiveUp"];
-
-impl Variant {
-    fn parse(s: &str) -> Variant {
-        match s {
-            "Correct" => Variant::Correct,
-            "PostWithoutMark" => Variant::PostWithoutMark,
-            "NewRequestIdOnRetry" => Variant::NewRequestIdOnRetry,
-            "NoDelete" => Variant::NoDelete,
-            "GiveUp" => Variant::GiveUp,
-            other => unreachable!("variant {other} was validated"),
-        }
+crate::variants! {
+    pub enum Variant {
+        /// The request id is recorded before the PUT and reused by every retry; POST charges a stored
+        /// request once.
+        Correct,
+        /// The server's POST charges whenever the request exists, whether or not it was processed.
+        PostWithoutMark,
+        /// A retry (after a timed-out PUT or POST, or a redelivery) draws a fresh request id.
+        NewRequestIdOnRetry,
+        /// The caller never DELETEs the request.
+        NoDelete,
+        /// After a timed-out call the caller drops its input (neither acks nor nacks it) instead of
+        /// retrying.
+        GiveUp,
     }
 }
+
+
 
 /// What a document, a request or a response is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -265,8 +255,7 @@ fn charge(key: Key, input: Input) -> Served<Doc, Charge> {
     Served { write: Some(processed), response: processed, publish: vec![Charge { input, req: key }], later: None }
 }
 
-type M = WorldModel<HttpProtocol>;
-type S = WorldState<HttpProtocol>;
+type V<'a> = View<'a, HttpProtocol>;
 
 /// The document under `key`.
 fn doc_at(v: &View<'_, HttpProtocol>, key: Key) -> Doc {
@@ -278,13 +267,13 @@ pub fn each_input_at_most_once<O>(charges: &[O], input: impl Fn(&O) -> Input) ->
     charges.iter().enumerate().all(|(i, o)| charges.iter().skip(i + 1).all(|p| input(p) != input(o)))
 }
 
-fn at_most_once_charge(m: &M, s: &S) -> bool {
-    each_input_at_most_once(View::new(m, s).outputs(), |c| c.input)
+fn at_most_once_charge(v: &V) -> bool {
+    each_input_at_most_once(v.outputs(), |c| c.input)
 }
 
 /// At quiescence every input was charged, and A holds the response of that charge.
-fn no_lost_response(m: &M, s: &S) -> bool {
-    at_quiescence(m, s, |v| {
+fn no_lost_response(v: &V) -> bool {
+    at_quiescence(v, |v| {
         (1..=v.world.inputs).all(|i| {
             let record = doc_at(v, i);
             record.kind == DocKind::Responded && v.outputs().contains(&Charge { input: i, req: record.req })
@@ -293,22 +282,20 @@ fn no_lost_response(m: &M, s: &S) -> bool {
 }
 
 /// At quiescence the server keeps no request and no response: every one stored was deleted.
-fn no_garbage(m: &M, s: &S) -> bool {
-    at_quiescence(m, s, |v| {
+fn no_garbage(v: &V) -> bool {
+    at_quiescence(v, |v| {
         v.store(STORE).docs.iter().all(|(_, _, d)| !matches!(d.kind, DocKind::Stored | DocKind::Processed))
     })
 }
 
 /// A handler is loading a copy of an input that an earlier attempt already recorded.
-fn duplicate_delivered(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn duplicate_delivered(v: &V) -> bool {
     some_handler_holds(&v, |w, _| w.phase == Phase::Loading && doc_at(&v, w.input).kind != DocKind::Unwritten)
 }
 
 /// A handler is down between two writes: the server charged its request, and A has not recorded
 /// the response.
-fn crash_mid_processing(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn crash_mid_processing(v: &V) -> bool {
     some_handler_holds(&v, |w, down| {
         down && doc_at(&v, w.req).kind == DocKind::Processed && doc_at(&v, w.input).kind != DocKind::Responded
     })
@@ -316,39 +303,24 @@ fn crash_mid_processing(m: &M, s: &S) -> bool {
 
 /// A handler retries a POST after a timeout, and the POST that timed out had been processed (its
 /// response was lost).
-fn retry_after_ambiguous_timeout(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn retry_after_ambiguous_timeout(v: &V) -> bool {
     some_handler_holds(&v, |w, _| w.phase == Phase::Posting && w.retried && doc_at(&v, w.req).kind == DocKind::Processed)
 }
 
-/// The properties `http` and `idempotency-key` share.
-pub const AT_MOST_ONCE_CHARGE: PropertyDef =
-    PropertyDef { name: "AtMostOnceCharge", kind: Kind::Invariant, doc: "no input is charged twice (every charge copy counts)" };
-pub const RETRY_AFTER_AMBIGUOUS_TIMEOUT: PropertyDef = PropertyDef {
-    name: "RetryAfterAmbiguousTimeout",
-    kind: Kind::Sometimes,
-    doc: "a handler retries a POST after a timeout, and the POST that timed out had been processed",
-};
+/// The meanings of the properties `http` and `idempotency-key` share.
+pub const AT_MOST_ONCE_CHARGE: &str = "no input is charged twice (every charge copy counts)";
+pub const RETRY_AFTER_AMBIGUOUS_TIMEOUT: &str = "a handler retries a POST after a timeout, and the POST that timed out had been processed";
 
-const PROPERTIES: &[PropertyDef] = &[
-    AT_MOST_ONCE_CHARGE,
-    PropertyDef { name: "NoLostResponse", kind: Kind::Invariant, doc: "at quiescence every input was charged and its caller holds the response of that charge" },
-    PropertyDef { name: "NoGarbage", kind: Kind::Invariant, doc: "at quiescence the server keeps no stored request or response" },
-    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" },
-    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input an earlier attempt recorded" },
-    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down after the server charged its request and before A recorded the response" },
-    RETRY_AFTER_AMBIGUOUS_TIMEOUT,
+const PROPERTIES: &[Property<HttpProtocol>] = &[
+    property!("AtMostOnceCharge", Invariant, AT_MOST_ONCE_CHARGE, at_most_once_charge),
+    property!("NoLostResponse", Invariant, "at quiescence every input was charged and its caller holds the response of that charge", no_lost_response),
+    property!("NoGarbage", Invariant, "at quiescence the server keeps no stored request or response", no_garbage),
+    situations::termination(),
+    property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input an earlier attempt recorded", duplicate_delivered),
+    property!("CrashMidProcessing", Sometimes, "a handler is down after the server charged its request and before A recorded the response", crash_mid_processing),
+    property!("RetryAfterAmbiguousTimeout", Sometimes, RETRY_AFTER_AMBIGUOUS_TIMEOUT, retry_after_ambiguous_timeout),
 ];
 
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("AtMostOnceCharge", at_most_once_charge),
-    ("NoLostResponse", no_lost_response),
-    ("NoGarbage", no_garbage),
-    ("Termination", termination),
-    ("DuplicateDelivered", duplicate_delivered),
-    ("CrashMidProcessing", crash_mid_processing),
-    ("RetryAfterAmbiguousTimeout", retry_after_ambiguous_timeout),
-];
 
 impl WorldFamily for HttpFamily {
     type P = HttpProtocol;
@@ -356,10 +328,12 @@ impl WorldFamily for HttpFamily {
     const MODULE: &'static str = "Http";
     const SUMMARY: &'static str =
         "Exactly-once HTTP between two message-driven systems: PUT the request under a recorded id, POST, GET the response, DELETE; every call retried.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
-    fn world(&self, consts: &Consts) -> crate::actors::World<HttpProtocol> {
-        crate::actors::world(HttpProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<HttpProtocol>] = PROPERTIES;
+    fn world(&self, consts: &Consts) -> crate::world::World<HttpProtocol> {
+        crate::world::world(HttpProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
     }
 }
+
+/// The TLA+ twin writes this family's work, documents and outputs as their serde form.
+impl TlaMap for HttpProtocol {}

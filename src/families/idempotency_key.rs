@@ -11,41 +11,32 @@
 //! call, the call's fate drawn when it is issued. A's records under the inputs' keys; the table
 //! entries under `ENTRY_BASE + input`. Twin of `specs/idempotency-key/IdempotencyKey.tla`.
 
-use crate::actors::{Effects, Event, Input, Key, Msg, Protocol, Served, Version, View, WorldModel, WorldState, WriteResult};
-use crate::check::Cond;
-use crate::families::common::{at_quiescence, some_handler_holds, termination, WorldFamily};
+use super::situations::{self, at_quiescence, some_handler_holds};
+use super::world_family::WorldFamily;
+use crate::property;
+use crate::world::Property;
+use crate::world::{TlaMap, Effects, Event, Input, Key, Msg, Protocol, Served, Version, View, WriteResult};
 use crate::families::http::{each_input_at_most_once, AT_MOST_ONCE_CHARGE, RETRY_AFTER_AMBIGUOUS_TIMEOUT};
-use crate::family::{Consts, Kind, PropertyDef};
+use crate::core::vocab::{Consts};
 use serde::Serialize;
 
 pub struct IdempotencyKeyFamily;
 pub static IDEMPOTENCY_KEY: IdempotencyKeyFamily = IdempotencyKeyFamily;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// The server keeps every processed id forever.
-    KeepForever,
-    /// The server evicts an id after its retention window.
-    Window,
-    /// No table: the caller GETs the result first and POSTs only if there is none.
-    GetBeforePost,
-    /// After a timed-out call the caller drops its input (neither acks nor nacks it).
-    GiveUp,
-}
-
-const VARIANTS: &[&str] = &["KeepForever", "Window", "GetBeforePost", "GiveUp"];
-
-impl Variant {
-    fn parse(s: &str) -> Variant {
-        match s {
-            "KeepForever" => Variant::KeepForever,
-            "Window" => Variant::Window,
-            "GetBeforePost" => Variant::GetBeforePost,
-            "GiveUp" => Variant::GiveUp,
-            other => unreachable!("variant {other} was validated"),
-        }
+crate::variants! {
+    pub enum Variant {
+        /// The server keeps every processed id forever.
+        KeepForever,
+        /// The server evicts an id after its retention window.
+        Window,
+        /// No table: the caller GETs the result first and POSTs only if there is none.
+        GetBeforePost,
+        /// After a timed-out call the caller drops its input (neither acks nor nacks it).
+        GiveUp,
     }
 }
+
+
 
 /// What a document, a request or a response is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -192,68 +183,54 @@ impl Protocol for IdempotencyKeyProtocol {
     }
 }
 
-type M = WorldModel<IdempotencyKeyProtocol>;
-type S = WorldState<IdempotencyKeyProtocol>;
+type V<'a> = View<'a, IdempotencyKeyProtocol>;
 
 fn doc_at(v: &View<'_, IdempotencyKeyProtocol>, key: Key) -> Doc {
     v.store(STORE).doc(key)
 }
 
 /// No input is charged twice (every charge copy counts).
-fn at_most_once_charge(m: &M, s: &S) -> bool {
-    each_input_at_most_once(View::new(m, s).outputs(), |c| c.input)
+fn at_most_once_charge(v: &V) -> bool {
+    each_input_at_most_once(v.outputs(), |c| c.input)
 }
 
 /// At quiescence every input was charged and its caller recorded the response.
-fn no_lost_response(m: &M, s: &S) -> bool {
-    at_quiescence(m, s, |v| {
+fn no_lost_response(v: &V) -> bool {
+    at_quiescence(v, |v| {
         (1..=v.world.inputs).all(|i| doc_at(v, i).kind == DocKind::Responded && v.outputs().contains(&Charge { input: i }))
     })
 }
 
 /// The table holds only ids within their retention window: every entry has its eviction to come.
-fn bounded_dedup_state(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn bounded_dedup_state(v: &V) -> bool {
     let pending: Vec<Key> = v.in_flight().filter_map(|msg| if let Msg::Later { key, .. } = msg { Some(*key) } else { None }).collect();
     v.store(STORE).docs.iter().all(|(k, _, d)| d.kind != DocKind::Processed || pending.contains(k))
 }
 
-fn duplicate_delivered(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn duplicate_delivered(v: &V) -> bool {
     some_handler_holds(&v, |w, _| w.phase == Phase::Loading && doc_at(&v, w.input).kind == DocKind::Responded)
 }
 
-fn crash_mid_processing(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn crash_mid_processing(v: &V) -> bool {
     some_handler_holds(&v, |w, down| {
         down && doc_at(&v, entry_key(w.input)).kind == DocKind::Processed && doc_at(&v, w.input).kind != DocKind::Responded
     })
 }
 
-fn retry_after_ambiguous_timeout(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn retry_after_ambiguous_timeout(v: &V) -> bool {
     some_handler_holds(&v, |w, _| w.phase == Phase::Posting && w.retried && doc_at(&v, entry_key(w.input)).kind == DocKind::Processed)
 }
 
-const PROPERTIES: &[PropertyDef] = &[
-    AT_MOST_ONCE_CHARGE,
-    PropertyDef { name: "NoLostResponse", kind: Kind::Invariant, doc: "at quiescence every input was charged and its caller recorded the response" },
-    PropertyDef { name: "BoundedDedupState", kind: Kind::Invariant, doc: "the server's table holds only ids within their retention window (each with its eviction to come)" },
-    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" },
-    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input whose response is recorded" },
-    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down after the server charged its input and before A recorded the response" },
-    RETRY_AFTER_AMBIGUOUS_TIMEOUT,
+const PROPERTIES: &[Property<IdempotencyKeyProtocol>] = &[
+    property!("AtMostOnceCharge", Invariant, AT_MOST_ONCE_CHARGE, at_most_once_charge),
+    property!("NoLostResponse", Invariant, "at quiescence every input was charged and its caller recorded the response", no_lost_response),
+    property!("BoundedDedupState", Invariant, "the server's table holds only ids within their retention window (each with its eviction to come)", bounded_dedup_state),
+    situations::termination(),
+    property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input whose response is recorded", duplicate_delivered),
+    property!("CrashMidProcessing", Sometimes, "a handler is down after the server charged its input and before A recorded the response", crash_mid_processing),
+    property!("RetryAfterAmbiguousTimeout", Sometimes, RETRY_AFTER_AMBIGUOUS_TIMEOUT, retry_after_ambiguous_timeout),
 ];
 
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("AtMostOnceCharge", at_most_once_charge),
-    ("NoLostResponse", no_lost_response),
-    ("BoundedDedupState", bounded_dedup_state),
-    ("Termination", termination),
-    ("DuplicateDelivered", duplicate_delivered),
-    ("CrashMidProcessing", crash_mid_processing),
-    ("RetryAfterAmbiguousTimeout", retry_after_ambiguous_timeout),
-];
 
 impl WorldFamily for IdempotencyKeyFamily {
     type P = IdempotencyKeyProtocol;
@@ -261,10 +238,12 @@ impl WorldFamily for IdempotencyKeyFamily {
     const MODULE: &'static str = "IdempotencyKey";
     const SUMMARY: &'static str =
         "An operation-id header and a server-side table of processed ids, kept forever or for a retention window; GET-before-POST.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
-    fn world(&self, consts: &Consts) -> crate::actors::World<IdempotencyKeyProtocol> {
-        crate::actors::world(IdempotencyKeyProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<IdempotencyKeyProtocol>] = PROPERTIES;
+    fn world(&self, consts: &Consts) -> crate::world::World<IdempotencyKeyProtocol> {
+        crate::world::world(IdempotencyKeyProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
     }
 }
+
+/// The TLA+ twin writes this family's work, documents and outputs as their serde form.
+impl TlaMap for IdempotencyKeyProtocol {}

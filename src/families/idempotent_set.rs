@@ -9,52 +9,42 @@
 //! The client sends a `RemoveItem` only once its `AddItem` has been processed: the broker holds
 //! the remove back until a copy of the add has been acked (the world's causal order).
 
-use super::common::{
-    at_quiescence, some_handler_holds, termination, write_will_conflict, WorldFamily, CONCURRENCY_CONFLICT,
-    DUPLICATE_DELIVERED, TERMINATION,
-};
-use crate::actors::{world, Effects, Event, Input, Protocol, TlaNames, View, World, WorldModel, WorldState, WriteResult};
-use crate::tla::{int, record, string, Value};
-use crate::check::Cond;
-use crate::family::{Consts, Kind, PropertyDef};
+use super::situations::{self, at_quiescence, some_handler_holds};
+use super::world_family::WorldFamily;
+use crate::property;
+use crate::world::Property;
+use crate::world::{TlaMap, world, Effects, Event, Input, Protocol, TlaNames, View, World, WriteResult};
+use crate::core::tla::{int, record, string, Value};
+use crate::core::vocab::{Consts};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
 pub struct IdempotentSetFamily;
 pub static IDEMPOTENT_SET: IdempotentSetFamily = IdempotentSetFamily;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// Deduplicate by message id: the ids processed are kept in the order document.
-    UnorderedWithIds,
-    /// Natural idempotency on an in-order broker (duplicates, but no reordering).
-    Ordered,
-    /// Natural idempotency on an unordered broker: a late duplicate add undoes a remove.
-    Unordered,
-    /// Dedup by id, but the event is published before the order is stored: ghost events.
-    PublishBeforeStore,
-    /// Dedup by id, but a failed or conflicting write drops the input without a nack.
-    GiveUp,
+crate::variants! {
+    pub enum Variant {
+        /// Deduplicate by message id: the ids processed are kept in the order document.
+        UnorderedWithIds,
+        /// Natural idempotency on an in-order broker (duplicates, but no reordering).
+        Ordered,
+        /// Natural idempotency on an unordered broker: a late duplicate add undoes a remove.
+        Unordered,
+        /// Dedup by id, but the event is published before the order is stored: ghost events.
+        PublishBeforeStore,
+        /// Dedup by id, but a failed or conflicting write drops the input without a nack.
+        GiveUp,
+    }
 }
 
-const VARIANTS: &[&str] = &["UnorderedWithIds", "Ordered", "Unordered", "PublishBeforeStore", "GiveUp"];
-
 impl Variant {
-    fn parse(s: &str) -> Variant {
-        match s {
-            "UnorderedWithIds" => Variant::UnorderedWithIds,
-            "Ordered" => Variant::Ordered,
-            "Unordered" => Variant::Unordered,
-            "PublishBeforeStore" => Variant::PublishBeforeStore,
-            "GiveUp" => Variant::GiveUp,
-            other => unreachable!("variant {other} was validated"),
-        }
-    }
     /// Deduplicates by message id rather than by "nothing to change".
     fn dedup_by_id(self) -> bool {
         !matches!(self, Variant::Ordered | Variant::Unordered)
     }
 }
+
+
 
 pub type Item = u8;
 
@@ -135,21 +125,6 @@ impl Protocol for IdempotentSetProtocol {
     type Output = Output;
     type Work = Work;
 
-    fn tla_doc(&self, d: &Order, _: &TlaNames) -> Value {
-        let set = |s: &BTreeSet<u8>| Value::Set(s.iter().map(|x| int(*x)).collect());
-        record([
-            ("items", set(&d.items)),
-            ("processed", set(&d.processed)),
-            ("applied", Value::Seq(d.applied.iter().map(|m| int(*m)).collect())),
-        ])
-    }
-    fn tla_output(&self, o: &Output, _: &TlaNames) -> Value {
-        let (kind, item) = match o {
-            Output::ItemAdded(i) => ("ItemAdded", i),
-            Output::ItemRemoved(i) => ("ItemRemoved", i),
-        };
-        record([("type", string(kind)), ("item", int(*item))])
-    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Order>, fx: &mut Effects<Self>) -> Option<Work> {
         let v = self.variant;
@@ -196,41 +171,39 @@ impl Protocol for IdempotentSetProtocol {
     }
 }
 
-type M = WorldModel<IdempotentSetProtocol>;
-type S = WorldState<IdempotentSetProtocol>;
+type V<'a> = View<'a, IdempotentSetProtocol>;
 
 fn order(v: &View<'_, IdempotentSetProtocol>) -> Order {
     v.store(STORE).doc(KEY)
 }
 
 /// No event is visible for an input whose change was never committed.
-fn no_ghost_messages(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn no_ghost_messages(v: &V) -> bool {
     let o = order(&v);
-    (1..=m.cfg.inputs).all(|i| !v.outputs().contains(&output(i)) || o.committed(i))
+    (1..=v.world.inputs).all(|i| !v.outputs().contains(&output(i)) || o.committed(i))
 }
 
 /// At quiescence, every input has been applied and its event published.
-fn no_lost_messages(m: &M, s: &S) -> bool {
-    at_quiescence(m, s, |v| {
+fn no_lost_messages(v: &V) -> bool {
+    at_quiescence(v, |v| {
         let o = order(v);
-        (1..=m.cfg.inputs).all(|i| o.committed(i) && v.outputs().contains(&output(i)))
+        (1..=v.world.inputs).all(|i| o.committed(i) && v.outputs().contains(&output(i)))
     })
 }
 
 /// Each input changed the order at most once.
-fn at_most_once_state_change(m: &M, s: &S) -> bool {
-    let o = order(&View::new(m, s));
-    (1..=m.cfg.inputs).all(|i| o.applied.iter().filter(|x| **x == i).count() <= 1)
+fn at_most_once_state_change(v: &V) -> bool {
+    let o = order(v);
+    (1..=v.world.inputs).all(|i| o.applied.iter().filter(|x| **x == i).count() <= 1)
 }
 
 /// At quiescence, the items and the distinct events are those of processing each input once, in
 /// an order the client could cause (each add before its remove).
-fn exactly_once_outcome(m: &M, s: &S) -> bool {
-    at_quiescence(m, s, |v| {
+fn exactly_once_outcome(v: &V) -> bool {
+    at_quiescence(v, |v| {
         let items = order(v).items;
         let outputs: BTreeSet<Output> = v.outputs().iter().copied().collect();
-        m.cfg.exactly_once_orders().iter().any(|run| {
+        v.world.exactly_once_orders().iter().any(|run| {
             let serial_items = run.iter().fold(BTreeSet::new(), |items, &i| apply(&items, i));
             let serial_outputs: BTreeSet<Output> = run.iter().map(|&i| output(i)).collect();
             serial_items == items && serial_outputs == outputs
@@ -239,58 +212,43 @@ fn exactly_once_outcome(m: &M, s: &S) -> bool {
 }
 
 /// A handler is loading a copy of an input whose change is already committed.
-fn duplicate_delivered(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn duplicate_delivered(v: &V) -> bool {
     let o = order(&v);
     some_handler_holds(&v, |w, _| w.phase == Phase::Loading && o.committed(w.input))
 }
 
 /// A handler is down after committing its input's change and before its event was published.
-fn crash_mid_processing(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn crash_mid_processing(v: &V) -> bool {
     let o = order(&v);
     some_handler_holds(&v, |w, down| down && o.committed(w.input) && !v.outputs().contains(&output(w.input)))
 }
 
 /// A handler holds a copy of an `AddItem` whose `RemoveItem` is already committed.
-fn late_duplicate(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn late_duplicate(v: &V) -> bool {
     let o = order(&v);
     some_handler_holds(&v, |w, _| is_add(w.input) && o.committed(w.input + 1))
 }
 
-const PROPERTIES: &[PropertyDef] = &[
-    PropertyDef { name: "NoGhostMessages", kind: Kind::Invariant, doc: "no event for an input whose change was never committed" },
-    PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input is applied and its event published" },
-    PropertyDef { name: "AtMostOnceStateChange", kind: Kind::Invariant, doc: "each input changed the order at most once" },
-    PropertyDef { name: "ExactlyOnceOutcome", kind: Kind::Invariant, doc: "at quiescence the items and events are those of an exactly-once run in causal order" },
-    TERMINATION,
-    DUPLICATE_DELIVERED,
-    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down between committing a change and publishing its event" },
-    CONCURRENCY_CONFLICT,
-    PropertyDef { name: "LateDuplicate", kind: Kind::Sometimes, doc: "a handler holds a copy of an AddItem whose RemoveItem is already committed" },
+const PROPERTIES: &[Property<IdempotentSetProtocol>] = &[
+    property!("NoGhostMessages", Invariant, "no event for an input whose change was never committed", no_ghost_messages),
+    property!("NoLostMessages", Invariant, "at quiescence every input is applied and its event published", no_lost_messages),
+    property!("AtMostOnceStateChange", Invariant, "each input changed the order at most once", at_most_once_state_change),
+    property!("ExactlyOnceOutcome", Invariant, "at quiescence the items and events are those of an exactly-once run in causal order", exactly_once_outcome),
+    situations::termination(),
+    property!("DuplicateDelivered", Sometimes, situations::DUPLICATE_DELIVERED, duplicate_delivered),
+    property!("CrashMidProcessing", Sometimes, "a handler is down between committing a change and publishing its event", crash_mid_processing),
+    property!("ConcurrencyConflict", Sometimes, situations::WRITE_WILL_CONFLICT, |v| situations::write_will_conflict(v, KEY)),
+    property!("LateDuplicate", Sometimes, "a handler holds a copy of an AddItem whose RemoveItem is already committed", late_duplicate),
 ];
 
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("NoGhostMessages", no_ghost_messages),
-    ("NoLostMessages", no_lost_messages),
-    ("AtMostOnceStateChange", at_most_once_state_change),
-    ("ExactlyOnceOutcome", exactly_once_outcome),
-    ("Termination", termination::<IdempotentSetProtocol>),
-    ("DuplicateDelivered", duplicate_delivered),
-    ("CrashMidProcessing", crash_mid_processing),
-    ("ConcurrencyConflict", |m, s| write_will_conflict(m, s, KEY)),
-    ("LateDuplicate", late_duplicate),
-];
 
 impl WorldFamily for IdempotentSetFamily {
     type P = IdempotentSetProtocol;
     const ID: &'static str = "idempotent-set";
     const MODULE: &'static str = "IdempotentSet";
     const SUMMARY: &'static str = "Natural idempotency: AddItem/RemoveItem on a set; idempotent per message, wrong under reordering.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<IdempotentSetProtocol>] = PROPERTIES;
     /// No fresh ids: nothing in a state names a handler but its own slot.
     const SYMMETRIC: bool = true;
 
@@ -301,5 +259,25 @@ impl WorldFamily for IdempotentSetFamily {
         // A client sends RemoveItem only once its AddItem has been processed.
         w.causal = (1..w.inputs).filter(|&m| is_add(m)).map(|m| (m, m + 1)).collect();
         w
+    }
+}
+
+/// The TLA+ twin's names for this family's work, documents and outputs.
+impl TlaMap for IdempotentSetProtocol {
+    fn tla_doc(&self, d: &Order, _: &TlaNames) -> Value {
+        let set = |s: &BTreeSet<u8>| Value::Set(s.iter().map(|x| int(*x)).collect());
+        record([
+            ("items", set(&d.items)),
+            ("processed", set(&d.processed)),
+            ("applied", Value::Seq(d.applied.iter().map(|m| int(*m)).collect())),
+        ])
+    }
+
+    fn tla_output(&self, o: &Output, _: &TlaNames) -> Value {
+        let (kind, item) = match o {
+            Output::ItemAdded(i) => ("ItemAdded", i),
+            Output::ItemRemoved(i) => ("ItemRemoved", i),
+        };
+        record([("type", string(kind)), ("item", int(*item))])
     }
 }

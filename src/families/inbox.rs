@@ -10,49 +10,38 @@
 //! input `m` under key 10 + m): nothing is atomic across documents, so this is the same as two
 //! stores. Twin of `specs/inbox/Inbox.tla`.
 
-use crate::actors::{Effects, Event, Input, Key, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult};
-use crate::tla::{self, int, opt, record, string, Value};
-use crate::check::Cond;
-use crate::families::handler::{Ledger, Output};
-use crate::families::ledger_world::{self, LedgerProtocol};
-use crate::family::{Consts, Kind, PropertyDef};
-use super::common::{self, WorldFamily};
+use super::situations::{self};
+use super::world_family::WorldFamily;
+use super::ledger::{Ledger, Output};
+use crate::property;
+use crate::world::Property;
+use crate::world::{TlaMap, Effects, Event, Input, Key, Protocol, TlaNames, Version, View, WriteResult};
+use crate::core::tla::{self, int, opt, record, string, Value};
+use crate::families::ledger::{self, LedgerProtocol};
+use crate::core::vocab::{Consts};
 use serde::Serialize;
 
 pub struct InboxFamily;
 pub static INBOX: InboxFamily = InboxFamily;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// Load the entity, check the inbox, commit state and entry, dispatch, mark, clean up, ack.
-    Correct,
-    /// Check the inbox before loading the entity: a copy racing its original commits twice.
-    CheckBeforeLoad,
-    /// Correct, with inbox reads at a weak consistency level: a stale read misses the id.
-    StaleInbox,
-    /// Remove the entry before adding the id to the inbox: a crash in between loses both.
-    CleanupBeforeMark,
-    /// Dispatch the output before the commit: ghost messages.
-    DispatchBeforeCommit,
-    /// On a failed or conflicting write, drop the input without nacking it.
-    GiveUp,
-}
-
-const VARIANTS: &[&str] = &["Correct", "CheckBeforeLoad", "StaleInbox", "CleanupBeforeMark", "DispatchBeforeCommit", "GiveUp"];
-
-impl Variant {
-    fn parse(s: &str) -> Variant {
-        match s {
-            "Correct" => Variant::Correct,
-            "CheckBeforeLoad" => Variant::CheckBeforeLoad,
-            "StaleInbox" => Variant::StaleInbox,
-            "CleanupBeforeMark" => Variant::CleanupBeforeMark,
-            "DispatchBeforeCommit" => Variant::DispatchBeforeCommit,
-            "GiveUp" => Variant::GiveUp,
-            other => unreachable!("variant {other} was validated"),
-        }
+crate::variants! {
+    pub enum Variant {
+        /// Load the entity, check the inbox, commit state and entry, dispatch, mark, clean up, ack.
+        Correct,
+        /// Check the inbox before loading the entity: a copy racing its original commits twice.
+        CheckBeforeLoad,
+        /// Correct, with inbox reads at a weak consistency level: a stale read misses the id.
+        StaleInbox,
+        /// Remove the entry before adding the id to the inbox: a crash in between loses both.
+        CleanupBeforeMark,
+        /// Dispatch the output before the commit: ghost messages.
+        DispatchBeforeCommit,
+        /// On a failed or conflicting write, drop the input without nacking it.
+        GiveUp,
     }
 }
+
+
 
 /// A document: the entity's state and pending outbox entries (sorted by input). An inbox record
 /// is the empty document: what counts is that it exists (version > 0).
@@ -64,15 +53,15 @@ pub struct Doc {
 
 impl Doc {
     pub fn entry(&self, input: Input) -> Option<Output> {
-        ledger_world::entry_of(&self.outbox, input)
+        ledger::entry_of(&self.outbox, input)
     }
     /// The business logic's result committed with a pending entry.
     fn committed(&self, input: Input, out: Output) -> Doc {
-        Doc { ledger: self.ledger.with(input, out.position), outbox: ledger_world::with_entry(&self.outbox, input, out) }
+        Doc { ledger: self.ledger.with(input, out.position), outbox: ledger::with_entry(&self.outbox, input, out) }
     }
     /// The entity with the input's entry removed.
     fn cleaned(&self, input: Input) -> Doc {
-        Doc { ledger: self.ledger.clone(), outbox: ledger_world::without_entry(&self.outbox, input) }
+        Doc { ledger: self.ledger.clone(), outbox: ledger::without_entry(&self.outbox, input) }
     }
 }
 
@@ -148,30 +137,6 @@ impl Protocol for InboxProtocol {
     type Output = Output;
     type Work = Work;
 
-    /// `[input, phase, ent, out, mark]`: `ent` is `{<<doc, version>>}` or `{}`, `out` is
-    /// `{output}` or `{}`, `mark` is FALSE where the phase does not use it.
-    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
-        let ent = |e: Option<(&Doc, Version)>| opt(e.map(|(d, v)| Value::Seq(vec![self.tla_doc(d, names), int(v)])));
-        let (phase, ent, out, mark) = match &w.phase {
-            Phase::Loading => ("Loading", ent(None), None, false),
-            Phase::Checking { entity } => ("Checking", ent(entity.as_ref().map(|(d, v)| (d, *v))), None, false),
-            Phase::Committing { doc, version, out } => ("Committing", ent(Some((doc, *version))), Some(out), false),
-            Phase::Marking { clean } => ("Marking", ent(clean.as_ref().map(|(d, v)| (d, *v))), None, false),
-            Phase::Cleaning { mark } => ("Cleaning", ent(None), None, *mark),
-        };
-        record([
-            ("input", int(w.input)),
-            ("phase", string(phase)),
-            ("ent", ent),
-            ("out", opt(out.map(tla::from_serde))),
-            ("mark", Value::Bool(mark)),
-        ])
-    }
-    /// `[ledger, outbox]`, the outbox a function from input to output.
-    fn tla_doc(&self, d: &Doc, _: &TlaNames) -> Value {
-        let outbox = d.outbox.iter().map(|(m, o)| (int(*m), tla::from_serde(o)));
-        record([("ledger", tla::from_serde(&d.ledger)), ("outbox", Value::Function(outbox.collect()))])
-    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
@@ -241,8 +206,7 @@ impl LedgerProtocol for InboxProtocol {
     }
 }
 
-type M = WorldModel<InboxProtocol>;
-type S = WorldState<InboxProtocol>;
+type V<'a> = View<'a, InboxProtocol>;
 
 /// The ids in the inbox: the inbox records that exist.
 fn inbox_ids(v: &View<'_, InboxProtocol>) -> usize {
@@ -250,59 +214,43 @@ fn inbox_ids(v: &View<'_, InboxProtocol>) -> usize {
 }
 
 /// The inbox holds no more ids than there are inputs the broker may still deliver.
-fn bounded_dedup_state(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
-    inbox_ids(&v) <= ledger_world::inputs_in_flight(&v)
+fn bounded_dedup_state(v: &V) -> bool {
+    inbox_ids(&v) <= situations::inputs_in_flight(&v)
 }
 
 /// A handler is loading the entity for a copy of an input whose change is already committed.
-fn duplicate_delivered(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn duplicate_delivered(v: &V) -> bool {
     let e = v.store(STORE).doc(ENTITY);
-    common::some_handler_holds(&v, |w: &Work, _| w.phase == Phase::Loading && e.ledger.stored(w.input).is_some())
+    situations::some_handler_holds(&v, |w: &Work, _| w.phase == Phase::Loading && e.ledger.stored(w.input).is_some())
 }
 
 
 /// A handler is down between two of its store writes: its input's change is committed, and the
 /// entity still holds the entry or the inbox does not hold the id.
-fn crash_between_writes(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn crash_between_writes(v: &V) -> bool {
     let e = v.store(STORE).doc(ENTITY);
     let store = v.store(STORE);
-    common::some_handler_holds(&v, |w: &Work, down| {
+    situations::some_handler_holds(&v, |w: &Work, down| {
         down && matches!(w.phase, Phase::Committing { .. } | Phase::Marking { .. } | Phase::Cleaning { .. })
             && e.ledger.stored(w.input).is_some()
             && (e.entry(w.input).is_some() || store.get(INBOX_KEYS + w.input).0 == 0)
     })
 }
 
-const PROPERTIES: &[PropertyDef] = &[
-    ledger_world::NO_GHOST_MESSAGES,
-    ledger_world::NO_LOST_MESSAGES,
-    ledger_world::AT_MOST_ONCE_STATE_CHANGE,
-    ledger_world::CONSISTENT_OUTPUT,
-    ledger_world::EXACTLY_ONCE_OUTCOME,
-    PropertyDef { name: "BoundedDedupState", kind: Kind::Invariant, doc: "the inbox holds no more ids than inputs the broker may still deliver" },
-    common::TERMINATION,
-    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading the entity for a copy of an input whose change is committed" },
-    ledger_world::DUPLICATE_RACE,
-    PropertyDef { name: "CrashBetweenWrites", kind: Kind::Sometimes, doc: "a handler is down after its commit, with the entry not yet removed or the id not yet in the inbox" },
-    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write of a handler that never failed will fail its version check: the other handler wrote" },
+const PROPERTIES: &[Property<InboxProtocol>] = &[
+    ledger::no_ghost_messages(),
+    ledger::no_lost_messages(),
+    ledger::at_most_once_state_change(),
+    ledger::consistent_output(),
+    ledger::exactly_once_outcome(),
+    property!("BoundedDedupState", Invariant, "the inbox holds no more ids than inputs the broker may still deliver", bounded_dedup_state),
+    situations::termination(),
+    property!("DuplicateDelivered", Sometimes, "a handler is loading the entity for a copy of an input whose change is committed", duplicate_delivered),
+    property!("DuplicateRace", Sometimes, ledger::DUPLICATE_RACE, |v| ledger::duplicate_race(v, |w: &Work| w.input)),
+    property!("CrashBetweenWrites", Sometimes, "a handler is down after its commit, with the entry not yet removed or the id not yet in the inbox", crash_between_writes),
+    ledger::concurrency_conflict(),
 ];
 
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("NoGhostMessages", ledger_world::no_ghost_messages),
-    ("NoLostMessages", ledger_world::no_lost_messages),
-    ("AtMostOnceStateChange", ledger_world::at_most_once_state_change),
-    ("ConsistentOutput", ledger_world::consistent_output),
-    ("ExactlyOnceOutcome", ledger_world::exactly_once_outcome),
-    ("BoundedDedupState", bounded_dedup_state),
-    ("Termination", ledger_world::termination),
-    ("DuplicateDelivered", duplicate_delivered),
-    ("DuplicateRace", |m, s| ledger_world::duplicate_race(m, s, |w: &Work| w.input)),
-    ("CrashBetweenWrites", crash_between_writes),
-    ("ConcurrencyConflict", ledger_world::concurrency_conflict),
-];
 
 impl WorldFamily for InboxFamily {
     type P = InboxProtocol;
@@ -310,18 +258,46 @@ impl WorldFamily for InboxFamily {
     const MODULE: &'static str = "Inbox";
     const SUMMARY: &'static str =
         "The outbox plus a separate inbox store of processed ids: commit state and entry, dispatch, mark the id, remove the entry.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<InboxProtocol>] = PROPERTIES;
     /// No fresh ids: nothing in a state names a handler but its own slot.
     const SYMMETRIC: bool = true;
-    fn world(&self, consts: &Consts) -> crate::actors::World<InboxProtocol> {
+    fn world(&self, consts: &Consts) -> crate::world::World<InboxProtocol> {
         let variant = Variant::parse(consts.string("Variant"));
-        let mut world = crate::actors::world(InboxProtocol { variant }, consts, 1);
+        let mut world = crate::world::world(InboxProtocol { variant }, consts, 1);
         if variant == Variant::StaleInbox {
             // The inbox store is eventually consistent: it may serve the previous version.
             world.stale_keys = (1..=world.inputs).map(|m| INBOX_KEYS + m).collect();
         }
         world
+    }
+}
+
+/// The TLA+ twin's names for this family's work, documents and outputs.
+impl TlaMap for InboxProtocol {
+    /// `[input, phase, ent, out, mark]`: `ent` is `{<<doc, version>>}` or `{}`, `out` is
+    /// `{output}` or `{}`, `mark` is FALSE where the phase does not use it.
+    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
+        let ent = |e: Option<(&Doc, Version)>| opt(e.map(|(d, v)| Value::Seq(vec![self.tla_doc(d, names), int(v)])));
+        let (phase, ent, out, mark) = match &w.phase {
+            Phase::Loading => ("Loading", ent(None), None, false),
+            Phase::Checking { entity } => ("Checking", ent(entity.as_ref().map(|(d, v)| (d, *v))), None, false),
+            Phase::Committing { doc, version, out } => ("Committing", ent(Some((doc, *version))), Some(out), false),
+            Phase::Marking { clean } => ("Marking", ent(clean.as_ref().map(|(d, v)| (d, *v))), None, false),
+            Phase::Cleaning { mark } => ("Cleaning", ent(None), None, *mark),
+        };
+        record([
+            ("input", int(w.input)),
+            ("phase", string(phase)),
+            ("ent", ent),
+            ("out", opt(out.map(tla::from_serde))),
+            ("mark", Value::Bool(mark)),
+        ])
+    }
+
+    /// `[ledger, outbox]`, the outbox a function from input to output.
+    fn tla_doc(&self, d: &Doc, _: &TlaNames) -> Value {
+        let outbox = d.outbox.iter().map(|(m, o)| (int(*m), tla::from_serde(o)));
+        record([("ledger", tla::from_serde(&d.ledger)), ("outbox", Value::Function(outbox.collect()))])
     }
 }

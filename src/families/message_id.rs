@@ -9,52 +9,37 @@
 //! `MoveTarget` (the target moves to position `m`). A shot's result is `Hit` or `Missed`, and is
 //! published; a move publishes nothing. The range's document logs what happened, in commit order.
 
-use super::common::{
-    at_quiescence, some_handler_holds, termination, write_will_conflict, WorldFamily, CONCURRENCY_CONFLICT,
-    DUPLICATE_DELIVERED, TERMINATION,
-};
-use crate::actors::{world, Effects, Event, FreshId, Input, Protocol, TlaNames, View, World, WorldModel, WorldState, WriteResult};
-use crate::tla::{self, int, record, string, Value};
-use crate::check::Cond;
-use crate::family::{Consts, Kind, PropertyDef};
+use super::situations::{self, at_quiescence, some_handler_holds};
+use super::world_family::WorldFamily;
+use crate::property;
+use crate::world::Property;
+use crate::world::{TlaMap, world, Effects, Event, FreshId, Input, Protocol, TlaNames, View, World, WriteResult};
+use crate::core::tla::{self, int, record, string, Value};
+use crate::core::vocab::{Consts};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
 pub struct MessageIdFamily;
 pub static MESSAGE_ID: MessageIdFamily = MessageIdFamily;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// A duplicate republishes the recorded result, under the id derived from the input's id.
-    DeterministicIds,
-    /// Every attempt publishes under a fresh id: downstream sees two logical messages.
-    RandomIds,
-    /// A duplicate re-runs the shot against the current target (the moving target).
-    RecomputeOnDuplicate,
-    /// The result is published before the range is stored: ghosts.
-    PublishBeforeStore,
-    /// The processed id is added by a write of its own, after the state change.
-    SeparateIdWrite,
-    /// A failed or conflicting write drops the input without a nack.
-    GiveUp,
-}
-
-const VARIANTS: &[&str] =
-    &["DeterministicIds", "RandomIds", "RecomputeOnDuplicate", "PublishBeforeStore", "SeparateIdWrite", "GiveUp"];
-
-impl Variant {
-    fn parse(s: &str) -> Variant {
-        match s {
-            "DeterministicIds" => Variant::DeterministicIds,
-            "RandomIds" => Variant::RandomIds,
-            "RecomputeOnDuplicate" => Variant::RecomputeOnDuplicate,
-            "PublishBeforeStore" => Variant::PublishBeforeStore,
-            "SeparateIdWrite" => Variant::SeparateIdWrite,
-            "GiveUp" => Variant::GiveUp,
-            other => unreachable!("variant {other} was validated"),
-        }
+crate::variants! {
+    pub enum Variant {
+        /// A duplicate republishes the recorded result, under the id derived from the input's id.
+        DeterministicIds,
+        /// Every attempt publishes under a fresh id: downstream sees two logical messages.
+        RandomIds,
+        /// A duplicate re-runs the shot against the current target (the moving target).
+        RecomputeOnDuplicate,
+        /// The result is published before the range is stored: ghosts.
+        PublishBeforeStore,
+        /// The processed id is added by a write of its own, after the state change.
+        SeparateIdWrite,
+        /// A failed or conflicting write drops the input without a nack.
+        GiveUp,
     }
 }
+
+
 
 fn is_shot(m: Input) -> bool {
     m % 2 == 1
@@ -163,27 +148,6 @@ impl Protocol for MessageIdProtocol {
     type Output = Output;
     type Work = Work;
 
-    fn tla_work(&self, w: &Work, _: &TlaNames) -> Value {
-        let (phase, outcome) = match w.phase {
-            Phase::Loading => ("Loading", None),
-            Phase::Writing(o) => ("Writing", Some(o)),
-            Phase::Reloading(o) => ("Reloading", Some(o)),
-            Phase::Marking(o) => ("Marking", Some(o)),
-        };
-        let outcome = outcome.map_or(string("None"), |o| tla::from_serde(&o));
-        record([("input", int(w.input)), ("phase", string(phase)), ("outcome", outcome)])
-    }
-    fn tla_doc(&self, d: &Range, _: &TlaNames) -> Value {
-        let log = d.log.iter().map(|(m, o)| record([("input", int(*m)), ("outcome", tla::from_serde(o))]));
-        record([("log", Value::Seq(log.collect())), ("processed", Value::Set(d.processed.iter().map(|m| int(*m)).collect()))])
-    }
-    fn tla_output(&self, o: &Output, names: &TlaNames) -> Value {
-        let id = match &o.id {
-            MsgId::Of(m) => record([("input", int(*m))]),
-            MsgId::Fresh(f) => names.fresh_id(f),
-        };
-        record([("id", id), ("shot", int(o.shot)), ("hit", Value::Bool(o.hit))])
-    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Range>, fx: &mut Effects<Self>) -> Option<Work> {
         use Variant::*;
@@ -245,8 +209,7 @@ impl Protocol for MessageIdProtocol {
     }
 }
 
-type M = WorldModel<MessageIdProtocol>;
-type S = WorldState<MessageIdProtocol>;
+type V<'a> = View<'a, MessageIdProtocol>;
 
 fn range(v: &View<'_, MessageIdProtocol>) -> Range {
     v.store(STORE).doc(KEY)
@@ -257,29 +220,27 @@ fn published(v: &View<'_, MessageIdProtocol>, shot: Input) -> bool {
 }
 
 /// No result is visible for a shot whose change was never committed.
-fn no_ghost_messages(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn no_ghost_messages(v: &V) -> bool {
     let r = range(&v);
     v.outputs().iter().all(|o| r.committed(o.shot))
 }
 
 /// At quiescence, every input has been applied, and every shot has a result published.
-fn no_lost_messages(m: &M, s: &S) -> bool {
-    at_quiescence(m, s, |v| {
+fn no_lost_messages(v: &V) -> bool {
+    at_quiescence(v, |v| {
         let r = range(v);
-        (1..=m.cfg.inputs).all(|i| r.committed(i) && (!is_shot(i) || published(v, i)))
+        (1..=v.world.inputs).all(|i| r.committed(i) && (!is_shot(i) || published(v, i)))
     })
 }
 
 /// The log holds each input at most once.
-fn at_most_once_state_change(m: &M, s: &S) -> bool {
-    let r = range(&View::new(m, s));
-    (1..=m.cfg.inputs).all(|i| r.log.iter().filter(|(x, _)| *x == i).count() <= 1)
+fn at_most_once_state_change(v: &V) -> bool {
+    let r = range(v);
+    (1..=v.world.inputs).all(|i| r.log.iter().filter(|(x, _)| *x == i).count() <= 1)
 }
 
 /// All copies of a shot's result are identical (same id, same result) and agree with the log.
-fn consistent_output(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn consistent_output(v: &V) -> bool {
     let r = range(&v);
     let outs = v.outputs();
     outs.iter().all(|o| {
@@ -290,12 +251,12 @@ fn consistent_output(m: &M, s: &S) -> bool {
 
 /// At quiescence, the log and the distinct results are those of processing each input once in
 /// some order: one result per shot (under any id), the one that order gives.
-fn exactly_once_outcome(m: &M, s: &S) -> bool {
-    at_quiescence(m, s, |v| {
+fn exactly_once_outcome(v: &V) -> bool {
+    at_quiescence(v, |v| {
         let r = range(v);
         let outputs: BTreeSet<Output> = v.outputs().iter().copied().collect();
         let results: BTreeSet<(Input, bool)> = outputs.iter().map(|o| (o.shot, o.hit)).collect();
-        m.cfg.exactly_once_orders().iter().any(|run| {
+        v.world.exactly_once_orders().iter().any(|run| {
             let serial = run.iter().fold(Range::default(), |d, &i| d.with(i, d.outcome(i)));
             let serial_results: BTreeSet<(Input, bool)> =
                 serial.log.iter().filter(|(i, _)| is_shot(*i)).map(|(i, o)| (*i, *o == Outcome::Hit)).collect();
@@ -305,63 +266,74 @@ fn exactly_once_outcome(m: &M, s: &S) -> bool {
 }
 
 /// A handler is loading a copy of an input whose change is already committed.
-fn duplicate_delivered(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn duplicate_delivered(v: &V) -> bool {
     let r = range(&v);
     some_handler_holds(&v, |w, _| w.phase == Phase::Loading && r.committed(w.input))
 }
 
 /// A handler is down after committing a shot and before any result of it was published.
-fn crash_mid_processing(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn crash_mid_processing(v: &V) -> bool {
     let r = range(&v);
     some_handler_holds(&v, |w, down| down && is_shot(w.input) && r.committed(w.input) && !published(&v, w.input))
 }
 
 /// A handler holds a copy of a shot already committed, and the target has moved since.
-fn moving_target(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn moving_target(v: &V) -> bool {
     let r = range(&v);
     let moved_since = |shot: Input| r.log.iter().skip_while(|(i, _)| *i != shot).any(|(_, o)| *o == Outcome::Moved);
     some_handler_holds(&v, |w, _| is_shot(w.input) && moved_since(w.input))
 }
 
-const PROPERTIES: &[PropertyDef] = &[
-    PropertyDef { name: "NoGhostMessages", kind: Kind::Invariant, doc: "no result for a shot whose change was never committed" },
-    PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input is applied and every shot's result published" },
-    PropertyDef { name: "AtMostOnceStateChange", kind: Kind::Invariant, doc: "the range's log holds each input at most once" },
-    PropertyDef { name: "ConsistentOutput", kind: Kind::Invariant, doc: "all copies of a shot's result are identical and agree with the log" },
-    PropertyDef { name: "ExactlyOnceOutcome", kind: Kind::Invariant, doc: "at quiescence the log and results are those of an exactly-once run" },
-    TERMINATION,
-    DUPLICATE_DELIVERED,
-    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down between committing a shot and publishing its result" },
-    CONCURRENCY_CONFLICT,
-    PropertyDef { name: "MovingTarget", kind: Kind::Sometimes, doc: "a handler holds a copy of a committed shot, and the target has moved since" },
+const PROPERTIES: &[Property<MessageIdProtocol>] = &[
+    property!("NoGhostMessages", Invariant, "no result for a shot whose change was never committed", no_ghost_messages),
+    property!("NoLostMessages", Invariant, "at quiescence every input is applied and every shot's result published", no_lost_messages),
+    property!("AtMostOnceStateChange", Invariant, "the range's log holds each input at most once", at_most_once_state_change),
+    property!("ConsistentOutput", Invariant, "all copies of a shot's result are identical and agree with the log", consistent_output),
+    property!("ExactlyOnceOutcome", Invariant, "at quiescence the log and results are those of an exactly-once run", exactly_once_outcome),
+    situations::termination(),
+    property!("DuplicateDelivered", Sometimes, situations::DUPLICATE_DELIVERED, duplicate_delivered),
+    property!("CrashMidProcessing", Sometimes, "a handler is down between committing a shot and publishing its result", crash_mid_processing),
+    property!("ConcurrencyConflict", Sometimes, situations::WRITE_WILL_CONFLICT, |v| situations::write_will_conflict(v, KEY)),
+    property!("MovingTarget", Sometimes, "a handler holds a copy of a committed shot, and the target has moved since", moving_target),
 ];
 
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("NoGhostMessages", no_ghost_messages),
-    ("NoLostMessages", no_lost_messages),
-    ("AtMostOnceStateChange", at_most_once_state_change),
-    ("ConsistentOutput", consistent_output),
-    ("ExactlyOnceOutcome", exactly_once_outcome),
-    ("Termination", termination::<MessageIdProtocol>),
-    ("DuplicateDelivered", duplicate_delivered),
-    ("CrashMidProcessing", crash_mid_processing),
-    ("ConcurrencyConflict", |m, s| write_will_conflict(m, s, KEY)),
-    ("MovingTarget", moving_target),
-];
 
 impl WorldFamily for MessageIdFamily {
     type P = MessageIdProtocol;
     const ID: &'static str = "message-id";
     const MODULE: &'static str = "MessageId";
     const SUMMARY: &'static str = "Identity-based dedup: processed ids stored in the same document as the state.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<MessageIdProtocol>] = PROPERTIES;
 
     fn world(&self, consts: &Consts) -> World<MessageIdProtocol> {
         world(MessageIdProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    }
+}
+
+/// The TLA+ twin's names for this family's work, documents and outputs.
+impl TlaMap for MessageIdProtocol {
+    fn tla_work(&self, w: &Work, _: &TlaNames) -> Value {
+        let (phase, outcome) = match w.phase {
+            Phase::Loading => ("Loading", None),
+            Phase::Writing(o) => ("Writing", Some(o)),
+            Phase::Reloading(o) => ("Reloading", Some(o)),
+            Phase::Marking(o) => ("Marking", Some(o)),
+        };
+        let outcome = outcome.map_or(string("None"), |o| tla::from_serde(&o));
+        record([("input", int(w.input)), ("phase", string(phase)), ("outcome", outcome)])
+    }
+
+    fn tla_doc(&self, d: &Range, _: &TlaNames) -> Value {
+        let log = d.log.iter().map(|(m, o)| record([("input", int(*m)), ("outcome", tla::from_serde(o))]));
+        record([("log", Value::Seq(log.collect())), ("processed", Value::Set(d.processed.iter().map(|m| int(*m)).collect()))])
+    }
+
+    fn tla_output(&self, o: &Output, names: &TlaNames) -> Value {
+        let id = match &o.id {
+            MsgId::Of(m) => record([("input", int(*m))]),
+            MsgId::Fresh(f) => names.fresh_id(f),
+        };
+        record([("id", id), ("shot", int(o.shot)), ("hit", Value::Bool(o.hit))])
     }
 }

@@ -7,50 +7,38 @@
 //! The business state is a ledger of applied changes (as in `handler`); the output of input `m`
 //! reports the position its change took. Twin of `specs/outbox/Outbox.tla`.
 
-use crate::actors::{Effects, Event, Input, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult};
-use crate::tla::{self, int, opt, record, string, Value};
-use crate::check::Cond;
-use crate::families::handler::{Ledger, Output};
-use crate::families::ledger_world::{self, LedgerProtocol};
-use crate::family::{Consts, Kind, PropertyDef};
-use super::common::WorldFamily;
+use super::situations::{self};
+use super::world_family::WorldFamily;
+use super::ledger::{Ledger, Output};
+use crate::property;
+use crate::world::Property;
+use crate::world::{TlaMap, Effects, Event, Input, Protocol, TlaNames, Version, View, WriteResult};
+use crate::core::tla::{self, int, opt, record, string, Value};
+use crate::families::ledger::{self, LedgerProtocol};
+use crate::core::vocab::{Consts};
 use serde::Serialize;
 
 pub struct OutboxFamily;
 pub static OUTBOX: OutboxFamily = OutboxFamily;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// Commit state, id and entry in one write; dispatch; clear the entry, keep the id; ack.
-    Correct,
-    /// Dispatch the output first, then commit (the entry already cleared): ghost messages.
-    DispatchBeforeCommit,
-    /// Clear the entry, then dispatch: a crash in between loses the output.
-    ClearBeforeDispatch,
-    /// Every write without a version check: the last writer wins.
-    NoVersionCheck,
-    /// The clear removes the id with the entry: a later duplicate is processed again.
-    RemoveIdOnClear,
-    /// On a failed or conflicting write, drop the input without nacking it.
-    GiveUp,
-}
-
-const VARIANTS: &[&str] =
-    &["Correct", "DispatchBeforeCommit", "ClearBeforeDispatch", "NoVersionCheck", "RemoveIdOnClear", "GiveUp"];
-
-impl Variant {
-    fn parse(s: &str) -> Variant {
-        match s {
-            "Correct" => Variant::Correct,
-            "DispatchBeforeCommit" => Variant::DispatchBeforeCommit,
-            "ClearBeforeDispatch" => Variant::ClearBeforeDispatch,
-            "NoVersionCheck" => Variant::NoVersionCheck,
-            "RemoveIdOnClear" => Variant::RemoveIdOnClear,
-            "GiveUp" => Variant::GiveUp,
-            other => unreachable!("variant {other} was validated"),
-        }
+crate::variants! {
+    pub enum Variant {
+        /// Commit state, id and entry in one write; dispatch; clear the entry, keep the id; ack.
+        Correct,
+        /// Dispatch the output first, then commit (the entry already cleared): ghost messages.
+        DispatchBeforeCommit,
+        /// Clear the entry, then dispatch: a crash in between loses the output.
+        ClearBeforeDispatch,
+        /// Every write without a version check: the last writer wins.
+        NoVersionCheck,
+        /// The clear removes the id with the entry: a later duplicate is processed again.
+        RemoveIdOnClear,
+        /// On a failed or conflicting write, drop the input without nacking it.
+        GiveUp,
     }
 }
+
+
 
 /// The entity document: the business state and the outbox, written together.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -64,11 +52,11 @@ pub struct Entity {
 impl Entity {
     /// The input's entry: None if its id is unknown, Some(None) once dispatched.
     pub fn entry(&self, input: Input) -> Option<Option<Output>> {
-        ledger_world::entry_of(&self.outbox, input)
+        ledger::entry_of(&self.outbox, input)
     }
     /// The business logic's result committed with the input's id and a pending entry.
     fn committed(&self, input: Input, out: Output) -> Entity {
-        Entity { ledger: self.ledger.with(input, out.position), outbox: ledger_world::with_entry(&self.outbox, input, Some(out)) }
+        Entity { ledger: self.ledger.with(input, out.position), outbox: ledger::with_entry(&self.outbox, input, Some(out)) }
     }
     /// The entity with the input's entry cleared; without `keep_id`, the id goes too.
     fn cleared(&self, input: Input, keep_id: bool) -> Entity {
@@ -76,7 +64,7 @@ impl Entity {
         if keep_id {
             next.outbox.iter_mut().filter(|(m, _)| *m == input).for_each(|(_, o)| *o = None);
         } else {
-            next.outbox = ledger_world::without_entry(&next.outbox, input);
+            next.outbox = ledger::without_entry(&next.outbox, input);
         }
         next
     }
@@ -133,25 +121,6 @@ impl Protocol for OutboxProtocol {
     type Output = Output;
     type Work = Work;
 
-    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
-        let empty = Entity::default();
-        let (phase, doc, version, out) = match &w.phase {
-            Phase::Loading => ("Loading", &empty, 0, None),
-            Phase::Committing { doc, version, out } => ("Committing", doc, *version, Some(out)),
-            Phase::Clearing { publish_after } => ("Clearing", &empty, 0, publish_after.as_ref()),
-        };
-        record([
-            ("input", int(w.input)),
-            ("phase", string(phase)),
-            ("doc", self.tla_doc(doc, names)),
-            ("version", int(version)),
-            ("out", opt(out.map(tla::from_serde))),
-        ])
-    }
-    fn tla_doc(&self, d: &Entity, _: &TlaNames) -> Value {
-        let outbox = d.outbox.iter().map(|(m, o)| (int(*m), opt(o.as_ref().map(tla::from_serde))));
-        record([("ledger", tla::from_serde(&d.ledger)), ("outbox", Value::Function(outbox.collect()))])
-    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Entity>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
@@ -210,22 +179,19 @@ impl LedgerProtocol for OutboxProtocol {
     }
 }
 
-type M = WorldModel<OutboxProtocol>;
-type S = WorldState<OutboxProtocol>;
+type V<'a> = View<'a, OutboxProtocol>;
 
 fn entity(v: &View<'_, OutboxProtocol>) -> Entity {
     v.store(STORE).doc(KEY)
 }
 
 /// The document holds no more ids than there are inputs the broker may still deliver.
-fn bounded_dedup_state(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
-    entity(&v).outbox.len() <= ledger_world::inputs_in_flight(&v)
+fn bounded_dedup_state(v: &V) -> bool {
+    entity(&v).outbox.len() <= situations::inputs_in_flight(&v)
 }
 
 /// A handler is loading a copy of an input whose id is already in the document.
-fn duplicate_delivered(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn duplicate_delivered(v: &V) -> bool {
     let e = entity(&v);
     let found = v.handlers().any(|(h, _)| {
         h.work.as_ref().is_some_and(|w| w.phase == Phase::Loading && e.entry(w.input).is_some())
@@ -234,15 +200,14 @@ fn duplicate_delivered(m: &M, s: &S) -> bool {
 }
 
 /// A handler is down after its commit applied and before the entry's output was dispatched.
-fn crash_mid_processing(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn crash_mid_processing(v: &V) -> bool {
     let e = entity(&v);
     let found = v.handlers().any(|(h, crashed)| {
         crashed
             && h.work.as_ref().is_some_and(|w| {
                 matches!(w.phase, Phase::Committing { .. })
                     && matches!(e.entry(w.input), Some(Some(_)))
-                    && !ledger_world::output_sent(&v, w.input)
+                    && !ledger::output_sent(&v, w.input)
             })
     });
     found
@@ -250,39 +215,26 @@ fn crash_mid_processing(m: &M, s: &S) -> bool {
 
 /// A handler is about to load a document in which its input's entry is still pending: it will
 /// dispatch an output committed by an earlier attempt.
-fn pending_entry_found(m: &M, s: &S) -> bool {
-    ledger_world::about_to_load(&View::new(m, s), |w: &Work, doc: &Entity| {
+fn pending_entry_found(v: &V) -> bool {
+    situations::about_to_load(v, |w: &Work, doc: &Entity| {
         w.phase == Phase::Loading && matches!(doc.entry(w.input), Some(Some(_)))
     })
 }
 
-const PROPERTIES: &[PropertyDef] = &[
-    PropertyDef { name: "NoGhostMessages", kind: Kind::Invariant, doc: "no output for an input whose change is not in the business state" },
-    PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input is applied and has an output" },
-    PropertyDef { name: "AtMostOnceStateChange", kind: Kind::Invariant, doc: "each input's change is in the business state at most once" },
-    PropertyDef { name: "ConsistentOutput", kind: Kind::Invariant, doc: "all outputs of an input agree with each other and with its committed change" },
-    PropertyDef { name: "ExactlyOnceOutcome", kind: Kind::Invariant, doc: "at quiescence the state and the distinct outputs are those of processing each input once" },
-    PropertyDef { name: "BoundedDedupState", kind: Kind::Invariant, doc: "the document holds no more ids than inputs the broker may still deliver" },
-    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" },
-    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input whose id is already in the document" },
-    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down between its commit and the dispatch of the entry" },
-    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write of a handler that never failed will fail its version check: the other handler wrote" },
-    PropertyDef { name: "PendingEntryFound", kind: Kind::Sometimes, doc: "a handler is about to load its input's entry still pending, committed by an earlier attempt" },
+const PROPERTIES: &[Property<OutboxProtocol>] = &[
+    ledger::no_ghost_messages(),
+    ledger::no_lost_messages(),
+    ledger::at_most_once_state_change(),
+    ledger::consistent_output(),
+    ledger::exactly_once_outcome(),
+    property!("BoundedDedupState", Invariant, "the document holds no more ids than inputs the broker may still deliver", bounded_dedup_state),
+    situations::termination(),
+    property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input whose id is already in the document", duplicate_delivered),
+    property!("CrashMidProcessing", Sometimes, "a handler is down between its commit and the dispatch of the entry", crash_mid_processing),
+    ledger::concurrency_conflict(),
+    property!("PendingEntryFound", Sometimes, "a handler is about to load its input's entry still pending, committed by an earlier attempt", pending_entry_found),
 ];
 
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("NoGhostMessages", ledger_world::no_ghost_messages),
-    ("NoLostMessages", ledger_world::no_lost_messages),
-    ("AtMostOnceStateChange", ledger_world::at_most_once_state_change),
-    ("ConsistentOutput", ledger_world::consistent_output),
-    ("ExactlyOnceOutcome", ledger_world::exactly_once_outcome),
-    ("BoundedDedupState", bounded_dedup_state),
-    ("Termination", ledger_world::termination),
-    ("DuplicateDelivered", duplicate_delivered),
-    ("CrashMidProcessing", crash_mid_processing),
-    ("ConcurrencyConflict", ledger_world::concurrency_conflict),
-    ("PendingEntryFound", pending_entry_found),
-];
 
 impl WorldFamily for OutboxFamily {
     type P = OutboxProtocol;
@@ -290,12 +242,35 @@ impl WorldFamily for OutboxFamily {
     const MODULE: &'static str = "Outbox";
     const SUMMARY: &'static str =
         "The outbox inside the entity document: state, id and outgoing messages committed together, then dispatched.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<OutboxProtocol>] = PROPERTIES;
     /// No fresh ids: nothing in a state names a handler but its own slot.
     const SYMMETRIC: bool = true;
-    fn world(&self, consts: &Consts) -> crate::actors::World<OutboxProtocol> {
-        crate::actors::world(OutboxProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    fn world(&self, consts: &Consts) -> crate::world::World<OutboxProtocol> {
+        crate::world::world(OutboxProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    }
+}
+
+/// The TLA+ twin's names for this family's work, documents and outputs.
+impl TlaMap for OutboxProtocol {
+    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
+        let empty = Entity::default();
+        let (phase, doc, version, out) = match &w.phase {
+            Phase::Loading => ("Loading", &empty, 0, None),
+            Phase::Committing { doc, version, out } => ("Committing", doc, *version, Some(out)),
+            Phase::Clearing { publish_after } => ("Clearing", &empty, 0, publish_after.as_ref()),
+        };
+        record([
+            ("input", int(w.input)),
+            ("phase", string(phase)),
+            ("doc", self.tla_doc(doc, names)),
+            ("version", int(version)),
+            ("out", opt(out.map(tla::from_serde))),
+        ])
+    }
+
+    fn tla_doc(&self, d: &Entity, _: &TlaNames) -> Value {
+        let outbox = d.outbox.iter().map(|(m, o)| (int(*m), opt(o.as_ref().map(tla::from_serde))));
+        record([("ledger", tla::from_serde(&d.ledger)), ("outbox", Value::Function(outbox.collect()))])
     }
 }

@@ -15,51 +15,39 @@
 //! input `m` under key 10 + m): nothing is atomic across documents. Twin of
 //! `specs/outbox-out-of-document/OutboxOutOfDocument.tla`.
 
-use crate::actors::{Effects, Event, Input, Key, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult};
-use crate::tla::{self, int, opt, record, string, Value};
-use crate::check::Cond;
-use crate::families::handler::{Ledger, Output};
-use crate::families::ledger_world::{self, LedgerProtocol};
-use crate::family::{Consts, Kind, PropertyDef};
-use super::common::{self, WorldFamily};
+use super::situations::{self};
+use super::world_family::WorldFamily;
+use super::ledger::{Ledger, Output};
+use crate::property;
+use crate::world::Property;
+use crate::world::{TlaMap, Effects, Event, Input, Key, Protocol, TlaNames, Version, View, WriteResult};
+use crate::core::tla::{self, int, opt, record, string, Value};
+use crate::families::ledger::{self, LedgerProtocol};
+use crate::core::vocab::{Consts};
 use serde::Serialize;
 
 pub struct OutboxOutOfDocumentFamily;
 pub static OUTBOX_OUT_OF_DOCUMENT: OutboxOutOfDocumentFamily = OutboxOutOfDocumentFamily;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// Stage the record, commit state and transaction id, dispatch, mark the record done, clear.
-    Correct,
-    /// Dispatch the output before staging and committing: ghost messages.
-    DispatchBeforeCommit,
-    /// Mark the record done before dispatching: a crash in between loses the output.
-    MarkBeforeDispatch,
-    /// Clear the entity's transaction id before marking the record done: a crash in between
-    /// leaves an input neither known as processed nor pending, and it is processed again.
-    ClearBeforeMark,
-    /// Do not complete another input's unfinished transaction first: add a second id beside it.
-    SkipCompletion,
-    /// On a failed or conflicting write, drop the input without nacking it.
-    GiveUp,
-}
-
-const VARIANTS: &[&str] =
-    &["Correct", "DispatchBeforeCommit", "MarkBeforeDispatch", "ClearBeforeMark", "SkipCompletion", "GiveUp"];
-
-impl Variant {
-    fn parse(s: &str) -> Variant {
-        match s {
-            "Correct" => Variant::Correct,
-            "DispatchBeforeCommit" => Variant::DispatchBeforeCommit,
-            "MarkBeforeDispatch" => Variant::MarkBeforeDispatch,
-            "ClearBeforeMark" => Variant::ClearBeforeMark,
-            "SkipCompletion" => Variant::SkipCompletion,
-            "GiveUp" => Variant::GiveUp,
-            other => unreachable!("variant {other} was validated"),
-        }
+crate::variants! {
+    pub enum Variant {
+        /// Stage the record, commit state and transaction id, dispatch, mark the record done, clear.
+        Correct,
+        /// Dispatch the output before staging and committing: ghost messages.
+        DispatchBeforeCommit,
+        /// Mark the record done before dispatching: a crash in between loses the output.
+        MarkBeforeDispatch,
+        /// Clear the entity's transaction id before marking the record done: a crash in between
+        /// leaves an input neither known as processed nor pending, and it is processed again.
+        ClearBeforeMark,
+        /// Do not complete another input's unfinished transaction first: add a second id beside it.
+        SkipCompletion,
+        /// On a failed or conflicting write, drop the input without nacking it.
+        GiveUp,
     }
 }
+
+
 
 /// An outbox record: the transaction's output, and whether it is done (dispatched; the input is
 /// then known as processed).
@@ -200,39 +188,6 @@ impl OutboxOutOfDocumentProtocol {
 impl Protocol for OutboxOutOfDocumentProtocol {
     type Doc = Doc;
 
-    /// `[input, phase, txn, ent, ver, out, marking, restart]`: fields a phase does not use are
-    /// 0, the empty document, 0, `{}`, FALSE and FALSE; `out` is `{output}` or `{}`.
-    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
-        let empty = Doc::default();
-        let (phase, txn, ent, ver, out, marking, restart) = match &w.phase {
-            Phase::LoadingRecord => ("LoadingRecord", 0, &empty, 0, None, false, false),
-            Phase::LoadingEntity { record } => ("LoadingEntity", 0, &empty, *record, None, false, false),
-            Phase::LoadingTxn { txn, entity, version } => ("LoadingTxn", *txn, entity, *version, None, false, false),
-            Phase::Staging { entity, version, out } => ("Staging", 0, entity, *version, Some(*out), false, false),
-            Phase::Committing { doc, version, out } => ("Committing", 0, doc, *version, Some(*out), false, false),
-            Phase::Completing { txn, entity, version, out, marking, restart } => {
-                ("Completing", *txn, entity, *version, *out, *marking, *restart)
-            }
-        };
-        record([
-            ("input", int(w.input)),
-            ("phase", string(phase)),
-            ("txn", int(txn)),
-            ("ent", self.tla_doc(ent, names)),
-            ("ver", int(ver)),
-            ("out", opt(out.map(|o| tla::from_serde(&o)))),
-            ("marking", Value::Bool(marking)),
-            ("restart", Value::Bool(restart)),
-        ])
-    }
-    /// `[ledger, txns, record]`: `txns` a set, `record` `{[out, done]}` or `{}`.
-    fn tla_doc(&self, d: &Doc, _: &TlaNames) -> Value {
-        record([
-            ("ledger", tla::from_serde(&d.ledger)),
-            ("txns", Value::Set(d.txns.iter().map(|t| int(*t)).collect())),
-            ("record", opt(d.record.map(|r| tla::from_serde(&r)))),
-        ])
-    }
     type Output = Output;
     type Work = Work;
 
@@ -302,32 +257,29 @@ impl LedgerProtocol for OutboxOutOfDocumentProtocol {
     }
 }
 
-type M = WorldModel<OutboxOutOfDocumentProtocol>;
-type S = WorldState<OutboxOutOfDocumentProtocol>;
+type V<'a> = View<'a, OutboxOutOfDocumentProtocol>;
 
 fn record_done(v: &View<'_, OutboxOutOfDocumentProtocol>, input: Input) -> bool {
     v.store(STORE).doc(RECORD_KEYS + input).record.is_some_and(|r| r.done)
 }
 
 /// The entity never holds more than one transaction id.
-fn bounded_dedup_state(m: &M, s: &S) -> bool {
-    View::new(m, s).store(STORE).doc(ENTITY).txns.len() <= 1
+fn bounded_dedup_state(v: &V) -> bool {
+    v.store(STORE).doc(ENTITY).txns.len() <= 1
 }
 
 /// A handler is reading the outbox record of a copy of an input whose change is committed.
-fn duplicate_delivered(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn duplicate_delivered(v: &V) -> bool {
     let e = v.store(STORE).doc(ENTITY);
-    common::some_handler_holds(&v, |w: &Work, _| w.phase == Phase::LoadingRecord && e.ledger.stored(w.input).is_some())
+    situations::some_handler_holds(&v, |w: &Work, _| w.phase == Phase::LoadingRecord && e.ledger.stored(w.input).is_some())
 }
 
 
 /// A handler is down between two of its store writes: its input's change is committed, and its
 /// record is not done or its transaction id is still in the entity.
-fn crash_between_writes(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn crash_between_writes(v: &V) -> bool {
     let e = v.store(STORE).doc(ENTITY);
-    common::some_handler_holds(&v, |w: &Work, down| {
+    situations::some_handler_holds(&v, |w: &Work, down| {
         down && matches!(w.phase, Phase::Committing { .. } | Phase::Completing { .. })
             && e.ledger.stored(w.input).is_some()
             && (!record_done(&v, w.input) || e.txns.contains(&w.input))
@@ -335,40 +287,25 @@ fn crash_between_writes(m: &M, s: &S) -> bool {
 }
 
 /// A handler is completing the unfinished transaction of another input before its own.
-fn completes_other_transaction(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
-    common::some_handler_holds(&v, |w: &Work, _| matches!(w.phase, Phase::LoadingTxn { txn, .. } if txn != w.input))
+fn completes_other_transaction(v: &V) -> bool {
+    situations::some_handler_holds(&v, |w: &Work, _| matches!(w.phase, Phase::LoadingTxn { txn, .. } if txn != w.input))
 }
 
-const PROPERTIES: &[PropertyDef] = &[
-    ledger_world::NO_GHOST_MESSAGES,
-    ledger_world::NO_LOST_MESSAGES,
-    ledger_world::AT_MOST_ONCE_STATE_CHANGE,
-    ledger_world::CONSISTENT_OUTPUT,
-    ledger_world::EXACTLY_ONCE_OUTCOME,
-    PropertyDef { name: "BoundedDedupState", kind: Kind::Invariant, doc: "the entity never holds more than one transaction id" },
-    common::TERMINATION,
-    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is reading the outbox record of a copy of an input whose change is committed" },
-    ledger_world::DUPLICATE_RACE,
-    PropertyDef { name: "CrashBetweenWrites", kind: Kind::Sometimes, doc: "a handler is down after its commit, with its record not done or its transaction id not cleared" },
-    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write of a handler that never failed will fail its version check: the other handler wrote" },
-    PropertyDef { name: "CompletesOtherTransaction", kind: Kind::Sometimes, doc: "a handler completes another input's unfinished transaction before its own" },
+const PROPERTIES: &[Property<OutboxOutOfDocumentProtocol>] = &[
+    ledger::no_ghost_messages(),
+    ledger::no_lost_messages(),
+    ledger::at_most_once_state_change(),
+    ledger::consistent_output(),
+    ledger::exactly_once_outcome(),
+    property!("BoundedDedupState", Invariant, "the entity never holds more than one transaction id", bounded_dedup_state),
+    situations::termination(),
+    property!("DuplicateDelivered", Sometimes, "a handler is reading the outbox record of a copy of an input whose change is committed", duplicate_delivered),
+    property!("DuplicateRace", Sometimes, ledger::DUPLICATE_RACE, |v| ledger::duplicate_race(v, |w: &Work| w.input)),
+    property!("CrashBetweenWrites", Sometimes, "a handler is down after its commit, with its record not done or its transaction id not cleared", crash_between_writes),
+    ledger::concurrency_conflict(),
+    property!("CompletesOtherTransaction", Sometimes, "a handler completes another input's unfinished transaction before its own", completes_other_transaction),
 ];
 
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("NoGhostMessages", ledger_world::no_ghost_messages),
-    ("NoLostMessages", ledger_world::no_lost_messages),
-    ("AtMostOnceStateChange", ledger_world::at_most_once_state_change),
-    ("ConsistentOutput", ledger_world::consistent_output),
-    ("ExactlyOnceOutcome", ledger_world::exactly_once_outcome),
-    ("BoundedDedupState", bounded_dedup_state),
-    ("Termination", ledger_world::termination),
-    ("DuplicateDelivered", duplicate_delivered),
-    ("DuplicateRace", |m, s| ledger_world::duplicate_race(m, s, |w: &Work| w.input)),
-    ("CrashBetweenWrites", crash_between_writes),
-    ("ConcurrencyConflict", ledger_world::concurrency_conflict),
-    ("CompletesOtherTransaction", completes_other_transaction),
-];
 
 impl WorldFamily for OutboxOutOfDocumentFamily {
     type P = OutboxOutOfDocumentProtocol;
@@ -376,12 +313,49 @@ impl WorldFamily for OutboxOutOfDocumentFamily {
     const MODULE: &'static str = "OutboxOutOfDocument";
     const SUMMARY: &'static str =
         "The outbox for small documents: one transaction id in the entity, the outbox record in another store.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<OutboxOutOfDocumentProtocol>] = PROPERTIES;
     /// No fresh ids: nothing in a state names a handler but its own slot.
     const SYMMETRIC: bool = true;
-    fn world(&self, consts: &Consts) -> crate::actors::World<OutboxOutOfDocumentProtocol> {
-        crate::actors::world(OutboxOutOfDocumentProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    fn world(&self, consts: &Consts) -> crate::world::World<OutboxOutOfDocumentProtocol> {
+        crate::world::world(OutboxOutOfDocumentProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    }
+}
+
+/// The TLA+ twin's names for this family's work, documents and outputs.
+impl TlaMap for OutboxOutOfDocumentProtocol {
+    /// `[input, phase, txn, ent, ver, out, marking, restart]`: fields a phase does not use are
+    /// 0, the empty document, 0, `{}`, FALSE and FALSE; `out` is `{output}` or `{}`.
+    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
+        let empty = Doc::default();
+        let (phase, txn, ent, ver, out, marking, restart) = match &w.phase {
+            Phase::LoadingRecord => ("LoadingRecord", 0, &empty, 0, None, false, false),
+            Phase::LoadingEntity { record } => ("LoadingEntity", 0, &empty, *record, None, false, false),
+            Phase::LoadingTxn { txn, entity, version } => ("LoadingTxn", *txn, entity, *version, None, false, false),
+            Phase::Staging { entity, version, out } => ("Staging", 0, entity, *version, Some(*out), false, false),
+            Phase::Committing { doc, version, out } => ("Committing", 0, doc, *version, Some(*out), false, false),
+            Phase::Completing { txn, entity, version, out, marking, restart } => {
+                ("Completing", *txn, entity, *version, *out, *marking, *restart)
+            }
+        };
+        record([
+            ("input", int(w.input)),
+            ("phase", string(phase)),
+            ("txn", int(txn)),
+            ("ent", self.tla_doc(ent, names)),
+            ("ver", int(ver)),
+            ("out", opt(out.map(|o| tla::from_serde(&o)))),
+            ("marking", Value::Bool(marking)),
+            ("restart", Value::Bool(restart)),
+        ])
+    }
+
+    /// `[ledger, txns, record]`: `txns` a set, `record` `{[out, done]}` or `{}`.
+    fn tla_doc(&self, d: &Doc, _: &TlaNames) -> Value {
+        record([
+            ("ledger", tla::from_serde(&d.ledger)),
+            ("txns", Value::Set(d.txns.iter().map(|t| int(*t)).collect())),
+            ("record", opt(d.record.map(|r| tla::from_serde(&r)))),
+        ])
     }
 }

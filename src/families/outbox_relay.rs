@@ -16,47 +16,37 @@
 //! The business state is a ledger of applied changes, as in `outbox`; one entity, so that the
 //! order of its outputs can be checked. Twin of `specs/outbox-relay/OutboxRelay.tla`.
 
-use super::common::{failure_report_for_applied_write, WorldFamily};
-use crate::actors::{Effects, Event, Input, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult, WORLD_CONSTANTS};
-use crate::check::Cond;
-use crate::families::handler::{Ledger, Output};
-use crate::families::ledger_world::{self, LedgerProtocol};
-use crate::family::{ConstDef, ConstType, Consts, Kind, PropertyDef};
-use crate::tla::{self, int, opt, record, string, Value};
+use super::situations::{self, failure_report_for_applied_write};
+use super::world_family::WorldFamily;
+use super::ledger::{Ledger, Output};
+use crate::property;
+use crate::world::Property;
+use crate::world::{TlaMap, Effects, Event, Input, Protocol, TlaNames, Version, View, WriteResult, WORLD_CONSTANTS};
+use crate::families::ledger::{self, LedgerProtocol};
+use crate::core::vocab::{ConstDef, ConstType, Consts};
+use crate::core::tla::{self, int, opt, record, string, Value};
 use serde::Serialize;
 
 pub struct OutboxRelayFamily;
 pub static OUTBOX_RELAY: OutboxRelayFamily = OutboxRelayFamily;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// One relay: publish the oldest unsent row, then mark it sent.
-    SingleRelay,
-    /// Mark the row sent, then publish: a failure in between loses the output.
-    MarkBeforePublish,
-    /// Two relays, each claiming a row before publishing it: a later row can be published first.
-    CompetingRelays,
-    /// No outbox: the handler publishes, then commits (the row already marked sent).
-    DualWrite,
-    /// As `SingleRelay`, but after a failed or conflicting write the relay drops its poll, neither
-    /// acked nor nacked.
-    GiveUp,
-}
-
-const VARIANTS: &[&str] = &["SingleRelay", "MarkBeforePublish", "CompetingRelays", "DualWrite", "GiveUp"];
-
-impl Variant {
-    fn parse(s: &str) -> Variant {
-        match s {
-            "SingleRelay" => Variant::SingleRelay,
-            "MarkBeforePublish" => Variant::MarkBeforePublish,
-            "CompetingRelays" => Variant::CompetingRelays,
-            "DualWrite" => Variant::DualWrite,
-            "GiveUp" => Variant::GiveUp,
-            other => unreachable!("variant {other} was validated"),
-        }
+crate::variants! {
+    pub enum Variant {
+        /// One relay: publish the oldest unsent row, then mark it sent.
+        SingleRelay,
+        /// Mark the row sent, then publish: a failure in between loses the output.
+        MarkBeforePublish,
+        /// Two relays, each claiming a row before publishing it: a later row can be published first.
+        CompetingRelays,
+        /// No outbox: the handler publishes, then commits (the row already marked sent).
+        DualWrite,
+        /// As `SingleRelay`, but after a failed or conflicting write the relay drops its poll, neither
+        /// acked nor nacked.
+        GiveUp,
     }
 }
+
+
 
 /// An outbox row: the output, whether it has been marked sent, and the relay that claimed it
 /// (a handler index; only `CompetingRelays` claims).
@@ -77,11 +67,11 @@ pub struct Entity {
 
 impl Entity {
     pub fn row(&self, input: Input) -> Option<Row> {
-        ledger_world::entry_of(&self.outbox, input)
+        ledger::entry_of(&self.outbox, input)
     }
     fn committed(&self, input: Input, out: Output, sent: bool) -> Entity {
         let row = Row { out, sent, claim: None };
-        Entity { ledger: self.ledger.with(input, out.position), outbox: ledger_world::with_entry(&self.outbox, input, row) }
+        Entity { ledger: self.ledger.with(input, out.position), outbox: ledger::with_entry(&self.outbox, input, row) }
     }
     fn with_row(&self, input: Input, f: impl Fn(&mut Row)) -> Entity {
         let mut next = self.clone();
@@ -213,34 +203,6 @@ impl Protocol for OutboxRelayProtocol {
     type Output = Output;
     type Work = Work;
 
-    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
-        let empty = Entity::default();
-        let (phase, doc, version, out) = match &w.phase {
-            Phase::Loading => ("Loading", &empty, 0, None),
-            Phase::Committing => ("Committing", &empty, 0, None),
-            Phase::Claiming { doc, version, out } => ("Claiming", doc, *version, Some(out)),
-            Phase::Marking { out } => ("Marking", &empty, 0, Some(out)),
-            Phase::MarkThenPublish { out } => ("MarkThenPublish", &empty, 0, Some(out)),
-        };
-        record([
-            ("input", int(w.input)),
-            ("phase", string(phase)),
-            ("doc", self.tla_doc(doc, names)),
-            ("version", int(version)),
-            ("out", opt(out.map(tla::from_serde))),
-        ])
-    }
-    fn tla_doc(&self, d: &Entity, names: &TlaNames) -> Value {
-        let outbox = d.outbox.iter().map(|(m, r)| {
-            let row = record([
-                ("out", tla::from_serde(&r.out)),
-                ("sent", Value::Bool(r.sent)),
-                ("claim", opt(r.claim.map(|h| names.handler(h)))),
-            ]);
-            (int(*m), row)
-        });
-        record([("ledger", tla::from_serde(&d.ledger)), ("outbox", Value::Function(outbox.collect()))])
-    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Entity>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
@@ -262,34 +224,31 @@ impl LedgerProtocol for OutboxRelayProtocol {
     }
 }
 
-type M = WorldModel<OutboxRelayProtocol>;
-type S = WorldState<OutboxRelayProtocol>;
+type V<'a> = View<'a, OutboxRelayProtocol>;
 
 fn entity(v: &View<'_, OutboxRelayProtocol>) -> Entity {
     v.store(STORE).doc(KEY)
 }
 
 /// Downstream has received no output twice.
-fn at_most_once_delivery(m: &M, s: &S) -> bool {
-    View::new(m, s).outputs().windows(2).all(|w| w[0] != w[1])
+fn at_most_once_delivery(v: &V) -> bool {
+    v.outputs().windows(2).all(|w| w[0] != w[1])
 }
 
 /// For two committed rows, if the later one's output has been published (on its way downstream
 /// or received), so has the earlier one's: the entity's outputs are first published in commit
 /// order.
-fn per_entity_order(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn per_entity_order(v: &V) -> bool {
     let e = entity(&v);
     e.outbox.iter().all(|(_, later)| {
-        !ledger_world::output_sent(&v, later.out.input)
-            || e.outbox.iter().all(|(_, earlier)| earlier.out.position >= later.out.position || ledger_world::output_sent(&v, earlier.out.input))
+        !ledger::output_sent(&v, later.out.input)
+            || e.outbox.iter().all(|(_, earlier)| earlier.out.position >= later.out.position || ledger::output_sent(&v, earlier.out.input))
     })
 }
 
 /// A relay that is up is about to take a failure report for a mark that had in fact applied: it
 /// will poll again (a retry after an ambiguous timeout).
-fn retry_after_ambiguous_timeout(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn retry_after_ambiguous_timeout(v: &V) -> bool {
     let e = entity(&v);
     failure_report_for_applied_write(&v, |w, _| match w.phase {
         Phase::Marking { out } | Phase::MarkThenPublish { out } => e.row(out.input).is_some_and(|r| r.sent),
@@ -299,14 +258,13 @@ fn retry_after_ambiguous_timeout(m: &M, s: &S) -> bool {
 
 /// A relay is down between publishing a row and marking it sent (or, marking first, between the
 /// mark and the publication).
-fn crash_between_publish_and_mark(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn crash_between_publish_and_mark(v: &V) -> bool {
     let e = entity(&v);
     let found = v.handlers().any(|(h, down)| {
         down && h.work.as_ref().is_some_and(|w| match w.phase {
             Phase::Marking { out } => e.row(out.input).is_some_and(|r| !r.sent),
             Phase::MarkThenPublish { out } => {
-                e.row(out.input).is_some_and(|r| r.sent) && !ledger_world::output_sent(&v, out.input)
+                e.row(out.input).is_some_and(|r| r.sent) && !ledger::output_sent(&v, out.input)
             }
             _ => false,
         })
@@ -314,27 +272,17 @@ fn crash_between_publish_and_mark(m: &M, s: &S) -> bool {
     found
 }
 
-const PROPERTIES: &[PropertyDef] = &[
-    ledger_world::NO_GHOST_MESSAGES,
-    ledger_world::NO_LOST_MESSAGES,
-    ledger_world::EXACTLY_ONCE_OUTCOME,
-    PropertyDef { name: "AtMostOnceDelivery", kind: Kind::Invariant, doc: "downstream receives no output twice" },
-    PropertyDef { name: "PerEntityOrder", kind: Kind::Invariant, doc: "the entity's outputs are first published in commit order" },
-    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input and the relay's polls consumed" },
-    PropertyDef { name: "RetryAfterAmbiguousTimeout", kind: Kind::Sometimes, doc: "a relay is about to poll again after a mark reported failed that had applied" },
-    PropertyDef { name: "CrashBetweenPublishAndMark", kind: Kind::Sometimes, doc: "a relay is down between publishing a row and marking it sent" },
+const PROPERTIES: &[Property<OutboxRelayProtocol>] = &[
+    ledger::no_ghost_messages(),
+    ledger::no_lost_messages(),
+    ledger::exactly_once_outcome(),
+    property!("AtMostOnceDelivery", Invariant, "downstream receives no output twice", at_most_once_delivery),
+    property!("PerEntityOrder", Invariant, "the entity's outputs are first published in commit order", per_entity_order),
+    property!("Termination", Liveness, "every run ends with the input and the relay's polls consumed", situations::terminated),
+    property!("RetryAfterAmbiguousTimeout", Sometimes, "a relay is about to poll again after a mark reported failed that had applied", retry_after_ambiguous_timeout),
+    property!("CrashBetweenPublishAndMark", Sometimes, "a relay is down between publishing a row and marking it sent", crash_between_publish_and_mark),
 ];
 
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("NoGhostMessages", ledger_world::no_ghost_messages),
-    ("NoLostMessages", ledger_world::no_lost_messages),
-    ("ExactlyOnceOutcome", ledger_world::exactly_once_outcome),
-    ("AtMostOnceDelivery", at_most_once_delivery),
-    ("PerEntityOrder", per_entity_order),
-    ("Termination", ledger_world::termination),
-    ("RetryAfterAmbiguousTimeout", retry_after_ambiguous_timeout),
-    ("CrashBetweenPublishAndMark", crash_between_publish_and_mark),
-];
 
 const CONSTANTS: &[ConstDef] = &[
     WORLD_CONSTANTS[0],
@@ -352,16 +300,15 @@ impl WorldFamily for OutboxRelayFamily {
     const MODULE: &'static str = "OutboxRelay";
     const SUMMARY: &'static str =
         "The outbox with a separate relay: the handler commits state and outbox row, a relay polls, publishes and marks rows sent.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<OutboxRelayProtocol>] = PROPERTIES;
     const CONSTANTS: &'static [ConstDef] = CONSTANTS;
-    fn world(&self, consts: &Consts) -> crate::actors::World<OutboxRelayProtocol> {
+    fn world(&self, consts: &Consts) -> crate::world::World<OutboxRelayProtocol> {
         let msgs = consts.int("Msgs") as u8;
         let protocol = OutboxRelayProtocol { variant: Variant::parse(consts.string("Variant")), msgs };
-        let mut world = crate::actors::world(protocol, consts, 1);
+        let mut world = crate::world::world(protocol, consts, 1);
         let relay_names: Vec<String> = match consts.0.get("Relays") {
-            Some(crate::cfg::Value::Set(items)) => items.iter().map(|v| v.to_string()).collect(),
+            Some(crate::core::cfg::Value::Set(items)) => items.iter().map(|v| v.to_string()).collect(),
             _ => Vec::new(),
         };
         world.relays = world.handler_names.iter().enumerate().filter(|(_, n)| relay_names.contains(n)).map(|(i, _)| i).collect();
@@ -373,5 +320,38 @@ impl WorldFamily for OutboxRelayFamily {
         world.copies.sort();
         world.causal = (1..=msgs).map(|m| (m, sweep)).collect();
         world
+    }
+}
+
+/// The TLA+ twin's names for this family's work, documents and outputs.
+impl TlaMap for OutboxRelayProtocol {
+    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
+        let empty = Entity::default();
+        let (phase, doc, version, out) = match &w.phase {
+            Phase::Loading => ("Loading", &empty, 0, None),
+            Phase::Committing => ("Committing", &empty, 0, None),
+            Phase::Claiming { doc, version, out } => ("Claiming", doc, *version, Some(out)),
+            Phase::Marking { out } => ("Marking", &empty, 0, Some(out)),
+            Phase::MarkThenPublish { out } => ("MarkThenPublish", &empty, 0, Some(out)),
+        };
+        record([
+            ("input", int(w.input)),
+            ("phase", string(phase)),
+            ("doc", self.tla_doc(doc, names)),
+            ("version", int(version)),
+            ("out", opt(out.map(tla::from_serde))),
+        ])
+    }
+
+    fn tla_doc(&self, d: &Entity, names: &TlaNames) -> Value {
+        let outbox = d.outbox.iter().map(|(m, r)| {
+            let row = record([
+                ("out", tla::from_serde(&r.out)),
+                ("sent", Value::Bool(r.sent)),
+                ("claim", opt(r.claim.map(|h| names.handler(h)))),
+            ]);
+            (int(*m), row)
+        });
+        record([("ledger", tla::from_serde(&d.ledger)), ("outbox", Value::Function(outbox.collect()))])
     }
 }

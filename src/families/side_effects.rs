@@ -12,50 +12,38 @@
 //! `handler`, the committed effects, the records), the blobs under keys derived from their names.
 //! Twin of `specs/side-effects/SideEffects.tla`.
 
-use crate::actors::{Effects, Event, FreshId, Input, Key, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult};
-use crate::tla::{self, int, record, string, Value};
-use crate::check::Cond;
-use crate::families::common::{some_handler_holds, at_quiescence, WorldFamily};
-use crate::families::handler::Ledger;
-use crate::families::ledger_world::{self, fresh_key, LedgerProtocol, Reports};
-use crate::family::{Consts, Kind, PropertyDef};
+use super::situations::{at_quiescence, some_handler_holds};
+use super::world_family::WorldFamily;
+use super::ledger::{Ledger};
+use crate::property;
+use crate::world::Property;
+use crate::world::{TlaMap, Effects, Event, FreshId, Input, Key, Protocol, TlaNames, Version, View, WriteResult};
+use crate::core::tla::{self, int, record, string, Value};
+use crate::families::ledger::{self, fresh_key, LedgerProtocol, Reports};
+use crate::core::vocab::{Consts};
 use serde::Serialize;
 
 pub struct SideEffectsFamily;
 pub static SIDE_EFFECTS: SideEffectsFamily = SideEffectsFamily;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// Unique name per attempt, recorded before the upload; publish after the commit; clean up.
-    Correct,
-    /// Every attempt uploads under the same name.
-    FixedBlobName,
-    /// Upload first, then record the name.
-    UploadBeforeRecord,
-    /// The commit drops the losing attempts' records: their blobs are never deleted.
-    NoCleanup,
-    /// Publish the blob before the commit.
-    PublishBeforeCommit,
-    /// On a failed or conflicting write, ack the input instead of nacking it.
-    AckOnFailure,
-}
-
-const VARIANTS: &[&str] =
-    &["Correct", "FixedBlobName", "UploadBeforeRecord", "NoCleanup", "PublishBeforeCommit", "AckOnFailure"];
-
-impl Variant {
-    fn parse(s: &str) -> Variant {
-        match s {
-            "Correct" => Variant::Correct,
-            "FixedBlobName" => Variant::FixedBlobName,
-            "UploadBeforeRecord" => Variant::UploadBeforeRecord,
-            "NoCleanup" => Variant::NoCleanup,
-            "PublishBeforeCommit" => Variant::PublishBeforeCommit,
-            "AckOnFailure" => Variant::AckOnFailure,
-            other => unreachable!("variant {other} was validated"),
-        }
+crate::variants! {
+    pub enum Variant {
+        /// Unique name per attempt, recorded before the upload; publish after the commit; clean up.
+        Correct,
+        /// Every attempt uploads under the same name.
+        FixedBlobName,
+        /// Upload first, then record the name.
+        UploadBeforeRecord,
+        /// The commit drops the losing attempts' records: their blobs are never deleted.
+        NoCleanup,
+        /// Publish the blob before the commit.
+        PublishBeforeCommit,
+        /// On a failed or conflicting write, ack the input instead of nacking it.
+        AckOnFailure,
     }
 }
+
+
 
 /// A blob: where it is and the attempt that wrote it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -73,7 +61,7 @@ pub struct Entity {
 
 impl Entity {
     pub fn effect(&self, input: Input) -> Option<Effect> {
-        ledger_world::entry_of(&self.done, input)
+        ledger::entry_of(&self.done, input)
     }
 }
 
@@ -189,7 +177,7 @@ impl SideEffectsProtocol {
     /// Commit the change with the winning effect, with a version check on the entity.
     fn commit(&self, fx: &mut Effects<Self>, input: Input, entity: &Entity, version: Version, records: Vec<Key>, rv: Version, effect: Effect) -> Option<Work> {
         let out = Output { input, position: entity.ledger.next_position(), effect };
-        let committed = Entity { ledger: entity.ledger.with(input, out.position), done: ledger_world::with_entry(&entity.done, input, effect) };
+        let committed = Entity { ledger: entity.ledger.with(input, out.position), done: ledger::with_entry(&entity.done, input, effect) };
         if self.variant == Variant::PublishBeforeCommit {
             fx.publish(out);
         }
@@ -245,62 +233,8 @@ impl Protocol for SideEffectsProtocol {
     type Output = Output;
     type Work = Work;
 
-    /// `W(m, phase, entity, version, records, rv, effect, out, winner, blob)` of the twin, unused
-    /// fields `EmptyEntity`, 0, `{}`.
-    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
-        let empty = Entity::default();
-        let none: &[Key] = &[];
-        let (phase, entity, version, records, rv, effect, out, winner, blob) = match &w.phase {
-            Phase::Loading => ("Loading", &empty, 0, none, 0, None, None, 0, 0),
-            Phase::Checking { entity, version } => ("Checking", entity, *version, none, 0, None, None, 0, 0),
-            Phase::Recording { entity, version, records, rv, effect } => {
-                ("Recording", entity, *version, &records[..], *rv, Some(effect), None, 0, 0)
-            }
-            Phase::Uploading { entity, version, records, rv, effect } => {
-                ("Uploading", entity, *version, &records[..], *rv, Some(effect), None, 0, 0)
-            }
-            Phase::Committing { records, rv, out } => ("Committing", &empty, 0, &records[..], *rv, None, Some(out), 0, 0),
-            Phase::Cleaning { records, rv, winner, blob } => ("Cleaning", &empty, 0, &records[..], *rv, None, None, *winner, *blob),
-            Phase::Clearing => ("Clearing", &empty, 0, none, 0, None, None, 0, 0),
-            Phase::Abandoning => ("Abandoning", &empty, 0, none, 0, None, None, 0, 0),
-        };
-        let set = |v: Option<Value>| Value::Set(v.into_iter().collect());
-        record([
-            ("input", int(w.input)),
-            ("phase", string(phase)),
-            ("entity", tla_entity(entity, names)),
-            ("version", int(version)),
-            ("records", tla_keys(records)),
-            ("rv", int(rv)),
-            ("effect", set(effect.map(|e| tla_effect(e, names)))),
-            ("out", set(out.map(|o| self.tla_output(o, names)))),
-            ("winner", int(winner)),
-            ("blob", int(blob)),
-        ])
-    }
 
-    /// `MkDoc(kind, ledger, done, records, attempt)` of the twin.
-    fn tla_doc(&self, d: &Doc, names: &TlaNames) -> Value {
-        let empty = Entity::default();
-        let (kind, entity, records, attempt) = match d {
-            Doc::Unwritten => ("Unwritten", &empty, &[][..], None),
-            Doc::Entity(e) => ("Entity", e, &[][..], None),
-            Doc::Records(r) => ("Records", &empty, &r[..], None),
-            Doc::Blob(a) => ("Blob", &empty, &[][..], Some(names.fresh_id(a))),
-            Doc::Tombstone => ("Tombstone", &empty, &[][..], None),
-        };
-        let e = tla_entity(entity, names);
-        let Value::Record(fields) = e else { unreachable!("an entity is a record") };
-        let mut fields = fields;
-        fields.push(("kind".into(), string(kind)));
-        fields.push(("records".into(), tla_keys(records)));
-        fields.push(("attempt".into(), Value::Set(attempt.into_iter().collect())));
-        tla::canon(Value::Record(fields))
-    }
 
-    fn tla_output(&self, o: &Output, names: &TlaNames) -> Value {
-        record([("input", int(o.input)), ("position", int(o.position)), ("effect", tla_effect(&o.effect, names))])
-    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
@@ -378,13 +312,12 @@ impl LedgerProtocol for SideEffectsProtocol {
     fn ledger(doc: &Doc) -> &Ledger {
         match doc {
             Doc::Entity(e) => &e.ledger,
-            _ => &ledger_world::NO_LEDGER,
+            _ => &ledger::NO_LEDGER,
         }
     }
 }
 
-type M = WorldModel<SideEffectsProtocol>;
-type S = WorldState<SideEffectsProtocol>;
+type V<'a> = View<'a, SideEffectsProtocol>;
 
 fn entity(v: &View<'_, SideEffectsProtocol>) -> Entity {
     v.store(STORE).doc(ENTITY).entity()
@@ -406,14 +339,12 @@ fn acked(v: &View<'_, SideEffectsProtocol>, input: Input) -> usize {
 }
 
 /// An input consumed (a copy acked) has its effect visible (published: on its way or received).
-fn effects_visible_before_consumed(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
-    (1..=v.world.inputs).all(|i| acked(&v, i) == 0 || ledger_world::output_sent(&v, i))
+fn effects_visible_before_consumed(v: &V) -> bool {
+    (1..=v.world.inputs).all(|i| acked(&v, i) == 0 || ledger::output_sent(&v, i))
 }
 
 /// Every published blob holds what the attempt that published it wrote.
-fn effects_from_one_attempt(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn effects_from_one_attempt(v: &V) -> bool {
     v.outputs().iter().all(|o| v.store(STORE).doc(o.effect.blob) == Doc::Blob(o.effect.attempt))
 }
 
@@ -423,8 +354,8 @@ fn records(v: &View<'_, SideEffectsProtocol>, input: Input) -> Vec<Key> {
 }
 
 /// At quiescence no record is left, and every blob is a committed effect.
-fn no_garbage(m: &M, s: &S) -> bool {
-    at_quiescence(m, s, |v| {
+fn no_garbage(v: &V) -> bool {
+    at_quiescence(v, |v| {
         let e = entity(v);
         (1..=v.world.inputs).all(|i| records(v, i).is_empty())
             && blobs(v).all(|k| e.done.iter().any(|(_, eff)| eff.blob == k))
@@ -433,16 +364,14 @@ fn no_garbage(m: &M, s: &S) -> bool {
 
 /// Side-effect data is bounded by what is in flight: no more blobs than committed effects,
 /// recorded names and attempts under way (handlers holding an input).
-fn bounded_dedup_state(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn bounded_dedup_state(v: &V) -> bool {
     let recorded: usize = (1..=v.world.inputs).map(|i| records(&v, i).len()).sum();
     let attempts = v.handlers().filter(|(h, _)| h.is_busy()).count();
     blobs(&v).count() <= entity(&v).done.len() + recorded + attempts
 }
 
 /// A handler is loading a copy of an input already recorded or committed.
-fn duplicate_delivered(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn duplicate_delivered(v: &V) -> bool {
     let e = entity(&v);
     some_handler_holds(&v, |w, _| {
         w.phase == Phase::Loading && (e.effect(w.input).is_some() || !records(&v, w.input).is_empty())
@@ -450,33 +379,22 @@ fn duplicate_delivered(m: &M, s: &S) -> bool {
 }
 
 /// A handler is down between two store writes: its input has a record and no committed effect.
-fn crash_mid_processing(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn crash_mid_processing(v: &V) -> bool {
     let e = entity(&v);
     some_handler_holds(&v, |w, down| down && !records(&v, w.input).is_empty() && e.effect(w.input).is_none())
 }
 
-const PROPERTIES: &[PropertyDef] = &[
-    PropertyDef { name: "EffectsVisibleBeforeConsumed", kind: Kind::Invariant, doc: "an input consumed (a copy acked) has its effect published" },
-    PropertyDef { name: "NoGhostEffects", kind: Kind::Invariant, doc: "no effect is visible for an input whose change is not committed" },
-    PropertyDef { name: "EffectsFromOneAttempt", kind: Kind::Invariant, doc: "every published blob holds what the attempt that published it wrote" },
-    PropertyDef { name: "NoGarbage", kind: Kind::Invariant, doc: "at quiescence no record is left and every blob is a committed effect" },
-    PropertyDef { name: "BoundedDedupState", kind: Kind::Invariant, doc: "no more blobs than committed effects, recorded names and attempts under way" },
-    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input already recorded or committed" },
-    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down between its record and its commit" },
-    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write of a handler that never failed will fail its version check: the other handler wrote" },
+const PROPERTIES: &[Property<SideEffectsProtocol>] = &[
+    property!("EffectsVisibleBeforeConsumed", Invariant, "an input consumed (a copy acked) has its effect published", effects_visible_before_consumed),
+    property!("NoGhostEffects", Invariant, "no effect is visible for an input whose change is not committed", ledger::no_ghost::<SideEffectsProtocol>),
+    property!("EffectsFromOneAttempt", Invariant, "every published blob holds what the attempt that published it wrote", effects_from_one_attempt),
+    property!("NoGarbage", Invariant, "at quiescence no record is left and every blob is a committed effect", no_garbage),
+    property!("BoundedDedupState", Invariant, "no more blobs than committed effects, recorded names and attempts under way", bounded_dedup_state),
+    property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input already recorded or committed", duplicate_delivered),
+    property!("CrashMidProcessing", Sometimes, "a handler is down between its record and its commit", crash_mid_processing),
+    ledger::concurrency_conflict(),
 ];
 
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("EffectsVisibleBeforeConsumed", effects_visible_before_consumed),
-    ("NoGhostEffects", ledger_world::no_ghost_messages),
-    ("EffectsFromOneAttempt", effects_from_one_attempt),
-    ("NoGarbage", no_garbage),
-    ("BoundedDedupState", bounded_dedup_state),
-    ("DuplicateDelivered", duplicate_delivered),
-    ("CrashMidProcessing", crash_mid_processing),
-    ("ConcurrencyConflict", ledger_world::concurrency_conflict),
-];
 
 impl WorldFamily for SideEffectsFamily {
     type P = SideEffectsProtocol;
@@ -484,10 +402,69 @@ impl WorldFamily for SideEffectsFamily {
     const MODULE: &'static str = "SideEffects";
     const SUMMARY: &'static str =
         "Side effects other than messages (blobs): unique names per attempt, recorded before the upload, published after the commit, losers cleaned up.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
-    fn world(&self, consts: &Consts) -> crate::actors::World<SideEffectsProtocol> {
-        crate::actors::world(SideEffectsProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<SideEffectsProtocol>] = PROPERTIES;
+    fn world(&self, consts: &Consts) -> crate::world::World<SideEffectsProtocol> {
+        crate::world::world(SideEffectsProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    }
+}
+
+/// The TLA+ twin's names for this family's work, documents and outputs.
+impl TlaMap for SideEffectsProtocol {
+    /// `W(m, phase, entity, version, records, rv, effect, out, winner, blob)` of the twin, unused
+    /// fields `EmptyEntity`, 0, `{}`.
+    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
+        let empty = Entity::default();
+        let none: &[Key] = &[];
+        let (phase, entity, version, records, rv, effect, out, winner, blob) = match &w.phase {
+            Phase::Loading => ("Loading", &empty, 0, none, 0, None, None, 0, 0),
+            Phase::Checking { entity, version } => ("Checking", entity, *version, none, 0, None, None, 0, 0),
+            Phase::Recording { entity, version, records, rv, effect } => {
+                ("Recording", entity, *version, &records[..], *rv, Some(effect), None, 0, 0)
+            }
+            Phase::Uploading { entity, version, records, rv, effect } => {
+                ("Uploading", entity, *version, &records[..], *rv, Some(effect), None, 0, 0)
+            }
+            Phase::Committing { records, rv, out } => ("Committing", &empty, 0, &records[..], *rv, None, Some(out), 0, 0),
+            Phase::Cleaning { records, rv, winner, blob } => ("Cleaning", &empty, 0, &records[..], *rv, None, None, *winner, *blob),
+            Phase::Clearing => ("Clearing", &empty, 0, none, 0, None, None, 0, 0),
+            Phase::Abandoning => ("Abandoning", &empty, 0, none, 0, None, None, 0, 0),
+        };
+        let set = |v: Option<Value>| Value::Set(v.into_iter().collect());
+        record([
+            ("input", int(w.input)),
+            ("phase", string(phase)),
+            ("entity", tla_entity(entity, names)),
+            ("version", int(version)),
+            ("records", tla_keys(records)),
+            ("rv", int(rv)),
+            ("effect", set(effect.map(|e| tla_effect(e, names)))),
+            ("out", set(out.map(|o| self.tla_output(o, names)))),
+            ("winner", int(winner)),
+            ("blob", int(blob)),
+        ])
+    }
+
+    /// `MkDoc(kind, ledger, done, records, attempt)` of the twin.
+    fn tla_doc(&self, d: &Doc, names: &TlaNames) -> Value {
+        let empty = Entity::default();
+        let (kind, entity, records, attempt) = match d {
+            Doc::Unwritten => ("Unwritten", &empty, &[][..], None),
+            Doc::Entity(e) => ("Entity", e, &[][..], None),
+            Doc::Records(r) => ("Records", &empty, &r[..], None),
+            Doc::Blob(a) => ("Blob", &empty, &[][..], Some(names.fresh_id(a))),
+            Doc::Tombstone => ("Tombstone", &empty, &[][..], None),
+        };
+        let e = tla_entity(entity, names);
+        let Value::Record(fields) = e else { unreachable!("an entity is a record") };
+        let mut fields = fields;
+        fields.push(("kind".into(), string(kind)));
+        fields.push(("records".into(), tla_keys(records)));
+        fields.push(("attempt".into(), Value::Set(attempt.into_iter().collect())));
+        tla::canon(Value::Record(fields))
+    }
+
+    fn tla_output(&self, o: &Output, names: &TlaNames) -> Value {
+        record([("input", int(o.input)), ("position", int(o.position)), ("effect", tla_effect(&o.effect, names))])
     }
 }

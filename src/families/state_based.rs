@@ -9,46 +9,36 @@
 //! business state of a version is its number (how many changes it holds), and the output of an
 //! input reports the version its change produced. Twin of `specs/state-based/StateBased.tla`.
 
-use crate::actors::{Effects, Event, FreshId, Input, Protocol, TlaNames, View, WorldModel, WorldState, WriteResult};
-use crate::tla::{int, opt, record, string, Value};
-use crate::check::Cond;
-use crate::families::handler::Ledger;
-use crate::families::ledger_world::{self, LedgerProtocol, Reports};
-use crate::family::{Consts, Kind, PropertyDef};
-use super::common::WorldFamily;
+use super::situations::{self};
+use super::world_family::WorldFamily;
+use super::ledger::{Ledger};
+use crate::property;
+use crate::world::Property;
+use crate::world::{TlaMap, Effects, Event, FreshId, Input, Protocol, TlaNames, View, WriteResult};
+use crate::core::tla::{int, opt, record, string, Value};
+use crate::families::ledger::{self, LedgerProtocol, Reports};
+use crate::core::vocab::{Consts};
 use serde::Serialize;
 
 pub struct StateBasedFamily;
 pub static STATE_BASED: StateBasedFamily = StateBasedFamily;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// A duplicate re-runs the deterministic handler on the version before its first processing.
-    Correct,
-    /// The handler gives its output a fresh random id.
-    NondeterministicHandler,
-    /// Publish before the new version is stored: ghost messages.
-    PublishBeforeStore,
-    /// Ignore the version tags: every copy runs on the newest version and is stored.
-    NoDuplicateCheck,
-    /// On a failed or conflicting write, drop the input without nacking it.
-    GiveUp,
-}
-
-const VARIANTS: &[&str] = &["Correct", "NondeterministicHandler", "PublishBeforeStore", "NoDuplicateCheck", "GiveUp"];
-
-impl Variant {
-    fn parse(s: &str) -> Variant {
-        match s {
-            "Correct" => Variant::Correct,
-            "NondeterministicHandler" => Variant::NondeterministicHandler,
-            "PublishBeforeStore" => Variant::PublishBeforeStore,
-            "NoDuplicateCheck" => Variant::NoDuplicateCheck,
-            "GiveUp" => Variant::GiveUp,
-            other => unreachable!("variant {other} was validated"),
-        }
+crate::variants! {
+    pub enum Variant {
+        /// A duplicate re-runs the deterministic handler on the version before its first processing.
+        Correct,
+        /// The handler gives its output a fresh random id.
+        NondeterministicHandler,
+        /// Publish before the new version is stored: ghost messages.
+        PublishBeforeStore,
+        /// Ignore the version tags: every copy runs on the newest version and is stored.
+        NoDuplicateCheck,
+        /// On a failed or conflicting write, drop the input without nacking it.
+        GiveUp,
     }
 }
+
+
 
 /// The output of an input: the version its change produced, and the message's id: None when it
 /// is derived from the input's id, else a fresh random one.
@@ -108,16 +98,6 @@ impl Protocol for StateBasedProtocol {
     type Output = Output;
     type Work = Work;
 
-    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
-        let (phase, out) = match &w.phase {
-            Phase::Loading => ("Loading", None),
-            Phase::Storing(o) => ("Storing", Some(self.tla_output(o, names))),
-        };
-        record([("input", int(w.input)), ("phase", string(phase)), ("out", opt(out))])
-    }
-    fn tla_output(&self, o: &Output, names: &TlaNames) -> Value {
-        record([("input", int(o.input)), ("position", int(o.position)), ("id", opt(o.id.as_ref().map(|f| names.fresh_id(f))))])
-    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Ledger>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
@@ -165,31 +145,28 @@ impl LedgerProtocol for StateBasedProtocol {
     }
 }
 
-type M = WorldModel<StateBasedProtocol>;
-type S = WorldState<StateBasedProtocol>;
+type V<'a> = View<'a, StateBasedProtocol>;
 
 fn history(v: &View<'_, StateBasedProtocol>) -> Ledger {
     v.store(STORE).doc(KEY)
 }
 
 /// A handler is loading a copy of an input that already produced a version.
-fn duplicate_delivered(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn duplicate_delivered(v: &V) -> bool {
     let h = history(&v);
     let found = v.handlers().any(|(hs, _)| hs.work.is_some_and(|w| w.phase == Phase::Loading && h.stored(w.input).is_some()));
     found
 }
 
 /// A handler is down after its version was stored and before any output of its input was sent.
-fn crash_mid_processing(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn crash_mid_processing(v: &V) -> bool {
     let h = history(&v);
     let found = v.handlers().any(|(hs, crashed)| {
         crashed
             && hs.work.is_some_and(|w| {
                 matches!(w.phase, Phase::Storing(_))
                     && h.stored(w.input).is_some()
-                    && !ledger_world::output_sent(&v, w.input)
+                    && !ledger::output_sent(&v, w.input)
             })
     });
     found
@@ -197,8 +174,7 @@ fn crash_mid_processing(m: &M, s: &S) -> bool {
 
 /// A handler is loading a copy of an input whose version is no longer the newest: its re-run
 /// needs the past version.
-fn duplicate_after_later_change(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn duplicate_after_later_change(v: &V) -> bool {
     let h = history(&v);
     let found = v.handlers().any(|(hs, _)| {
         hs.work.is_some_and(|w| w.phase == Phase::Loading && h.stored(w.input).is_some_and(|p| (p as usize) < h.0.len()))
@@ -206,31 +182,19 @@ fn duplicate_after_later_change(m: &M, s: &S) -> bool {
     found
 }
 
-const PROPERTIES: &[PropertyDef] = &[
-    PropertyDef { name: "NoGhostMessages", kind: Kind::Invariant, doc: "no output for an input whose version was never stored" },
-    PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input has a version and an output" },
-    PropertyDef { name: "AtMostOnceStateChange", kind: Kind::Invariant, doc: "each input produced at most one version" },
-    PropertyDef { name: "ConsistentOutput", kind: Kind::Invariant, doc: "all outputs of an input are identical and report the version it produced" },
-    PropertyDef { name: "ExactlyOnceOutcome", kind: Kind::Invariant, doc: "at quiescence the history and the distinct outputs are those of processing each input once" },
-    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" },
-    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input that already produced a version" },
-    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down between storing its version and publishing" },
-    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write of a handler that never failed will fail its version check: the other handler wrote" },
-    PropertyDef { name: "DuplicateAfterLaterChange", kind: Kind::Sometimes, doc: "a duplicate is loading after a later input changed the entity" },
+const PROPERTIES: &[Property<StateBasedProtocol>] = &[
+    property!("NoGhostMessages", Invariant, "no output for an input whose version was never stored", ledger::no_ghost::<StateBasedProtocol>),
+    property!("NoLostMessages", Invariant, "at quiescence every input has a version and an output", ledger::none_lost::<StateBasedProtocol>),
+    property!("AtMostOnceStateChange", Invariant, "each input produced at most one version", ledger::at_most_once::<StateBasedProtocol>),
+    property!("ConsistentOutput", Invariant, "all outputs of an input are identical and report the version it produced", ledger::consistent::<StateBasedProtocol>),
+    property!("ExactlyOnceOutcome", Invariant, "at quiescence the history and the distinct outputs are those of processing each input once", ledger::exactly_once::<StateBasedProtocol>),
+    situations::termination(),
+    property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input that already produced a version", duplicate_delivered),
+    property!("CrashMidProcessing", Sometimes, "a handler is down between storing its version and publishing", crash_mid_processing),
+    ledger::concurrency_conflict(),
+    property!("DuplicateAfterLaterChange", Sometimes, "a duplicate is loading after a later input changed the entity", duplicate_after_later_change),
 ];
 
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("NoGhostMessages", ledger_world::no_ghost_messages),
-    ("NoLostMessages", ledger_world::no_lost_messages),
-    ("AtMostOnceStateChange", ledger_world::at_most_once_state_change),
-    ("ConsistentOutput", ledger_world::consistent_output),
-    ("ExactlyOnceOutcome", ledger_world::exactly_once_outcome),
-    ("Termination", ledger_world::termination),
-    ("DuplicateDelivered", duplicate_delivered),
-    ("CrashMidProcessing", crash_mid_processing),
-    ("ConcurrencyConflict", ledger_world::concurrency_conflict),
-    ("DuplicateAfterLaterChange", duplicate_after_later_change),
-];
 
 impl WorldFamily for StateBasedFamily {
     type P = StateBasedProtocol;
@@ -238,10 +202,24 @@ impl WorldFamily for StateBasedFamily {
     const MODULE: &'static str = "StateBased";
     const SUMMARY: &'static str =
         "Point-in-time state: a duplicate re-runs a deterministic handler on the version before its first processing.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
-    fn world(&self, consts: &Consts) -> crate::actors::World<StateBasedProtocol> {
-        crate::actors::world(StateBasedProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<StateBasedProtocol>] = PROPERTIES;
+    fn world(&self, consts: &Consts) -> crate::world::World<StateBasedProtocol> {
+        crate::world::world(StateBasedProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    }
+}
+
+/// The TLA+ twin's names for this family's work, documents and outputs.
+impl TlaMap for StateBasedProtocol {
+    fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
+        let (phase, out) = match &w.phase {
+            Phase::Loading => ("Loading", None),
+            Phase::Storing(o) => ("Storing", Some(self.tla_output(o, names))),
+        };
+        record([("input", int(w.input)), ("phase", string(phase)), ("out", opt(out))])
+    }
+
+    fn tla_output(&self, o: &Output, names: &TlaNames) -> Value {
+        record([("input", int(o.input)), ("position", int(o.position)), ("id", opt(o.id.as_ref().map(|f| names.fresh_id(f))))])
     }
 }

@@ -11,43 +11,33 @@
 //!
 //! Twin of `specs/sync-async/SyncAsync.tla`.
 
-use super::common::{at_quiescence, failure_report_for_applied_write, some_handler_holds, termination, WorldFamily};
-use crate::actors::{Effects, Event, Input, Msg, Protocol, View, World, WorldModel, WorldState, WriteResult};
-use crate::check::Cond;
-use crate::family::{Consts, Kind, PropertyDef};
+use super::situations::{self, at_quiescence, failure_report_for_applied_write, some_handler_holds};
+use super::world_family::WorldFamily;
+use crate::property;
+use crate::world::Property;
+use crate::world::{TlaMap, Effects, Event, Input, Msg, Protocol, View, World, WriteResult};
+use crate::core::vocab::{Consts};
 use serde::Serialize;
 
 pub struct SyncAsyncFamily;
 pub static SYNC_ASYNC: SyncAsyncFamily = SyncAsyncFamily;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// Save, then send; a retry that finds the cart submitted sends again; the receiver dedups.
-    ResendIfInDoubt,
-    /// Send, then save: an order for a cart that was never submitted.
-    SendThenSave,
-    /// Save, then send; a retry that finds the cart submitted sends nothing: a lost order.
-    SaveThenSendOnce,
-    /// As `ResendIfInDoubt`, but the Orders endpoint does not dedup by cart id: two orders.
-    ReceiverNoDedup,
-    /// As `ResendIfInDoubt`, but a failed or conflicting save drops the request, unanswered.
-    GiveUp,
-}
-
-const VARIANTS: &[&str] = &["ResendIfInDoubt", "SendThenSave", "SaveThenSendOnce", "ReceiverNoDedup", "GiveUp"];
-
-impl Variant {
-    fn parse(s: &str) -> Variant {
-        match s {
-            "ResendIfInDoubt" => Variant::ResendIfInDoubt,
-            "SendThenSave" => Variant::SendThenSave,
-            "SaveThenSendOnce" => Variant::SaveThenSendOnce,
-            "ReceiverNoDedup" => Variant::ReceiverNoDedup,
-            "GiveUp" => Variant::GiveUp,
-            other => unreachable!("variant {other} was validated"),
-        }
+crate::variants! {
+    pub enum Variant {
+        /// Save, then send; a retry that finds the cart submitted sends again; the receiver dedups.
+        ResendIfInDoubt,
+        /// Send, then save: an order for a cart that was never submitted.
+        SendThenSave,
+        /// Save, then send; a retry that finds the cart submitted sends nothing: a lost order.
+        SaveThenSendOnce,
+        /// As `ResendIfInDoubt`, but the Orders endpoint does not dedup by cart id: two orders.
+        ReceiverNoDedup,
+        /// As `ResendIfInDoubt`, but a failed or conflicting save drops the request, unanswered.
+        GiveUp,
     }
 }
+
+
 
 /// A cart, under its own key (the input's number). Never written: not submitted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -125,8 +115,7 @@ impl Protocol for SyncAsyncProtocol {
     }
 }
 
-type M = WorldModel<SyncAsyncProtocol>;
-type S = WorldState<SyncAsyncProtocol>;
+type V<'a> = View<'a, SyncAsyncProtocol>;
 
 fn submitted(v: &View<'_, SyncAsyncProtocol>, cart: Input) -> bool {
     v.store(STORE).doc(cart).submitted
@@ -145,52 +134,40 @@ fn sent(v: &View<'_, SyncAsyncProtocol>, cart: Input) -> bool {
 }
 
 /// No order exists for a cart that is not submitted.
-fn no_ghost_orders(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
-    (1..=m.cfg.inputs).all(|c| orders(&v, c) == 0 || submitted(&v, c))
+fn no_ghost_orders(v: &V) -> bool {
+    (1..=v.world.inputs).all(|c| orders(&v, c) == 0 || submitted(&v, c))
 }
 
 /// At quiescence, every cart is submitted and has its order.
-fn no_lost_orders(m: &M, s: &S) -> bool {
-    at_quiescence(m, s, |v| (1..=m.cfg.inputs).all(|c| submitted(v, c) && orders(v, c) >= 1))
+fn no_lost_orders(v: &V) -> bool {
+    at_quiescence(v, |v| (1..=v.world.inputs).all(|c| submitted(v, c) && orders(v, c) >= 1))
 }
 
 /// No cart has two orders.
-fn at_most_one_order(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
-    (1..=m.cfg.inputs).all(|c| orders(&v, c) <= 1)
+fn at_most_one_order(v: &V) -> bool {
+    (1..=v.world.inputs).all(|c| orders(&v, c) <= 1)
 }
 
 /// A handler that is up is about to take a failure report for a save that had in fact applied:
 /// the browser will retry a request that was applied.
-fn retry_after_ambiguous_timeout(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn retry_after_ambiguous_timeout(v: &V) -> bool {
     failure_report_for_applied_write(&v, |w, key| w.phase == Phase::Saving && submitted(&v, key))
 }
 
 /// A handler is down after its save applied and before any `SubmitOrder` of the cart was sent.
-fn crash_between_save_and_send(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn crash_between_save_and_send(v: &V) -> bool {
     some_handler_holds(&v, |w, down| down && w.phase == Phase::Saving && submitted(&v, w.input) && !sent(&v, w.input))
 }
 
-const PROPERTIES: &[PropertyDef] = &[
-    PropertyDef { name: "NoGhostOrders", kind: Kind::Invariant, doc: "no order exists for a cart that is not submitted" },
-    PropertyDef { name: "NoLostOrders", kind: Kind::Invariant, doc: "at quiescence every cart is submitted and has its order" },
-    PropertyDef { name: "AtMostOneOrder", kind: Kind::Invariant, doc: "no cart has two orders (the second Porsche)" },
-    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with every request consumed" },
-    PropertyDef { name: "RetryAfterAmbiguousTimeout", kind: Kind::Sometimes, doc: "a handler is about to take a failure report for a save that had applied: the browser retries an applied request" },
-    PropertyDef { name: "CrashBetweenSaveAndSend", kind: Kind::Sometimes, doc: "a handler is down after saving the cart and before sending SubmitOrder" },
+const PROPERTIES: &[Property<SyncAsyncProtocol>] = &[
+    property!("NoGhostOrders", Invariant, "no order exists for a cart that is not submitted", no_ghost_orders),
+    property!("NoLostOrders", Invariant, "at quiescence every cart is submitted and has its order", no_lost_orders),
+    property!("AtMostOneOrder", Invariant, "no cart has two orders (the second Porsche)", at_most_one_order),
+    property!("Termination", Liveness, "every run ends with every request consumed", situations::terminated::<SyncAsyncProtocol>),
+    property!("RetryAfterAmbiguousTimeout", Sometimes, "a handler is about to take a failure report for a save that had applied: the browser retries an applied request", retry_after_ambiguous_timeout),
+    property!("CrashBetweenSaveAndSend", Sometimes, "a handler is down after saving the cart and before sending SubmitOrder", crash_between_save_and_send),
 ];
 
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("NoGhostOrders", no_ghost_orders),
-    ("NoLostOrders", no_lost_orders),
-    ("AtMostOneOrder", at_most_one_order),
-    ("Termination", termination::<SyncAsyncProtocol>),
-    ("RetryAfterAmbiguousTimeout", retry_after_ambiguous_timeout),
-    ("CrashBetweenSaveAndSend", crash_between_save_and_send),
-];
 
 impl WorldFamily for SyncAsyncFamily {
     type P = SyncAsyncProtocol;
@@ -198,11 +175,13 @@ impl WorldFamily for SyncAsyncFamily {
     const MODULE: &'static str = "SyncAsync";
     const SUMMARY: &'static str =
         "A web request that starts an asynchronous process: save the cart as submitted, send SubmitOrder; browsers retry.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<SyncAsyncProtocol>] = PROPERTIES;
 
     fn world(&self, consts: &Consts) -> World<SyncAsyncProtocol> {
-        crate::actors::world(SyncAsyncProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+        crate::world::world(SyncAsyncProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
     }
 }
+
+/// The TLA+ twin writes this family's work, documents and outputs as their serde form.
+impl TlaMap for SyncAsyncProtocol {}

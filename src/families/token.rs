@@ -12,46 +12,36 @@
 //! `handler`, and the outbox); the input tokens under the inputs' keys; the output tokens under
 //! keys derived from their ids. Twin of `specs/token/Token.tla`.
 
-use crate::actors::{Effects, Event, Input, Key, Protocol, TlaNames, Version, View, WorldModel, WorldState, WriteResult};
-use crate::tla::{self, int, opt, record, string, Value};
-use crate::check::Cond;
-use crate::families::common::{at_quiescence, some_handler_holds, WorldFamily};
-use crate::families::handler::Ledger;
-use crate::families::ledger_world::{self, fresh_key, LedgerProtocol, Reports};
-use crate::family::{Consts, Kind, PropertyDef};
+use super::situations::{self, at_quiescence, some_handler_holds};
+use super::world_family::WorldFamily;
+use super::ledger::{Ledger};
+use crate::property;
+use crate::world::Property;
+use crate::world::{TlaMap, Effects, Event, Input, Key, Protocol, TlaNames, Version, View, WriteResult};
+use crate::core::tla::{self, int, opt, record, string, Value};
+use crate::families::ledger::{self, fresh_key, LedgerProtocol, Reports};
+use crate::core::vocab::{Consts};
 use serde::Serialize;
 
 pub struct TokenFamily;
 pub static TOKEN: TokenFamily = TokenFamily;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// The output's token id is drawn once, committed with the state, and reused by retries.
-    Correct,
-    /// The entry records no token id: each attempt that dispatches draws a fresh one.
-    RegenerateTokensOnRetry,
-    /// The input's token is deleted before the output is dispatched.
-    DeleteBeforeDispatch,
-    /// Entity writes and the token's delete carry no version check.
-    NoOwnershipCheck,
-    /// On a failed or conflicting write, drop the input without nacking it.
-    GiveUp,
-}
-
-const VARIANTS: &[&str] = &["Correct", "RegenerateTokensOnRetry", "DeleteBeforeDispatch", "NoOwnershipCheck", "GiveUp"];
-
-impl Variant {
-    fn parse(s: &str) -> Variant {
-        match s {
-            "Correct" => Variant::Correct,
-            "RegenerateTokensOnRetry" => Variant::RegenerateTokensOnRetry,
-            "DeleteBeforeDispatch" => Variant::DeleteBeforeDispatch,
-            "NoOwnershipCheck" => Variant::NoOwnershipCheck,
-            "GiveUp" => Variant::GiveUp,
-            other => unreachable!("variant {other} was validated"),
-        }
+crate::variants! {
+    pub enum Variant {
+        /// The output's token id is drawn once, committed with the state, and reused by retries.
+        Correct,
+        /// The entry records no token id: each attempt that dispatches draws a fresh one.
+        RegenerateTokensOnRetry,
+        /// The input's token is deleted before the output is dispatched.
+        DeleteBeforeDispatch,
+        /// Entity writes and the token's delete carry no version check.
+        NoOwnershipCheck,
+        /// On a failed or conflicting write, drop the input without nacking it.
+        GiveUp,
     }
 }
+
+
 
 /// An input's pending outbox entry: the position its change took and, unless the variant
 /// regenerates tokens, the key of its output's token.
@@ -70,13 +60,13 @@ pub struct Entity {
 
 impl Entity {
     pub fn entry(&self, input: Input) -> Option<Entry> {
-        ledger_world::entry_of(&self.outbox, input)
+        ledger::entry_of(&self.outbox, input)
     }
     fn committed(&self, input: Input, entry: Entry) -> Entity {
-        Entity { ledger: self.ledger.with(input, entry.position), outbox: ledger_world::with_entry(&self.outbox, input, entry) }
+        Entity { ledger: self.ledger.with(input, entry.position), outbox: ledger::with_entry(&self.outbox, input, entry) }
     }
     fn cleared(&self, input: Input) -> Entity {
-        Entity { ledger: self.ledger.clone(), outbox: ledger_world::without_entry(&self.outbox, input) }
+        Entity { ledger: self.ledger.clone(), outbox: ledger::without_entry(&self.outbox, input) }
     }
 }
 
@@ -191,37 +181,6 @@ impl Protocol for TokenProtocol {
     type Output = Output;
     type Work = Work;
 
-    fn tla_work(&self, w: &Work, _: &TlaNames) -> Value {
-        let none = Entity::default();
-        let (phase, e, v, tv, entry, out) = match &w.phase {
-            Phase::Loading => ("Loading", &none, 0, 0, None, None),
-            Phase::Checking { entity, version } => ("Checking", entity, *version, 0, None, None),
-            Phase::Committing { entity, version, token_version, entry } => ("Committing", entity, *version, *token_version, Some(entry), None),
-            Phase::Creating { entity, version, token_version, out } => ("Creating", entity, *version, *token_version, None, Some(out)),
-            Phase::Deleting { entity, version, publish_after } => ("Deleting", entity, *version, 0, None, publish_after.as_ref()),
-            Phase::Clearing => ("Clearing", &none, 0, 0, None, None),
-        };
-        record([
-            ("input", int(w.input)),
-            ("phase", string(phase)),
-            ("entity", tla_entity(e)),
-            ("version", int(v)),
-            ("tv", int(tv)),
-            ("entry", opt(entry.map(tla_entry))),
-            ("out", opt(out.map(tla::from_serde))),
-        ])
-    }
-    fn tla_doc(&self, d: &Doc, _: &TlaNames) -> Value {
-        let (kind, e) = match d {
-            Doc::Unwritten => ("Unwritten", Entity::default()),
-            Doc::Entity(e) => ("Entity", e.clone()),
-            Doc::Token => ("Token", Entity::default()),
-            Doc::Deleted => ("Deleted", Entity::default()),
-        };
-        let Value::Record(mut fields) = tla_entity(&e) else { unreachable!() };
-        fields.push(("kind".into(), string(kind)));
-        Value::Record(fields)
-    }
 
     fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
@@ -300,13 +259,12 @@ impl LedgerProtocol for TokenProtocol {
     fn ledger(doc: &Doc) -> &Ledger {
         match doc {
             Doc::Entity(e) => &e.ledger,
-            _ => &ledger_world::NO_LEDGER,
+            _ => &ledger::NO_LEDGER,
         }
     }
 }
 
-type M = WorldModel<TokenProtocol>;
-type S = WorldState<TokenProtocol>;
+type V<'a> = View<'a, TokenProtocol>;
 
 fn entity(v: &View<'_, TokenProtocol>) -> Entity {
     v.store(STORE).doc(ENTITY).entity()
@@ -325,16 +283,15 @@ fn output_tokens<'a>(v: &View<'a, TokenProtocol>) -> impl Iterator<Item = Key> +
 /// No logical output is processed twice downstream: the copies of one input's output that
 /// downstream received all carry one token (each token lets one copy through, and is never made
 /// again after its output was sent).
-fn at_most_once_processing(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn at_most_once_processing(v: &V) -> bool {
     let outs = v.outputs();
     outs.iter().all(|o| outs.iter().all(|p| p.input != o.input || p.token == o.token))
 }
 
 /// At quiescence no dedup data is left that nobody will remove: no input token (every input
 /// has been processed), no outbox entry, and no output token without an output carrying it.
-fn no_garbage(m: &M, s: &S) -> bool {
-    at_quiescence(m, s, |v| {
+fn no_garbage(v: &V) -> bool {
+    at_quiescence(v, |v| {
         let sent = |k: Key| v.outputs().iter().any(|o| o.token == k);
         (1..=v.world.inputs).all(|i| !input_token_exists(v, i))
             && entity(v).outbox.is_empty()
@@ -344,15 +301,13 @@ fn no_garbage(m: &M, s: &S) -> bool {
 
 /// The token store holds at most one token per message in flight: the inputs the broker may
 /// still deliver, and the outputs committed (one per change in the ledger).
-fn bounded_dedup_state(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn bounded_dedup_state(v: &V) -> bool {
     let tokens = (1..=v.world.inputs).filter(|i| input_token_exists(&v, *i)).count() + output_tokens(&v).count();
-    tokens <= ledger_world::inputs_in_flight(&v) + entity(&v).ledger.0.len()
+    tokens <= situations::inputs_in_flight(&v) + entity(&v).ledger.0.len()
 }
 
 /// A handler is loading a copy of an input whose change is committed or whose token is gone.
-fn duplicate_delivered(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn duplicate_delivered(v: &V) -> bool {
     let e = entity(&v);
     some_handler_holds(&v, |w, _| {
         w.phase == Phase::Loading && (e.entry(w.input).is_some() || !input_token_exists(&v, w.input))
@@ -361,35 +316,24 @@ fn duplicate_delivered(m: &M, s: &S) -> bool {
 
 /// A handler is down between two store writes: its commit applied, and no output of its input
 /// has been sent yet.
-fn crash_mid_processing(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
+fn crash_mid_processing(v: &V) -> bool {
     let e = entity(&v);
     some_handler_holds(&v, |w, down| {
-        down && e.entry(w.input).is_some() && !ledger_world::output_sent(&v, w.input)
+        down && e.entry(w.input).is_some() && !ledger::output_sent(&v, w.input)
     })
 }
 
-const PROPERTIES: &[PropertyDef] = &[
-    PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input is applied and has an output" },
-    PropertyDef { name: "AtMostOnceProcessing", kind: Kind::Invariant, doc: "downstream processes no logical output twice: its copies carry one token" },
-    PropertyDef { name: "NoGarbage", kind: Kind::Invariant, doc: "at quiescence no input token, no outbox entry, no output token without its output" },
-    PropertyDef { name: "BoundedDedupState", kind: Kind::Invariant, doc: "no more tokens than messages in flight (inputs queued or leased, outputs committed)" },
-    PropertyDef { name: "Termination", kind: Kind::Liveness, doc: "every run ends with the input consumed" },
-    PropertyDef { name: "DuplicateDelivered", kind: Kind::Sometimes, doc: "a handler is loading a copy of an input already committed or whose token is gone" },
-    PropertyDef { name: "CrashMidProcessing", kind: Kind::Sometimes, doc: "a handler is down after its commit applied and before its output was sent" },
-    PropertyDef { name: "ConcurrencyConflict", kind: Kind::Sometimes, doc: "a write of a handler that never failed will fail its version check: the other handler wrote" },
+const PROPERTIES: &[Property<TokenProtocol>] = &[
+    ledger::no_lost_messages(),
+    property!("AtMostOnceProcessing", Invariant, "downstream processes no logical output twice: its copies carry one token", at_most_once_processing),
+    property!("NoGarbage", Invariant, "at quiescence no input token, no outbox entry, no output token without its output", no_garbage),
+    property!("BoundedDedupState", Invariant, "no more tokens than messages in flight (inputs queued or leased, outputs committed)", bounded_dedup_state),
+    situations::termination(),
+    property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input already committed or whose token is gone", duplicate_delivered),
+    property!("CrashMidProcessing", Sometimes, "a handler is down after its commit applied and before its output was sent", crash_mid_processing),
+    ledger::concurrency_conflict(),
 ];
 
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("NoLostMessages", ledger_world::no_lost_messages),
-    ("AtMostOnceProcessing", at_most_once_processing),
-    ("NoGarbage", no_garbage),
-    ("BoundedDedupState", bounded_dedup_state),
-    ("Termination", ledger_world::termination),
-    ("DuplicateDelivered", duplicate_delivered),
-    ("CrashMidProcessing", crash_mid_processing),
-    ("ConcurrencyConflict", ledger_world::concurrency_conflict),
-];
 
 impl WorldFamily for TokenFamily {
     type P = TokenProtocol;
@@ -397,10 +341,45 @@ impl WorldFamily for TokenFamily {
     const MODULE: &'static str = "Token";
     const SUMMARY: &'static str =
         "Token-based deduplication: a message is processed only while its token exists; processing deletes it.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
-    fn world(&self, consts: &Consts) -> crate::actors::World<TokenProtocol> {
-        crate::actors::world(TokenProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<TokenProtocol>] = PROPERTIES;
+    fn world(&self, consts: &Consts) -> crate::world::World<TokenProtocol> {
+        crate::world::world(TokenProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
+    }
+}
+
+/// The TLA+ twin's names for this family's work, documents and outputs.
+impl TlaMap for TokenProtocol {
+    fn tla_work(&self, w: &Work, _: &TlaNames) -> Value {
+        let none = Entity::default();
+        let (phase, e, v, tv, entry, out) = match &w.phase {
+            Phase::Loading => ("Loading", &none, 0, 0, None, None),
+            Phase::Checking { entity, version } => ("Checking", entity, *version, 0, None, None),
+            Phase::Committing { entity, version, token_version, entry } => ("Committing", entity, *version, *token_version, Some(entry), None),
+            Phase::Creating { entity, version, token_version, out } => ("Creating", entity, *version, *token_version, None, Some(out)),
+            Phase::Deleting { entity, version, publish_after } => ("Deleting", entity, *version, 0, None, publish_after.as_ref()),
+            Phase::Clearing => ("Clearing", &none, 0, 0, None, None),
+        };
+        record([
+            ("input", int(w.input)),
+            ("phase", string(phase)),
+            ("entity", tla_entity(e)),
+            ("version", int(v)),
+            ("tv", int(tv)),
+            ("entry", opt(entry.map(tla_entry))),
+            ("out", opt(out.map(tla::from_serde))),
+        ])
+    }
+
+    fn tla_doc(&self, d: &Doc, _: &TlaNames) -> Value {
+        let (kind, e) = match d {
+            Doc::Unwritten => ("Unwritten", Entity::default()),
+            Doc::Entity(e) => ("Entity", e.clone()),
+            Doc::Token => ("Token", Entity::default()),
+            Doc::Deleted => ("Deleted", Entity::default()),
+        };
+        let Value::Record(mut fields) = tla_entity(&e) else { unreachable!() };
+        fields.push(("kind".into(), string(kind)));
+        Value::Record(fields)
     }
 }

@@ -4,24 +4,25 @@
 //! before the commit (ghost messages). Replace the protocol, the variants and the properties
 //! with your algorithm's, and keep the TLA+ twin `specs/__ID__/__MODULE__.tla` in step.
 
-use super::common::{at_quiescence, some_handler_holds, termination, WorldFamily, DUPLICATE_DELIVERED, TERMINATION};
-use crate::actors::{world, Effects, Event, Input, Protocol, View, World, WorldModel, WorldState, WriteResult};
-use crate::check::Cond;
-use crate::family::{Consts, Kind, PropertyDef};
+use super::situations::{self, at_quiescence, some_handler_holds};
+use super::world_family::WorldFamily;
+use crate::core::vocab::Consts;
+use crate::property;
+use crate::world::{world, Effects, Event, Input, Property, Protocol, TlaMap, View, World, WriteResult};
 use serde::Serialize;
 
 pub struct __TYPE__Family;
 pub static __STATIC__: __TYPE__Family = __TYPE__Family;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Variant {
-    /// Commit the change, then send the output; a duplicate resends it.
-    Correct,
-    /// Send the output before the commit: ghost messages.
-    SendThenUpdate,
+crate::variants! {
+    /// The variants, the correct one first.
+    pub enum Variant {
+        /// Commit the change, then send the output; a duplicate resends it.
+        Correct,
+        /// Send the output before the commit: ghost messages.
+        SendThenUpdate,
+    }
 }
-
-const VARIANTS: &[&str] = &["Correct", "SendThenUpdate"];
 
 /// The entity: the inputs whose change is committed, in commit order. Its TLA+ twin is a
 /// sequence of inputs (the default map between the twins, `tla::from_serde`, gives that).
@@ -97,47 +98,41 @@ impl Protocol for __TYPE__Protocol {
     }
 }
 
-type M = WorldModel<__TYPE__Protocol>;
-type S = WorldState<__TYPE__Protocol>;
+/// The TLA+ twin writes work, documents and outputs as their serde form (the default map).
+impl TlaMap for __TYPE__Protocol {}
 
-fn ledger(v: &View<'_, __TYPE__Protocol>) -> Ledger {
+type V<'a> = View<'a, __TYPE__Protocol>;
+
+fn ledger(v: &V) -> Ledger {
     v.store(STORE).doc(KEY)
 }
 
 /// No output is visible for an input whose change was never committed.
-fn no_ghost_messages(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
-    let l = ledger(&v);
+fn no_ghost_messages(v: &V) -> bool {
+    let l = ledger(v);
     v.outputs().iter().all(|o| l.0.contains(&o.input))
 }
 
 /// At quiescence, every input is committed and has an output.
-fn no_lost_messages(m: &M, s: &S) -> bool {
-    at_quiescence(m, s, |v| {
+fn no_lost_messages(v: &V) -> bool {
+    at_quiescence(v, |v| {
         let l = ledger(v);
-        (1..=m.cfg.inputs).all(|i| l.0.contains(&i) && v.outputs().iter().any(|o| o.input == i))
+        (1..=v.world.inputs).all(|i| l.0.contains(&i) && v.outputs().iter().any(|o| o.input == i))
     })
 }
 
 /// A handler has just been given a copy of an input whose change is already committed.
-fn duplicate_delivered(m: &M, s: &S) -> bool {
-    let v = View::new(m, s);
-    let l = ledger(&v);
-    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && l.0.contains(&w.input))
+fn duplicate_delivered(v: &V) -> bool {
+    let l = ledger(v);
+    some_handler_holds(v, |w, _| w.phase == Phase::Loading && l.0.contains(&w.input))
 }
 
-const PROPERTIES: &[PropertyDef] = &[
-    PropertyDef { name: "NoGhostMessages", kind: Kind::Invariant, doc: "no output for an input whose change was never committed" },
-    PropertyDef { name: "NoLostMessages", kind: Kind::Invariant, doc: "at quiescence every input is committed and has an output" },
-    TERMINATION,
-    DUPLICATE_DELIVERED,
-];
-
-const CONDITIONS: &[(&str, Cond<M>)] = &[
-    ("NoGhostMessages", no_ghost_messages),
-    ("NoLostMessages", no_lost_messages),
-    ("Termination", termination::<__TYPE__Protocol>),
-    ("DuplicateDelivered", duplicate_delivered),
+/// Every property: its name, kind, meaning and condition, once.
+const PROPERTIES: &[Property<__TYPE__Protocol>] = &[
+    property!("NoGhostMessages", Invariant, "no output for an input whose change was never committed", no_ghost_messages),
+    property!("NoLostMessages", Invariant, "at quiescence every input is committed and has an output", no_lost_messages),
+    situations::termination(),
+    property!("DuplicateDelivered", Sometimes, situations::DUPLICATE_DELIVERED, duplicate_delivered),
 ];
 
 impl WorldFamily for __TYPE__Family {
@@ -145,16 +140,10 @@ impl WorldFamily for __TYPE__Family {
     const ID: &'static str = "__ID__";
     const MODULE: &'static str = "__MODULE__";
     const SUMMARY: &'static str = "A new family (made by `exactly new`): commit, then send; its broken variant sends first.";
-    const VARIANTS: &'static [&'static str] = VARIANTS;
-    const PROPERTIES: &'static [PropertyDef] = PROPERTIES;
-    const CONDITIONS: &'static [(&'static str, Cond<M>)] = CONDITIONS;
+    const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const PROPERTIES: &'static [Property<__TYPE__Protocol>] = PROPERTIES;
 
     fn world(&self, consts: &Consts) -> World<__TYPE__Protocol> {
-        let variant = match consts.string("Variant") {
-            "Correct" => Variant::Correct,
-            "SendThenUpdate" => Variant::SendThenUpdate,
-            other => unreachable!("variant {other} was validated"),
-        };
-        world(__TYPE__Protocol { variant }, consts, 1)
+        world(__TYPE__Protocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
     }
 }

@@ -1,0 +1,184 @@
+//! Runs a Stateright model and reads its verdicts and state counts: a whole exploration (with a
+//! sentinel property so that it never stops early), a shortest path to a property's discovery,
+//! and the Explorer. Generic over the model: nothing here knows the world or its families.
+
+use crate::core::cancel::interrupted;
+use crate::core::outcome::{Limits, Outcome, Stop};
+use crate::core::vocab::{PropertyDef, Verdict};
+use stateright::{Checker, Expectation, Model};
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::time::Instant;
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub threads: usize,
+    pub dfs: bool,
+    pub limits: Limits,
+    /// Run Stateright's actor model itself, not the fast path that mirrors it
+    /// (`src/world/fast.rs`: the same states and counts, faster).
+    pub actor_model: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { threads: 1, dfs: false, limits: Limits::default(), actor_model: false }
+    }
+}
+
+/// The name of the property that is never discovered, so that every run explores the whole
+/// state space and its counts are complete.
+pub const SENTINEL: &str = "(complete exploration)";
+
+/// The sentinel property of any model: never discovered, so that a run explores everything.
+pub fn sentinel<M: Model>() -> stateright::Property<M> {
+    stateright::Property { expectation: Expectation::Sometimes, name: SENTINEL, condition: |_, _| false }
+}
+
+/// Adds the sentinel property, so that a run explores the whole state space.
+pub fn with_sentinel<A, C, H>(model: stateright::actor::ActorModel<A, C, H>) -> stateright::actor::ActorModel<A, C, H>
+where
+    A: stateright::actor::Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    model.property(Expectation::Sometimes, SENTINEL, |_, _| false)
+}
+
+/// Records the first visited path (breadth-first order: the shortest) to a state where
+/// `discovered` holds.
+struct FirstDiscovery<M: Model> {
+    discovered: Box<dyn Fn(&M, &M::State) -> bool + Send + Sync>,
+    found: std::sync::Arc<std::sync::Mutex<Option<Vec<M::Action>>>>,
+}
+
+impl<M: Model> stateright::CheckerVisitor<M> for FirstDiscovery<M>
+where
+    M::State: Clone,
+    M::Action: Clone,
+{
+    fn visit(&self, model: &M, path: stateright::Path<M::State, M::Action>) {
+        let mut found = self.found.lock().unwrap();
+        if found.is_none() && (self.discovered)(model, path.last_state()) {
+            *found = Some(path.into_actions());
+        }
+    }
+}
+
+/// The shortest path (breadth-first, one thread) to a state where `discovered` holds (a property's
+/// violation, or a non-vacuity check's witness), recorded by a visitor because Stateright 0.31
+/// replaces a property's discovery with every later one while it keeps exploring; with the model
+/// it was found in.
+pub fn shortest_path<M>(model: M, discovered: impl Fn(&M, &M::State) -> bool + Send + Sync + 'static) -> Option<(M, stateright::Path<M::State, M::Action>)>
+where
+    M: Model + Clone + Send + Sync + 'static,
+    M::State: Clone + Debug + Hash + PartialEq + Send + Sync,
+    M::Action: Clone + Debug + PartialEq + Send + Sync,
+{
+    let found = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let visitor = FirstDiscovery::<M> { discovered: Box::new(discovered), found: found.clone() };
+    let checker = model.checker().threads(1).visitor(visitor).spawn_bfs().join();
+    let actions = found.lock().unwrap().take()?;
+    let m = checker.model();
+    let path = stateright::Path::from_actions(m, m.init_states().into_iter().next()?, actions.iter())?;
+    Some((m.clone(), path))
+}
+
+/// Explores the whole state space of `model` (which carries the sentinel) and reads the verdicts.
+pub fn run<M>(model: M, props: &[PropertyDef], opts: &RunOptions) -> Outcome
+where
+    M: Model + Send + Sync + 'static,
+    M::State: Clone + Debug + Hash + PartialEq + Send + Sync,
+    M::Action: Clone + Debug + PartialEq + Send + Sync,
+{
+    run_reduced(model, props, opts, None)
+}
+
+/// [`run`], with symmetry reduction when `symmetry` gives a representative function: then
+/// depth-first (Stateright 0.31 reduces only depth-first and simulation runs), and the counts
+/// are those of the representatives.
+pub fn run_reduced<M>(model: M, props: &[PropertyDef], opts: &RunOptions, symmetry: Option<fn(&M::State) -> M::State>) -> Outcome
+where
+    M: Model + Send + Sync + 'static,
+    M::State: Clone + Debug + Hash + PartialEq + Send + Sync,
+    M::Action: Clone + Debug + PartialEq + Send + Sync,
+{
+    let start = Instant::now();
+    let mut builder = model.checker().threads(opts.threads.max(1));
+    if let Some(n) = opts.limits.max_states {
+        builder = builder.target_state_count(n.max(1) as usize);
+    }
+    if let Some(t) = opts.limits.timeout {
+        builder = builder.timeout(t);
+    }
+    if let Some(representative) = symmetry {
+        finish(builder.symmetry_fn(representative).spawn_dfs(), props, start, &opts.limits)
+    } else if opts.dfs {
+        finish(builder.spawn_dfs(), props, start, &opts.limits)
+    } else {
+        finish(builder.spawn_bfs(), props, start, &opts.limits)
+    }
+}
+
+/// Waits for a spawned checker, or stops waiting on Ctrl-C, and reads its verdicts.
+fn finish<M, C>(checker: C, props: &[PropertyDef], start: Instant, limits: &Limits) -> Outcome
+where
+    M: Model,
+    M::State: Clone + Debug + Hash + PartialEq,
+    M::Action: Clone + Debug + PartialEq,
+    C: Checker<M>,
+{
+    let state_limit = |c: &C| limits.max_states.is_some_and(|n| c.state_count() as u64 >= n);
+    while !checker.is_done() && !state_limit(&checker) {
+        if interrupted() {
+            // The checker's threads end with the process.
+            return read(&checker, props, start, Some(Stop::Interrupted));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let checker = checker.join();
+    let stop = if state_limit(&checker) {
+        Some(Stop::StateLimit)
+    } else if limits.timeout.is_some_and(|t| start.elapsed() >= t) {
+        Some(Stop::TimeLimit)
+    } else if interrupted() {
+        Some(Stop::Interrupted)
+    } else {
+        None
+    };
+    read(&checker, props, start, stop)
+}
+
+fn read<M, C>(checker: &C, props: &[PropertyDef], start: Instant, stopped: Option<Stop>) -> Outcome
+where
+    M: Model,
+    M::State: Clone + Debug + Hash + PartialEq,
+    M::Action: Clone + Debug + PartialEq,
+    C: Checker<M>,
+{
+    let seconds = start.elapsed().as_secs_f64();
+    let mut outcome = Outcome {
+        distinct_states: checker.unique_state_count() as u64,
+        generated_states: checker.state_count() as u64,
+        seconds,
+        stopped,
+        ..Outcome::default()
+    };
+    for p in props {
+        let found = checker.discovery(p.name).is_some();
+        let verdict = if !found && stopped.is_some() { Verdict::Unknown } else { Verdict::of(p.kind, found) };
+        outcome.properties.insert(p.name.to_string(), verdict);
+    }
+    outcome
+}
+
+/// Serves Stateright's Explorer for `model` on `addr`; blocks.
+pub fn explore<M>(model: M, addr: std::net::SocketAddr)
+where
+    M: Model + Send + Sync + 'static,
+    M::State: Clone + Debug + Hash + PartialEq + Send + Sync,
+    M::Action: Clone + Debug + PartialEq + Send + Sync,
+{
+    model.checker().serve(addr);
+}

@@ -1,0 +1,305 @@
+//! A handler: runs a family's [`Protocol`] on one input at a time, talking to the broker, the
+//! stores and downstream, with the failure plumbing every family shares.
+
+use super::{Fate, Input, Key, Msg, Node, Rand, Topology, Version, WriteResult};
+use serde::Serialize;
+use stateright::actor::{Id, Out};
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::sync::Arc;
+
+/// A family's handler logic: what to do on each event. It never sees crashes, tags or fates.
+pub trait Protocol: Clone + Debug + PartialEq + Eq + Hash + Serialize + Send + Sync + 'static {
+    type Doc: Clone + Debug + Default + Eq + Hash + Ord + Serialize + Send + Sync;
+    type Output: Clone + Debug + Eq + Hash + Ord + Serialize + Send + Sync;
+    /// What the handler remembers while it works on an input (lost in a crash).
+    type Work: Clone + Debug + Eq + Hash + Serialize + Send + Sync;
+
+    /// Reacts to `event` while working on `work` (None: idle, and the event is a delivery).
+    /// Returns the work in progress afterwards; None once the input is acked, nacked or dropped.
+    fn on_event(&self, work: Option<&Self::Work>, event: Event<Self::Doc>, fx: &mut Effects<Self>) -> Option<Self::Work>;
+
+    /// The endpoint a store serves (only for a family that calls one, [`Effects::call`]): request
+    /// `op` on the document `doc` under `key`. One atomic step of the store; the call's fate (the
+    /// request lost, or the response lost) is drawn when it is issued, as a write's is.
+    fn serve(&self, key: Key, doc: &Self::Doc, op: &Self::Doc) -> Served<Self::Doc, Self::Output> {
+        let _ = (key, doc, op);
+        unreachable!("this family calls no endpoint")
+    }
+}
+
+/// What an endpoint does with a request: the document it writes (None: unchanged), the response,
+/// and the outputs it sends downstream in the same atomic step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Served<D, O> {
+    pub write: Option<D>,
+    pub response: D,
+    pub publish: Vec<O>,
+    /// A request the server will apply to the same document later, at any point (a message it
+    /// sends itself: e.g. a retention timer's eviction). None for most endpoints.
+    pub later: Option<D>,
+}
+
+/// What the TLA+ twin calls things the Rust twin numbers: the handlers' model values.
+pub struct TlaNames<'a> {
+    pub handlers: &'a [String],
+}
+
+impl TlaNames<'_> {
+    /// Handler `i` (from 0) as its model value.
+    pub fn handler(&self, i: u8) -> crate::core::tla::Value {
+        crate::core::tla::Value::ModelValue(self.handlers.get(i as usize).cloned().unwrap_or_else(|| format!("h{}", i + 1)))
+    }
+    /// A fresh id as `FreshId(ctx, i)` writes it: `[handler, tag, n]`.
+    pub fn fresh_id(&self, id: &FreshId) -> crate::core::tla::Value {
+        crate::core::tla::record([("handler", self.handler(id.handler)), ("tag", crate::core::tla::int(id.tag)), ("n", crate::core::tla::int(id.n))])
+    }
+}
+
+/// What a handler reacts to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event<D> {
+    Delivered(Input),
+    Loaded { key: Key, version: Version, doc: D },
+    Written { key: Key, result: WriteResult },
+}
+
+/// What a protocol asks for in one step.
+#[derive(Clone, Debug)]
+pub enum Effect<P: Protocol> {
+    Get { store: usize, key: Key },
+    GetWeak { store: usize, key: Key },
+    Put { store: usize, put: PendingPut<P> },
+    Publish(P::Output),
+    Ack(Input),
+    Nack(Input),
+}
+
+/// An id no other attempt has: the handler, its incarnation, and a count of the ids this
+/// incarnation has drawn (a GUID, in a model).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct FreshId {
+    pub handler: u8,
+    pub tag: u8,
+    pub n: u8,
+}
+
+/// Collects a protocol's effects; they are carried out in order.
+pub struct Effects<P: Protocol> {
+    pub(crate) effects: Vec<Effect<P>>,
+    handler: u8,
+    tag: u8,
+    ids: u8,
+}
+
+impl<P: Protocol> Effects<P> {
+    /// A new id, unique across handlers, incarnations and attempts.
+    pub fn fresh_id(&mut self) -> FreshId {
+        let id = FreshId { handler: self.handler, tag: self.tag, n: self.ids };
+        self.ids += 1;
+        id
+    }
+    /// The index (from 0) of the handler taking this step.
+    pub fn handler(&self) -> u8 {
+        self.handler
+    }
+    /// Read a document.
+    pub fn get(&mut self, store: usize, key: Key) {
+        self.effects.push(Effect::Get { store, key });
+    }
+    /// Read a document at a weak consistency level: if the store keeps the previous committed
+    /// version of it, the read may return that one (drawn when the read is issued).
+    pub fn get_weak(&mut self, store: usize, key: Key) {
+        self.effects.push(Effect::GetWeak { store, key });
+    }
+    /// Write a document if its version is still `expected`.
+    pub fn put(&mut self, store: usize, key: Key, doc: P::Doc, expected: Version) {
+        self.put_and_publish(store, key, doc, Some(expected), Vec::new());
+    }
+    /// Write a document whatever its version (no optimistic concurrency).
+    pub fn put_unchecked(&mut self, store: usize, key: Key, doc: P::Doc) {
+        self.put_and_publish(store, key, doc, None, Vec::new());
+    }
+    /// Write a document (if its version is still `expected`, when given) and, in the same atomic
+    /// step, publish `outputs`.
+    pub fn put_and_publish(&mut self, store: usize, key: Key, doc: P::Doc, expected: Option<Version>, outputs: Vec<P::Output>) {
+        self.effects.push(Effect::Put {
+            store,
+            put: PendingPut { store, key, doc, expected, publish: outputs, call: false },
+        });
+    }
+    /// Call the endpoint `store` serves ([`Protocol::serve`]) with request `op` on `key`. The
+    /// answer is `Loaded` (the response, with the document's version after the call) or, for a
+    /// call that timed out (request or response lost), `Written` with `Failed`.
+    pub fn call(&mut self, store: usize, key: Key, op: P::Doc) {
+        self.effects.push(Effect::Put { store, put: PendingPut { store, key, doc: op, expected: None, publish: Vec::new(), call: true } });
+    }
+    /// Send an output message downstream.
+    pub fn publish(&mut self, output: P::Output) {
+        self.effects.push(Effect::Publish(output));
+    }
+    pub fn ack(&mut self, input: Input) {
+        self.effects.push(Effect::Ack(input));
+    }
+    pub fn nack(&mut self, input: Input) {
+        self.effects.push(Effect::Nack(input));
+    }
+}
+
+/// A write whose fate is being drawn.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct PendingPut<P: Protocol> {
+    pub store: usize,
+    pub key: Key,
+    pub doc: P::Doc,
+    pub expected: Option<Version>,
+    pub publish: Vec<P::Output>,
+    /// A call of the store's endpoint (`doc` is the request), not a write.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub call: bool,
+}
+
+/// What the handler is waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Wait {
+    Nothing,
+    Doc,
+    PutReply,
+    /// The fate of `pending` is being drawn.
+    Fate,
+    /// Whether the weak read of `key` in `store` returns an older version is being drawn.
+    Level { store: usize, key: Key },
+    /// The answer to a call: a response (`Doc`) or a timeout (a failed `PutReply`).
+    Reply,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct HandlerState<P: Protocol> {
+    /// The incarnation: the number of failures this handler has had (equal to its storage).
+    pub tag: u8,
+    /// Fresh ids drawn by this incarnation.
+    pub ids: u8,
+    pub work: Option<P::Work>,
+    pub wait: Wait,
+    pub pending: Option<PendingPut<P>>,
+}
+
+impl<P: Protocol> HandlerState<P> {
+    /// Holding a lease on an input: only then can a crash lose anything.
+    pub fn is_busy(&self) -> bool {
+        self.work.is_some()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Handler<P> {
+    pub protocol: P,
+    pub topology: Topology,
+    pub failures_enabled: bool,
+}
+
+const FATE: &str = "fate";
+const LEVEL: &str = "level";
+
+impl<P: Protocol> Handler<P> {
+    pub fn on_start(&self, storage: &Option<u8>, o: &mut Out<Node<P>>) -> HandlerState<P> {
+        let tag = match storage {
+            None => 0,
+            Some(failures) => {
+                // Recovering from a crash: count it, and tell the broker the lease is gone.
+                o.send(Topology::broker(), Msg::Reconnect);
+                failures + 1
+            }
+        };
+        o.save(tag);
+        HandlerState { tag, ids: 0, work: None, wait: Wait::Nothing, pending: None }
+    }
+
+    pub fn on_msg(&self, id: Id, state: &HandlerState<P>, msg: Msg<P::Doc, P::Output>, o: &mut Out<Node<P>>) -> Option<HandlerState<P>> {
+        let event = match msg {
+            Msg::Deliver(input) if state.work.is_none() && state.wait == Wait::Nothing => Event::Delivered(input),
+            Msg::Doc { tag, key, version, doc } if tag == state.tag && state.wait == Wait::Doc => {
+                Event::Loaded { key, version, doc: Arc::unwrap_or_clone(doc) }
+            }
+            Msg::PutReply { tag, key, result } if tag == state.tag && state.wait == Wait::PutReply => {
+                Event::Written { key, result }
+            }
+            Msg::Doc { tag, key, version, doc } if tag == state.tag && state.wait == Wait::Reply => {
+                Event::Loaded { key, version, doc: Arc::unwrap_or_clone(doc) }
+            }
+            Msg::PutReply { tag, key, result } if tag == state.tag && state.wait == Wait::Reply => Event::Written { key, result },
+            // Anything else (a reply to an earlier incarnation, a delivery while busy) waits.
+            _ => return None,
+        };
+        let mut next = state.clone();
+        next.wait = Wait::Nothing;
+        self.step(id, &mut next, event, o);
+        Some(next)
+    }
+
+    pub fn on_random(&self, id: Id, state: &HandlerState<P>, random: &Rand, o: &mut Out<Node<P>>) -> HandlerState<P> {
+        let mut next = state.clone();
+        if let (Rand::Read { stale }, Wait::Level { store, key }) = (*random, state.wait) {
+            let tag = next.tag;
+            o.send(self.topology.store(store), if stale { Msg::GetStale { tag, key } } else { Msg::Get { tag, key } });
+            next.wait = Wait::Doc;
+            return next;
+        }
+        let Rand::Fate(fate) = *random else { unreachable!("handlers only draw fates and read levels") };
+        let put = next.pending.take().expect("a fate is drawn for a pending write");
+        if fate != Fate::Ok {
+            next.tag += 1;
+            o.save(next.tag);
+        }
+        if fate == Fate::FailBefore {
+            next.wait = Wait::Nothing;
+            self.step(id, &mut next, Event::Written { key: put.key, result: WriteResult::Failed }, o);
+        } else {
+            self.send_put(&mut next, put, fate == Fate::Ambiguous, o);
+        }
+        next
+    }
+
+    fn step(&self, id: Id, state: &mut HandlerState<P>, event: Event<P::Doc>, o: &mut Out<Node<P>>) {
+        let mut fx = Effects { effects: Vec::new(), handler: self.topology.handler_index(id) as u8, tag: state.tag, ids: state.ids };
+        state.work = self.protocol.on_event(state.work.as_ref(), event, &mut fx);
+        state.ids = fx.ids;
+        for effect in fx.effects {
+            match effect {
+                Effect::Get { store, key } => {
+                    o.send(self.topology.store(store), Msg::Get { tag: state.tag, key });
+                    state.wait = Wait::Doc;
+                }
+                Effect::GetWeak { store, key } => {
+                    state.wait = Wait::Level { store, key };
+                    o.choose_random(LEVEL, vec![Rand::Read { stale: false }, Rand::Read { stale: true }]);
+                }
+                Effect::Put { put, .. } => {
+                    if self.failures_enabled {
+                        state.pending = Some(put);
+                        state.wait = Wait::Fate;
+                        o.choose_random(FATE, vec![Rand::Fate(Fate::Ok), Rand::Fate(Fate::FailBefore), Rand::Fate(Fate::Ambiguous)]);
+                    } else {
+                        self.send_put(state, put, false, o);
+                    }
+                }
+                Effect::Publish(out) => o.send(self.topology.downstream(), Msg::Output(out)),
+                Effect::Ack(input) => o.send(Topology::broker(), Msg::Ack(input)),
+                Effect::Nack(input) => o.send(Topology::broker(), Msg::Nack(input)),
+            }
+        }
+    }
+
+    fn send_put(&self, state: &mut HandlerState<P>, put: PendingPut<P>, ambiguous: bool, o: &mut Out<Node<P>>) {
+        if put.call {
+            o.send(self.topology.store(put.store), Msg::Call { tag: state.tag, key: put.key, op: Arc::new(put.doc), ambiguous });
+            state.wait = Wait::Reply;
+            return;
+        }
+        o.send(
+            self.topology.store(put.store),
+            Msg::Put { tag: state.tag, key: put.key, doc: Arc::new(put.doc), expected: put.expected, ambiguous, publish: put.publish },
+        );
+        state.wait = Wait::PutReply;
+    }
+}

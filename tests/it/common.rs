@@ -1,0 +1,50 @@
+//! Helpers shared by the tests: the catalog root, every committed model file as a job, and the
+//! `exactly` binary run with a scratch folder for what it saves (never the checkout's
+//! `.exactly/`).
+#![allow(dead_code)]
+
+use exactly::catalog::{self, Job};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh, empty scratch folder of this test process (removed first if it exists).
+pub fn scratch(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("exactly-test-{}-{}-{name}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The `exactly` binary on the catalog at `root`, saving results into `data` (`EXACTLY_DATA`).
+pub fn command(root: &Path, data: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_exactly"));
+    cmd.current_dir(root).env("EXACTLY_ROOT", root).env("EXACTLY_DATA", data);
+    cmd
+}
+
+/// Runs `exactly args` on the committed catalog, with a scratch folder of its own for results.
+pub fn exactly(args: &[&str]) -> Output {
+    command(&root(), &scratch("data")).args(args).output().expect("the binary runs")
+}
+
+/// Every committed model file, as a job with its expectation.
+pub fn all_jobs() -> Vec<Job> {
+    let root = root();
+    let mut jobs = Vec::new();
+    for f in exactly::families::families() {
+        let files = catalog::model_files(&root, f);
+        assert!(!files.is_empty(), "family {} has no model files", f.id());
+        for p in files {
+            let job = catalog::load_job(&root, &p, &[]).unwrap_or_else(|e| panic!("{}: {}", p.display(), e.message));
+            assert!(job.expectation.is_some(), "{} has no expectations file", job.name);
+            jobs.push(job);
+        }
+    }
+    jobs
+}

@@ -1,0 +1,105 @@
+//! Limits and interruptions: a run stops cleanly, says so, reports what it explored, saves its
+//! result, leaves no TLC process behind, and exits 4 (a limit) or 130 (Ctrl-C).
+
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::exactly;
+
+/// `exactly args`, running, saving its results into `data`.
+fn spawn(args: &[&str], data: &std::path::Path) -> std::process::Child {
+    crate::common::command(&crate::common::root(), data).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+/// TLC processes started by the `exactly` process `pid` (their scratch folders carry its pid).
+fn tlc_processes_of(pid: u32) -> String {
+    let out = Command::new("pgrep").args(["-af", &format!("exactly-tlc-{pid}-")]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_state_limit_stops_stateright_with_unknown_verdicts_and_exit_4() {
+    let o = exactly(&["check", "models/handler/ResendStoredChange.cfg", "--max-states", "500", "--json"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("stopped at the state limit (--max-states) after"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sr = &v["results"][0]["stateright"];
+    assert_eq!(sr["stopped"], "state_limit");
+    assert_eq!(sr["properties"]["NoGhostMessages"], "unknown", "{v}");
+    assert!(sr["distinct_states"].as_u64().unwrap() < 52697);
+}
+
+#[test]
+fn a_found_violation_stands_when_a_limit_stops_the_run() {
+    let o = exactly(&["check", "models/handler/GiveUp.cfg", "--max-states", "1000", "--json"]);
+    assert_eq!(o.status.code(), Some(4));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["results"][0]["stateright"]["properties"]["Termination"], "violated", "{v}");
+}
+
+#[test]
+fn tlc_limits_stop_tlc_and_leave_no_java_behind() {
+    let child = spawn(&["tlc", "models/handler/ResendStoredChange.cfg", "--timeout", "2", "--json"], &crate::common::scratch("data"));
+    let pid = child.id();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("stopped at the time limit (--timeout)"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["results"][0]["tlc"]["stopped"], "time_limit");
+    assert_eq!(tlc_processes_of(pid), "", "TLC left running");
+
+    let o = exactly(&["tlc", "models/handler/ResendStoredChange.cfg", "--max-states", "800", "--json"]);
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let tlc = &v["results"][0]["tlc"];
+    assert_eq!(tlc["stopped"], "state_limit", "{v}");
+    // A truncated graph says nothing about liveness (its cut-off states look final).
+    assert_eq!(tlc["properties"]["Termination"], "unknown", "{v}");
+    assert!(tlc["distinct_states"].as_u64().unwrap() < 52697, "{v}");
+}
+
+#[test]
+fn ctrl_c_stops_compare_saves_the_result_and_leaves_no_java_behind() {
+    let data = crate::common::scratch("data");
+    let mut child = spawn(&["compare", "models/handler/ResendStoredChange.cfg", "--const", "MaxFailures=2"], &data);
+    let pid = child.id();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.ends_with(": TLC") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    // Interrupt once TLC is running (and Java started).
+    rx.recv_timeout(Duration::from_secs(120)).expect("TLC never started");
+    let started = Instant::now();
+    while tlc_processes_of(pid).is_empty() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!tlc_processes_of(pid).is_empty(), "no TLC process to interrupt");
+    Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    let err = reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert_eq!(tlc_processes_of(pid), "", "TLC left running");
+    let saved = data.join("results/handler/ResendStoredChange.compare.json");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(saved).unwrap()).unwrap();
+    assert_eq!(v["tlc"]["stopped"], "interrupted", "{v}");
+    let leftovers: Vec<_> = std::fs::read_dir(data.join("results/handler"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "half-written files: {leftovers:?}");
+}

@@ -1,0 +1,105 @@
+//! Every committed model file, checked by the Stateright twin against its expectations; and the
+//! catalog's own promises: every check can fail, every non-vacuity check is reached.
+
+
+use exactly::engine::stateright::RunOptions;
+use exactly::catalog::expect;
+use exactly::core::vocab::{Kind, Verdict};
+
+#[test]
+fn every_model_file_meets_its_expectations_in_stateright() {
+    let mut misses = Vec::new();
+    for job in crate::common::all_jobs() {
+        let e = job.expectation.as_ref().unwrap();
+        let outcome = job.family.check(&job.consts, &job.props, &RunOptions { threads: 2, ..RunOptions::default() });
+        for m in expect::misses(e, "stateright", &e.stateright, &outcome) {
+            misses.push(format!("{}: {m}", job.name));
+        }
+        // Every property of the file has an expected verdict, and nothing else does.
+        let named: Vec<&str> = job.props.iter().map(|p| p.name).collect();
+        for p in e.properties.keys() {
+            if !named.contains(&p.as_str()) {
+                misses.push(format!("{}: expects {p}, which the model file does not check", job.name));
+            }
+        }
+    }
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
+
+#[test]
+fn every_check_can_fail_and_every_situation_happens() {
+    let jobs = crate::common::all_jobs();
+    for family in exactly::families::families() {
+        let mine: Vec<_> = jobs.iter().filter(|j| j.family.id() == family.id()).collect();
+        for p in family.properties() {
+            let verdicts: Vec<Verdict> =
+                mine.iter().filter_map(|j| j.expectation.as_ref().unwrap().properties.get(p.name).copied()).collect();
+            match p.kind {
+                Kind::Invariant | Kind::Liveness => assert!(
+                    verdicts.contains(&Verdict::Violated),
+                    "{}: no model file violates {}: a check that cannot fail",
+                    family.id(),
+                    p.name
+                ),
+                Kind::Sometimes => {
+                    let correct = family.variants()[0];
+                    let reached_by_correct = mine.iter().any(|j| {
+                        j.consts.string("Variant") == correct
+                            && j.expectation.as_ref().unwrap().properties.get(p.name) == Some(&Verdict::Reached)
+                    });
+                    assert!(reached_by_correct, "{}: the correct variant never reaches {}", family.id(), p.name);
+                }
+            }
+        }
+        // The correct variant passes every safety and liveness property it checks, but those the
+        // catalog says it fails by design.
+        for j in mine.iter().filter(|j| j.consts.string("Variant") == family.variants()[0]) {
+            let e = j.expectation.as_ref().unwrap();
+            for (name, v) in &e.properties {
+                assert!(
+                    matches!(v, Verdict::Holds | Verdict::Reached) || e.fails_by_design.contains_key(name),
+                    "{}: the correct variant is expected to get {v} for {name}, and fails_by_design does not say why",
+                    j.name
+                );
+            }
+        }
+        // Every variant has a model file.
+        for v in family.variants() {
+            assert!(mine.iter().any(|j| j.consts.string("Variant") == *v), "{}: variant {v} has no model file", family.id());
+        }
+    }
+}
+
+#[test]
+fn lockstep_files_expect_equal_counts() {
+    for job in crate::common::all_jobs() {
+        let e = job.expectation.unwrap();
+        // Symmetric files are exempt: each checker's counts meet its own expectation (tests/symmetry.rs).
+        if e.symmetry {
+            continue;
+        }
+        if e.lockstep {
+            assert_eq!(e.tlc, e.stateright, "{}: lockstep, yet the expected counts differ", job.name);
+        } else {
+            assert!(e.not_lockstep_because.is_some(), "{}: not lockstep, and no reason given", job.name);
+        }
+    }
+}
+
+#[test]
+fn bench_files_are_correct_variants_with_invariants_only() {
+    // `exactly bench` runs TLC on them without -continue: a violated invariant would stop it.
+    let root = crate::common::root();
+    let mut n = 0;
+    for f in exactly::families::families() {
+        for p in exactly::catalog::bench_files(&root, f) {
+            let job = exactly::catalog::load_job(&root, &p, &[]).unwrap_or_else(|e| panic!("{}: {}", p.display(), e.message));
+            assert_eq!(job.model.constant("Variant"), Some(&exactly::core::cfg::Value::Str(f.variants()[0].to_string())), "{}: the correct variant", job.name);
+            assert!(job.props.iter().all(|p| p.kind == exactly::core::vocab::Kind::Invariant), "{}: invariants only", job.name);
+            assert!(job.model.symmetry.is_none(), "{}: no symmetry", job.name);
+            assert!(!exactly::catalog::model_files(&root, f).contains(&p), "{}: left out of the catalog's runs", job.name);
+            n += 1;
+        }
+    }
+    assert!(n >= 9, "bench files: {n}");
+}
