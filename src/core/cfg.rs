@@ -7,6 +7,7 @@
 //! comment, so that TLC ignores it: a line `\* SOMETIMES A B` lists non-vacuity checks (state
 //! predicates that some reachable state must satisfy).
 
+use super::lexer::{error, tokenize, TextError, Tok, Token};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -43,21 +44,7 @@ impl fmt::Display for Value {
     }
 }
 
-/// A TLA+ string literal for `s`.
-pub fn quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+pub use super::lexer::quote;
 
 impl Value {
     pub fn kind(&self) -> &'static str {
@@ -72,8 +59,7 @@ impl Value {
 
     /// Parses a value as written on the command line (`--const NAME=VALUE`).
     pub fn parse(text: &str) -> Result<Value, String> {
-        let tokens = tokenize(text).map_err(|e| e.message)?;
-        let mut p = Parser { tokens, pos: 0 };
+        let mut p = Parser::new(text).map_err(|e| e.message)?;
         let v = p.value().map_err(|e| e.message)?;
         if let Some(t) = p.peek() {
             return Err(format!("unexpected {} after the value", t.tok.describe()));
@@ -138,54 +124,8 @@ impl ModelFile {
     }
 }
 
-/// A reader error, with the 1-based line where it was found.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CfgError {
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for CfgError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum Tok {
-    Ident(String),
-    Int(i64),
-    Str(String),
-    Eq,
-    LBrace,
-    RBrace,
-    Comma,
-    Other(char),
-    /// The names of a `\* SOMETIMES` line.
-    Sometimes(Vec<String>),
-}
-
-impl Tok {
-    fn describe(&self) -> String {
-        match self {
-            Tok::Ident(s) => format!("'{s}'"),
-            Tok::Int(i) => format!("'{i}'"),
-            Tok::Str(s) => format!("the string {}", quote(s)),
-            Tok::Eq => "'='".into(),
-            Tok::LBrace => "'{'".into(),
-            Tok::RBrace => "'}'".into(),
-            Tok::Comma => "','".into(),
-            Tok::Other(c) => format!("'{}'", c.escape_default()),
-            Tok::Sometimes(_) => "a SOMETIMES line".into(),
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-struct Token {
-    tok: Tok,
-    line: usize,
-}
+/// A reader error, with the 1-based line and column where it was found.
+pub type CfgError = TextError;
 
 const KEYWORDS: &[&str] = &[
     "SPECIFICATION",
@@ -210,134 +150,25 @@ const KEYWORDS: &[&str] = &[
     "CHECK_DEADLOCK",
 ];
 
-fn err<T>(line: usize, message: impl Into<String>) -> Result<T, CfgError> {
-    Err(CfgError {
-        line,
-        message: message.into(),
-    })
+/// Where a token is.
+fn at(t: &Token) -> (usize, usize) {
+    (t.line, t.column)
 }
 
-fn tokenize(text: &str) -> Result<Vec<Token>, CfgError> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    let mut line = 1;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        if c == '\n' {
-            line += 1;
-            i += 1;
-        } else if c.is_whitespace() {
-            i += 1;
-        } else if c == '\\' && next == Some('*') {
-            let start = i + 2;
-            while i < chars.len() && chars[i] != '\n' {
-                i += 1;
-            }
-            let comment: String = chars[start..i].iter().collect();
-            let mut words = comment.split_whitespace();
-            if words.next() == Some("SOMETIMES") {
-                let names: Vec<String> = words.map(str::to_string).collect();
-                if names.is_empty() {
-                    return err(line, "a SOMETIMES line names no check");
-                }
-                if let Some(bad) = names.iter().find(|n| !is_ident(n)) {
-                    return err(line, format!("'{bad}' in a SOMETIMES line is not a name"));
-                }
-                tokens.push(Token {
-                    tok: Tok::Sometimes(names),
-                    line,
-                });
-            }
-        } else if c == '(' && next == Some('*') {
-            let open_line = line;
-            let mut depth = 1;
-            i += 2;
-            while depth > 0 {
-                match (chars.get(i), chars.get(i + 1)) {
-                    (None, _) => return err(open_line, "unterminated comment '(*'"),
-                    (Some('('), Some('*')) => {
-                        depth += 1;
-                        i += 2;
-                    }
-                    (Some('*'), Some(')')) => {
-                        depth -= 1;
-                        i += 2;
-                    }
-                    (Some('\n'), _) => {
-                        line += 1;
-                        i += 1;
-                    }
-                    _ => i += 1,
-                }
-            }
-        } else if c == '"' {
-            let open_line = line;
-            let mut s = String::new();
-            i += 1;
-            loop {
-                match chars.get(i) {
-                    None | Some('\n') => return err(open_line, "unterminated string"),
-                    Some('"') => {
-                        i += 1;
-                        break;
-                    }
-                    Some('\\') => {
-                        let esc = match chars.get(i + 1) {
-                            Some('"') => '"',
-                            Some('\\') => '\\',
-                            Some('n') => '\n',
-                            Some('t') => '\t',
-                            Some(o) => return err(line, format!("unknown escape '\\{o}' in a string")),
-                            None => return err(open_line, "unterminated string"),
-                        };
-                        s.push(esc);
-                        i += 2;
-                    }
-                    Some(&o) => {
-                        s.push(o);
-                        i += 1;
-                    }
-                }
-            }
-            tokens.push(Token { tok: Tok::Str(s), line });
-        } else if c.is_ascii_digit() || (c == '-' && next.is_some_and(|n| n.is_ascii_digit())) {
-            let start = i;
-            i += 1;
-            while i < chars.len() && chars[i].is_ascii_digit() {
-                i += 1;
-            }
-            let digits: String = chars[start..i].iter().collect();
-            if i < chars.len() && (chars[i].is_alphabetic() || chars[i] == '_') {
-                return err(line, format!("'{digits}{}' is neither a number nor a name", chars[i]));
-            }
-            let n = digits
-                .parse::<i64>()
-                .or_else(|_| err(line, format!("the number {digits} is too large")))?;
-            tokens.push(Token { tok: Tok::Int(n), line });
-        } else if c.is_alphabetic() || c == '_' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                i += 1;
-            }
-            tokens.push(Token {
-                tok: Tok::Ident(chars[start..i].iter().collect()),
-                line,
-            });
-        } else {
-            let tok = match c {
-                '=' => Tok::Eq,
-                '{' => Tok::LBrace,
-                '}' => Tok::RBrace,
-                ',' => Tok::Comma,
-                o => Tok::Other(o),
-            };
-            tokens.push(Token { tok, line });
-            i += 1;
-        }
+/// The names of a `\* SOMETIMES` comment (None for any other comment).
+fn sometimes(comment: &str, place: (usize, usize)) -> Result<Option<Vec<String>>, CfgError> {
+    let mut words = comment.split_whitespace();
+    if words.next() != Some("SOMETIMES") {
+        return Ok(None);
     }
-    Ok(tokens)
+    let names: Vec<String> = words.map(str::to_string).collect();
+    if names.is_empty() {
+        return error(place, "a SOMETIMES line names no check");
+    }
+    if let Some(bad) = names.iter().find(|n| !is_ident(n)) {
+        return error(place, format!("'{bad}' in a SOMETIMES line is not a name"));
+    }
+    Ok(Some(names))
 }
 
 fn is_ident(s: &str) -> bool {
@@ -346,43 +177,59 @@ fn is_ident(s: &str) -> bool {
         && cs.all(|c| c.is_alphanumeric() || c == '_')
 }
 
+/// A model file's tokens: those of the shared lexer, comments left out but `\* SOMETIMES` lines.
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
 }
 
 impl Parser {
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.pos)
+    fn new(text: &str) -> Result<Parser, CfgError> {
+        let mut tokens = Vec::new();
+        for t in tokenize(text)? {
+            match &t.tok {
+                Tok::Comment(c) => {
+                    if sometimes(c, at(&t))?.is_some() {
+                        tokens.push(t);
+                    }
+                }
+                _ => tokens.push(t),
+            }
+        }
+        Ok(Parser { tokens, pos: 0 })
     }
 
-    fn last_line(&self) -> usize {
-        self.tokens.last().map_or(1, |t| t.line)
+    /// Where the text ends (for an error there).
+    fn end(&self) -> (usize, usize) {
+        self.tokens.last().map_or((1, 1), at)
+    }
+
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
     }
 
     fn next_keyword_or_end(&self) -> bool {
         match self.peek() {
             None => true,
-            Some(Token { tok: Tok::Ident(s), .. }) => KEYWORDS.contains(&s.as_str()),
-            Some(Token { tok: Tok::Sometimes(_), .. }) => true,
+            Some(Token { tok: Tok::Name(s), .. }) => KEYWORDS.contains(&s.as_str()),
+            Some(Token { tok: Tok::Comment(_), .. }) => true,
             _ => false,
         }
     }
 
     fn value(&mut self) -> Result<Value, CfgError> {
         let Some(t) = self.tokens.get(self.pos).cloned() else {
-            return err(self.last_line(), "expected a value, found the end of the file");
+            return error(self.end(), "expected a value, found the end of the file");
         };
         self.pos += 1;
+        let place = at(&t);
         match t.tok {
             Tok::Int(n) => Ok(Value::Int(n)),
             Tok::Str(s) => Ok(Value::Str(s)),
-            Tok::Ident(s) if s == "TRUE" => Ok(Value::Bool(true)),
-            Tok::Ident(s) if s == "FALSE" => Ok(Value::Bool(false)),
-            Tok::Ident(s) if KEYWORDS.contains(&s.as_str()) => {
-                err(t.line, format!("expected a value, found the keyword {s}"))
-            }
-            Tok::Ident(s) => Ok(Value::ModelValue(s)),
+            Tok::Name(s) if s == "TRUE" => Ok(Value::Bool(true)),
+            Tok::Name(s) if s == "FALSE" => Ok(Value::Bool(false)),
+            Tok::Name(s) if KEYWORDS.contains(&s.as_str()) => error(place, format!("expected a value, found the keyword {s}")),
+            Tok::Name(s) => Ok(Value::ModelValue(s)),
             Tok::LBrace => {
                 let mut items = Vec::new();
                 if matches!(self.peek(), Some(Token { tok: Tok::RBrace, .. })) {
@@ -397,32 +244,31 @@ impl Parser {
                             self.pos += 1;
                             break;
                         }
-                        Some(o) => {
-                            return err(o.line, format!("expected ',' or '}}' in a set, found {}", o.tok.describe()))
-                        }
-                        None => return err(t.line, "unterminated set: '{' without '}'"),
+                        Some(o) => return error(at(&o), format!("expected ',' or '}}' in a set, found {}", o.tok.describe())),
+                        None => return error(place, "unterminated set: '{' without '}'"),
                     }
                 }
                 items.sort();
                 items.dedup();
                 Ok(Value::Set(items))
             }
-            other => err(t.line, format!("expected a value, found {}", other.describe())),
+            other => error(place, format!("expected a value, found {}", other.describe())),
         }
     }
 
-    fn names(&mut self, keyword: &str, line: usize) -> Result<Vec<String>, CfgError> {
+    fn names(&mut self, keyword: &str, place: (usize, usize)) -> Result<Vec<String>, CfgError> {
         let mut names = Vec::new();
         while !self.next_keyword_or_end() {
             let t = self.tokens[self.pos].clone();
             self.pos += 1;
+            let here = at(&t);
             match t.tok {
-                Tok::Ident(s) => names.push(s),
-                other => return err(t.line, format!("expected a name after {keyword}, found {}", other.describe())),
+                Tok::Name(s) => names.push(s),
+                other => return error(here, format!("expected a name after {keyword}, found {}", other.describe())),
             }
         }
         if names.is_empty() {
-            return err(line, format!("{keyword} names nothing"));
+            return error(place, format!("{keyword} names nothing"));
         }
         Ok(names)
     }
@@ -431,39 +277,33 @@ impl Parser {
 /// Reads a model file's text.
 pub fn parse(text: &str) -> Result<ModelFile, CfgError> {
     if text.contains('\0') {
-        return err(1, "the file is binary, not a model file");
+        return error((1, 1), "the file is binary, not a model file");
     }
-    let tokens = tokenize(text)?;
-    let mut p = Parser { tokens, pos: 0 };
+    let mut p = Parser::new(text)?;
     let mut mf = ModelFile::default();
     let mut seen_any = false;
-    let mut symmetry_line = 0;
+    let mut symmetry_at = (1, 1);
     while let Some(t) = p.peek().cloned() {
         p.pos += 1;
         seen_any = true;
         let kw = match &t.tok {
-            Tok::Sometimes(names) => {
-                for n in names {
-                    if mf.sometimes.contains(n) {
-                        return err(t.line, format!("{n} is listed twice"));
+            Tok::Comment(c) => {
+                for n in sometimes(c, at(&t))?.unwrap_or_default() {
+                    if mf.sometimes.contains(&n) {
+                        return error(at(&t), format!("{n} is listed twice"));
                     }
-                    mf.sometimes.push(n.clone());
+                    mf.sometimes.push(n);
                 }
                 continue;
             }
-            Tok::Ident(s) if KEYWORDS.contains(&s.as_str()) => s.clone(),
-            other => {
-                return err(
-                    t.line,
-                    format!("expected a keyword such as CONSTANTS or INVARIANT, found {}", other.describe()),
-                )
-            }
+            Tok::Name(s) if KEYWORDS.contains(&s.as_str()) => s.clone(),
+            other => return error(at(&t), format!("expected a keyword such as CONSTANTS or INVARIANT, found {}", other.describe())),
         };
         match kw.as_str() {
             "SPECIFICATION" => {
-                let names = p.names(&kw, t.line)?;
+                let names = p.names(&kw, at(&t))?;
                 if names.len() != 1 || mf.specification.is_some() {
-                    return err(t.line, "a model file names exactly one SPECIFICATION");
+                    return error(at(&t), "a model file names exactly one SPECIFICATION");
                 }
                 mf.specification = Some(names[0].clone());
             }
@@ -472,66 +312,66 @@ pub fn parse(text: &str) -> Result<ModelFile, CfgError> {
                 while !p.next_keyword_or_end() {
                     let nt = p.tokens[p.pos].clone();
                     p.pos += 1;
-                    let Tok::Ident(name) = nt.tok else {
-                        return err(nt.line, format!("expected a constant's name, found {}", nt.tok.describe()));
+                    let Tok::Name(name) = nt.tok.clone() else {
+                        return error(at(&nt), format!("expected a constant's name, found {}", nt.tok.describe()));
                     };
                     match p.peek().cloned() {
                         Some(Token { tok: Tok::Eq, .. }) => p.pos += 1,
-                        Some(Token { tok: Tok::Other('<'), line }) => {
-                            return err(line, format!("{name}: substitution '<-' is not supported; assign a value with '='"))
+                        Some(o) if o.tok == Tok::Other('<') => {
+                            return error(at(&o), format!("{name}: substitution '<-' is not supported; assign a value with '='"))
                         }
-                        Some(o) => return err(o.line, format!("expected '=' after {name}, found {}", o.tok.describe())),
-                        None => return err(nt.line, format!("expected '=' after {name}, found the end of the file")),
+                        Some(o) => return error(at(&o), format!("expected '=' after {name}, found {}", o.tok.describe())),
+                        None => return error(at(&nt), format!("expected '=' after {name}, found the end of the file")),
                     }
                     let value = p.value()?;
                     if mf.constant(&name).is_some() {
-                        return err(nt.line, format!("constant {name} is assigned twice"));
+                        return error(at(&nt), format!("constant {name} is assigned twice"));
                     }
                     mf.constants.push((name, value));
                     any = true;
                 }
                 if !any {
-                    return err(t.line, format!("{kw} assigns nothing"));
+                    return error(at(&t), format!("{kw} assigns nothing"));
                 }
             }
             "INVARIANT" | "INVARIANTS" => {
-                for n in p.names(&kw, t.line)? {
+                for n in p.names(&kw, at(&t))? {
                     if mf.invariants.contains(&n) {
-                        return err(t.line, format!("invariant {n} is listed twice"));
+                        return error(at(&t), format!("invariant {n} is listed twice"));
                     }
                     mf.invariants.push(n);
                 }
             }
             "PROPERTY" | "PROPERTIES" => {
-                for n in p.names(&kw, t.line)? {
+                for n in p.names(&kw, at(&t))? {
                     if mf.properties.contains(&n) {
-                        return err(t.line, format!("property {n} is listed twice"));
+                        return error(at(&t), format!("property {n} is listed twice"));
                     }
                     mf.properties.push(n);
                 }
             }
             "SYMMETRY" => {
-                let names = p.names(&kw, t.line)?;
+                let names = p.names(&kw, at(&t))?;
                 if names.len() != 1 || mf.symmetry.is_some() {
-                    return err(t.line, "a model file names at most one SYMMETRY");
+                    return error(at(&t), "a model file names at most one SYMMETRY");
                 }
                 if !SYMMETRIES.contains(&names[0].as_str()) {
-                    return err(t.line, format!("unknown SYMMETRY {} (known: {})", names[0], SYMMETRIES.join(", ")));
+                    return error(at(&t), format!("unknown SYMMETRY {} (known: {})", names[0], SYMMETRIES.join(", ")));
                 }
                 mf.symmetry = Some(names[0].clone());
-                symmetry_line = t.line;
+                symmetry_at = at(&t);
             }
             other => {
-                return err(t.line, format!("{other} is not supported in model files (supported: SPECIFICATION, CONSTANTS, INVARIANTS, PROPERTIES, SYMMETRY)"))
+                return error(at(&t), format!("{other} is not supported in model files (supported: SPECIFICATION, CONSTANTS, INVARIANTS, PROPERTIES, SYMMETRY)"))
             }
         }
     }
     if !seen_any {
-        return err(1, "the model file is empty");
+        return error((1, 1), "the model file is empty");
     }
     if mf.symmetry.is_some() && !mf.properties.is_empty() {
-        return err(
-            symmetry_line,
+        return error(
+            symmetry_at,
             "SYMMETRY cannot go with PROPERTY: symmetry reduction is unsound for liveness in TLC (check Termination in the unreduced twin)",
         );
     }
@@ -539,7 +379,7 @@ pub fn parse(text: &str) -> Result<ModelFile, CfgError> {
 }
 
 /// The symmetries a model file may select: `HandlerPerms`, the permutations of the handlers
-/// (`specs/World.tla`; Stateright: `src/actors/symmetry.rs`).
+/// (`specs/World.tla`; Stateright: `src/world/symmetry.rs`).
 pub const SYMMETRIES: &[&str] = &["HandlerPerms"];
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod cancel;
 pub mod cfg;
 pub mod error;
+pub mod lexer;
 pub mod outcome;
 pub mod process;
 pub mod tla;

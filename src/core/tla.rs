@@ -7,6 +7,7 @@
 //! white space between tokens is insignificant. A state is a list of `/\ name = value`. Errors
 //! say where (line and column of the text given) and never panic.
 
+use super::lexer::{quote, tokenize, TextError, Tok, Token};
 use serde_json::json;
 use std::fmt;
 
@@ -148,7 +149,7 @@ impl fmt::Display for Value {
         }
         match self {
             Value::Int(i) => write!(f, "{i}"),
-            Value::Str(s) => write!(f, "{}", crate::core::cfg::quote(s)),
+            Value::Str(s) => write!(f, "{}", quote(s)),
             Value::Bool(b) => f.write_str(if *b { "TRUE" } else { "FALSE" }),
             Value::ModelValue(m) => f.write_str(m),
             Value::Seq(items) => {
@@ -176,167 +177,8 @@ impl fmt::Display for Value {
     }
 }
 
-/// Where the text went wrong: 1-based line and column, and what was expected.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum Tok {
-    LBracket,
-    RBracket,
-    LParen,
-    RParen,
-    LAngle,
-    RAngle,
-    LBrace,
-    RBrace,
-    Comma,
-    MapsTo,
-    Colon2, // :>
-    AtAt,
-    Conj, // /\
-    Eq,
-    Int(i64),
-    Str(String),
-    Name(String),
-}
-
-impl Tok {
-    fn describe(&self) -> String {
-        match self {
-            Tok::LBracket => "'['".into(),
-            Tok::RBracket => "']'".into(),
-            Tok::LParen => "'('".into(),
-            Tok::RParen => "')'".into(),
-            Tok::LAngle => "'<<'".into(),
-            Tok::RAngle => "'>>'".into(),
-            Tok::LBrace => "'{'".into(),
-            Tok::RBrace => "'}'".into(),
-            Tok::Comma => "','".into(),
-            Tok::MapsTo => "'|->'".into(),
-            Tok::Colon2 => "':>'".into(),
-            Tok::AtAt => "'@@'".into(),
-            Tok::Conj => "'/\\'".into(),
-            Tok::Eq => "'='".into(),
-            Tok::Int(i) => format!("the number {i}"),
-            Tok::Str(s) => format!("the string {}", crate::core::cfg::quote(s)),
-            Tok::Name(n) => format!("'{n}'"),
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-struct Token {
-    tok: Tok,
-    line: usize,
-    column: usize,
-}
-
-fn tokenize(text: &str) -> Result<Vec<Token>, ParseError> {
-    let chars: Vec<char> = text.chars().collect();
-    let (mut i, mut line, mut col) = (0, 1, 1);
-    let mut out = Vec::new();
-    let err = |line, column, message: String| Err(ParseError { line, column, message });
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        let (start_line, start_col) = (line, col);
-        let take = |n: usize, i: &mut usize, col: &mut usize| {
-            *i += n;
-            *col += n;
-        };
-        let tok = match (c, next) {
-            ('\n', _) => {
-                i += 1;
-                line += 1;
-                col = 1;
-                continue;
-            }
-            (c, _) if c.is_whitespace() => {
-                take(1, &mut i, &mut col);
-                continue;
-            }
-            ('<', Some('<')) => { take(2, &mut i, &mut col); Tok::LAngle }
-            ('>', Some('>')) => { take(2, &mut i, &mut col); Tok::RAngle }
-            ('|', Some('-')) if chars.get(i + 2) == Some(&'>') => { take(3, &mut i, &mut col); Tok::MapsTo }
-            (':', Some('>')) => { take(2, &mut i, &mut col); Tok::Colon2 }
-            ('@', Some('@')) => { take(2, &mut i, &mut col); Tok::AtAt }
-            ('/', Some('\\')) => { take(2, &mut i, &mut col); Tok::Conj }
-            ('[', _) => { take(1, &mut i, &mut col); Tok::LBracket }
-            (']', _) => { take(1, &mut i, &mut col); Tok::RBracket }
-            ('(', _) => { take(1, &mut i, &mut col); Tok::LParen }
-            (')', _) => { take(1, &mut i, &mut col); Tok::RParen }
-            ('{', _) => { take(1, &mut i, &mut col); Tok::LBrace }
-            ('}', _) => { take(1, &mut i, &mut col); Tok::RBrace }
-            (',', _) => { take(1, &mut i, &mut col); Tok::Comma }
-            ('=', _) => { take(1, &mut i, &mut col); Tok::Eq }
-            ('"', _) => {
-                let mut s = String::new();
-                take(1, &mut i, &mut col);
-                loop {
-                    match chars.get(i) {
-                        None | Some('\n') => return err(start_line, start_col, "unterminated string".into()),
-                        Some('"') => {
-                            take(1, &mut i, &mut col);
-                            break;
-                        }
-                        Some('\\') => {
-                            let e = match chars.get(i + 1) {
-                                Some('"') => '"',
-                                Some('\\') => '\\',
-                                Some('n') => '\n',
-                                Some('t') => '\t',
-                                Some('r') => '\r',
-                                Some('f') => '\u{c}',
-                                Some(o) => return err(line, col, format!("unknown escape '\\{o}' in a string")),
-                                None => return err(start_line, start_col, "unterminated string".into()),
-                            };
-                            s.push(e);
-                            take(2, &mut i, &mut col);
-                        }
-                        Some(&o) => {
-                            s.push(o);
-                            take(1, &mut i, &mut col);
-                        }
-                    }
-                }
-                Tok::Str(s)
-            }
-            (c, n) if c.is_ascii_digit() || (c == '-' && n.is_some_and(|d| d.is_ascii_digit())) => {
-                let start = i;
-                take(1, &mut i, &mut col);
-                while i < chars.len() && chars[i].is_ascii_digit() {
-                    take(1, &mut i, &mut col);
-                }
-                let digits: String = chars[start..i].iter().collect();
-                match digits.parse() {
-                    Ok(n) => Tok::Int(n),
-                    Err(_) => return err(start_line, start_col, format!("the number {digits} is too large")),
-                }
-            }
-            (c, _) if c.is_alphabetic() || c == '_' => {
-                let start = i;
-                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                    take(1, &mut i, &mut col);
-                }
-                Tok::Name(chars[start..i].iter().collect())
-            }
-            (c, _) => return err(line, col, format!("unexpected character '{}'", c.escape_default())),
-        };
-        out.push(Token { tok, line: start_line, column: start_col });
-    }
-    Ok(out)
-}
+/// Where a text went wrong (the one error of both readers of TLA+ text).
+pub type ParseError = TextError;
 
 struct Parser {
     tokens: Vec<Token>,
@@ -349,7 +191,8 @@ const MAX_DEPTH: usize = 200;
 
 impl Parser {
     fn new(text: &str) -> Result<Parser, ParseError> {
-        let tokens = tokenize(text)?;
+        // TLC's values carry no comments: a `\*` is refused as any stray character is.
+        let tokens: Vec<Token> = tokenize(text)?;
         let lines = text.split('\n').count().max(1);
         let last_col = text.split('\n').last().map_or(0, |l| l.chars().count()) + 1;
         Ok(Parser { tokens, pos: 0, end: (lines, last_col), depth: 0 })
@@ -480,6 +323,10 @@ impl Parser {
                     }
                     _ => self.error(format!("expected ':>' or ')' after '(' and a value, found {}", self.found())),
                 }
+            }
+            Tok::Other(c) => {
+                self.pos -= 1;
+                self.error(format!("unexpected character '{}'", c.escape_default()))
             }
             other => {
                 self.pos -= 1;

@@ -105,22 +105,22 @@ fn bad_input_is_one_line_and_exit_code_2() {
 #[test]
 fn malformed_model_files_name_the_line() {
     let cases = [
-        ("unterminated", "SPECIFICATION Spec\nCONSTANTS\n  Msgs = {1, 2\n", "line 3: unterminated set"),
+        ("unterminated", "SPECIFICATION Spec\nCONSTANTS\n  Msgs = {1, 2\n", "line 3, column 10: unterminated set"),
         ("undeclared", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\" Extra = 1\nINVARIANT NoGhostMessages\n", "unknown constant Extra"),
         ("missing", "SPECIFICATION Spec\nCONSTANTS Msgs = 2\nINVARIANT NoGhostMessages\n", "constant Handlers is not assigned"),
         ("unknownprop", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\nINVARIANT Nope\n", "unknown INVARIANT Nope"),
         ("wrongkind", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\nINVARIANT Termination\n", "cannot be listed under INVARIANT"),
         ("modelvariant", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = GiveUp\nINVARIANT NoGhostMessages\n", "Variant is a string"),
         ("empty", "", "empty"),
-        ("comment", "SPECIFICATION Spec\n(* never closed\n", "line 2: unterminated comment"),
-        ("dupkey", "SPECIFICATION Spec\nCONSTANTS Msgs = 1\nCONSTANTS Msgs = 2\n", "line 3: constant Msgs is assigned twice"),
+        ("comment", "SPECIFICATION Spec\n(* never closed\n", "line 2, column 1: unterminated comment"),
+        ("dupkey", "SPECIFICATION Spec\nCONSTANTS Msgs = 1\nCONSTANTS Msgs = 2\n", "line 3, column 11: constant Msgs is assigned twice"),
         ("init", "INIT Init\n", "INIT is not supported"),
         ("otherspec", "SPECIFICATION Foo\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\nINVARIANT NoGhostMessages\n", "write SPECIFICATION Spec"),
         ("nospec", "CONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\nINVARIANT NoGhostMessages\n", "no SPECIFICATION"),
         ("sometimes", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\n\\* SOMETIMES Nope\n", "unknown SOMETIMES Nope"),
         ("propkind", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\nPROPERTY NoGhostMessages\n", "cannot be listed under PROPERTY"),
         ("noprops", "SPECIFICATION Spec\nCONSTANTS Msgs = 2 Handlers = {h1} DupCount = 0 MaxFailures = 0 Variant = \"GiveUp\"\n", "names no property"),
-        ("badvalue", "SPECIFICATION Spec\nCONSTANTS Msgs = @\n", "line 2: expected a value, found '@'"),
+        ("badvalue", "SPECIFICATION Spec\nCONSTANTS Msgs = @\n", "line 2, column 18: expected a value, found '@'"),
         ("badescape", "SPECIFICATION Spec\nCONSTANTS Variant = \"a\\q\"\n", "unknown escape"),
         ("binary", "\u{0}\u{1}\u{2}", "binary"),
     ];

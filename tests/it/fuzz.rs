@@ -7,6 +7,7 @@
 //! --test fuzz` (see the README).
 
 use exactly::core::cfg::{self, ModelFile, Value};
+use exactly::core::lexer::TextError;
 use exactly::core::tla;
 use exactly::engine::tlc;
 use proptest::prelude::*;
@@ -132,29 +133,45 @@ fn model_file() -> impl Strategy<Value = ModelFile> {
         })
 }
 
+/// What the README promises of every reader error: one line that says where, a line and a
+/// column inside `text` (or just past its end), and what was wrong.
+fn says_where(text: &str, e: &TextError) -> Result<(), TestCaseError> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    prop_assert!(e.line >= 1 && e.line <= lines.len(), "line {} of {}: {e}", e.line, lines.len());
+    let width = lines[e.line - 1].chars().count();
+    prop_assert!(e.column >= 1 && e.column <= width + 1, "column {} of a line of {width}: {e}", e.column);
+    let shown = e.to_string();
+    prop_assert!(shown.starts_with(&format!("line {}, column {}: ", e.line, e.column)), "{shown}");
+    prop_assert!(!e.message.is_empty() && !shown.contains('\n'), "{shown:?}");
+    Ok(())
+}
+
 proptest! {
     #[test]
-    fn the_model_file_reader_never_panics_on_random_text(text in "\\PC*") {
-        let _ = cfg::parse(&text);
+    fn the_model_file_reader_says_where_on_random_text(text in "\\PC*") {
+        if let Err(e) = cfg::parse(&text) {
+            says_where(&text, &e)?;
+        }
         let _ = Value::parse(&text);
     }
 
     #[test]
-    fn the_model_file_reader_never_panics_on_a_token_soup(tokens in prop::collection::vec(cfg_token(), 0..40)) {
+    fn the_model_file_reader_says_where_on_a_token_soup(tokens in prop::collection::vec(cfg_token(), 0..40)) {
         let text = tokens.join(" ");
-        let _ = cfg::parse(&text);
+        if let Err(e) = cfg::parse(&text) {
+            says_where(&text, &e)?;
+        }
         let _ = Value::parse(&text);
     }
 
     #[test]
-    fn the_model_file_reader_never_panics_on_edited_seeds(
+    fn the_model_file_reader_says_where_on_edited_seeds(
         seed in prop::sample::select(corpus("cfg")),
         edits in prop::collection::vec(edit(), 1..6),
     ) {
         let text = apply(&seed, &edits);
-        match cfg::parse(&text) {
-            Ok(_) => {}
-            Err(e) => prop_assert!(e.line >= 1 && e.line <= text.lines().count().max(1) + 1, "line {} of {}", e.line, text.lines().count()),
+        if let Err(e) = cfg::parse(&text) {
+            says_where(&text, &e)?;
         }
     }
 
@@ -202,20 +219,37 @@ fn trace_states() -> Vec<String> {
 
 proptest! {
     #[test]
-    fn the_tla_value_parser_never_panics_on_random_text(text in "\\PC*") {
-        let _ = tla::parse_value(&text);
-        let _ = tla::parse_state(&text);
+    fn the_tla_value_parser_says_where_on_random_text(text in "\\PC*") {
+        for r in [tla::parse_value(&text).map(|_| ()), tla::parse_state(&text).map(|_| ())] {
+            if let Err(e) = r {
+                says_where(&text, &e)?;
+            }
+        }
         let _ = tla::parse_trace_state(&text);
     }
 
     #[test]
-    fn the_tla_value_parser_never_panics_on_edited_trace_states(
+    fn the_tla_value_parser_says_where_on_edited_trace_states(
         seed in prop::sample::select(trace_states()),
         edits in prop::collection::vec(edit(), 1..6),
     ) {
         let text = apply(&seed, &edits);
         if let Err(e) = tla::parse_trace_state(&text) {
-            prop_assert!(e.line >= 1 && e.column >= 1);
+            // The trace state's text starts after its leading newlines.
+            says_where(text.trim_start_matches(['\n', '\r']), &e)?;
+        }
+    }
+
+    #[test]
+    fn the_tlc_trace_reader_names_the_trace_state(
+        seed in prop::sample::select(corpus("tlc")),
+        edits in prop::collection::vec(edit(), 1..6),
+    ) {
+        let text = apply(&seed, &edits);
+        let prop = exactly::core::vocab::PropertyDef { name: "P", kind: exactly::core::vocab::Kind::Invariant, doc: "" };
+        if let Err(e) = tlc::parse_trace(&text, "m.cfg", &prop) {
+            let e = e.to_string();
+            prop_assert!(e.contains("trace state") || e.contains("printed no trace"), "{e}");
         }
     }
 

@@ -166,8 +166,8 @@ fn the_reader_refuses_what_symmetry_cannot_do() {
     let dir = std::env::temp_dir().join(format!("exactly-symmetry-{}", std::process::id()));
     let body = "SPECIFICATION Spec\nCONSTANTS\n  Msgs = 1\n  Handlers = {h1, h2}\n  DupCount = 0\n  MaxFailures = 0\n";
     for (family, variant, tail, needle) in [
-        ("outbox", "Correct", "INVARIANT NoLostMessages\nSYMMETRY Perms\n", "line 9: unknown SYMMETRY Perms (known: HandlerPerms)"),
-        ("outbox", "Correct", "INVARIANT NoLostMessages\nSYMMETRY HandlerPerms\nPROPERTY Termination\n", "line 9: SYMMETRY cannot go with PROPERTY"),
+        ("outbox", "Correct", "INVARIANT NoLostMessages\nSYMMETRY Perms\n", "line 9, column 1: unknown SYMMETRY Perms (known: HandlerPerms)"),
+        ("outbox", "Correct", "INVARIANT NoLostMessages\nSYMMETRY HandlerPerms\nPROPERTY Termination\n", "line 9, column 1: SYMMETRY cannot go with PROPERTY"),
         ("token", "Correct", "INVARIANT NoLostMessages\nSYMMETRY HandlerPerms\n", "family token does not support SYMMETRY"),
     ] {
         let folder = dir.join("models").join(family);

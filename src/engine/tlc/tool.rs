@@ -162,7 +162,7 @@ pub fn parse_trace_states(output: &str, model_name: &str, prop: &PropertyDef) ->
                     TlcError(format!("TLC's trace state {} does not parse: {e}", pairs.len() + 1))
                 })?;
                 if t.number != pairs.len() + 1 {
-                    return Err(TlcError(format!("TLC's trace skips from state {} to {}", pairs.len(), t.number)));
+                    return Err(TlcError(format!("TLC's trace state {} comes right after state {}: the trace skips states", t.number, pairs.len())));
                 }
                 let state = serde_json::Value::Object(t.state.iter().map(|(k, v)| (k.clone(), v.to_json())).collect());
                 let action = if t.action == "Initial predicate" { "Initial".to_string() } else { t.action };
