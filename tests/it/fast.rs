@@ -1,4 +1,4 @@
-//! The fast path (`actors::fast`) is the actor model, faster: on every model file it gives the
+//! The fast path (`world::fast`) is the actor model, faster: on every model file it gives the
 //! actor model's verdicts and exactly its distinct and generated counts, and state by state its
 //! initial states and successors (with their multiplicity) are the actor model's.
 
@@ -27,6 +27,31 @@ fn same_verdicts_and_counts_as_the_actor_model_on_every_model_file() {
         );
     }
     assert!(jobs.len() >= 13);
+}
+
+#[test]
+fn same_verdicts_and_counts_as_the_actor_model_on_every_bench_file() {
+    // The benchmark's model files (a million states and more each) are where the fast path does
+    // its work: it must explore exactly the actor model's graph there too.
+    let root = crate::common::root();
+    let mut n = 0;
+    for f in exactly::families::families() {
+        for path in exactly::catalog::bench_files(&root, f) {
+            let job = exactly::catalog::load_job(&root, &path, &[]).unwrap_or_else(|e| panic!("{}: {}", path.display(), e.message));
+            let fast = job.family.check(&job.consts, &job.props, &RunOptions { threads: 2, ..RunOptions::default() });
+            let actor = job.family.check(&job.consts, &job.props, &RunOptions { threads: 2, actor_model: true, ..RunOptions::default() });
+            assert_eq!(fast.properties, actor.properties, "{}: verdicts differ", job.name);
+            assert_eq!(
+                (fast.distinct_states, fast.generated_states),
+                (actor.distinct_states, actor.generated_states),
+                "{}: counts differ (fast, actor)",
+                job.name
+            );
+            assert!(fast.distinct_states >= 1_000_000, "{}: a bench file has a million states or more", job.name);
+            n += 1;
+        }
+    }
+    assert_eq!(n, exactly::families::families().len(), "one bench file per family");
 }
 
 /// The successors of a state as a multiset.
