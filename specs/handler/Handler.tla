@@ -90,9 +90,12 @@ TypeOK ==
          w.input \in Inputs /\ w.phase \in {"Loading", "Writing"}
     /\ \A o \in DOMAIN received : o.input \in Inputs
 
-Init == WorldInit
+\* The world's options: the defaults, with the empty ledger.
+Opts == WorldOptions(EmptyLedger)
 
-Next == WorldNext(OnEvent, EmptyLedger, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

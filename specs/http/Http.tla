@@ -133,9 +133,12 @@ TypeOK ==
     /\ \A k \in DOMAIN docs :
          docs[k].doc.kind \in {"Requested", "Responded", "Stored", "Processed", "Deleted"}
 
-Init == WorldInit
+\* The world's options: the defaults; the store serves Serve.
+Opts == WorldOptions(Unwritten)
 
-Next == ServedWorldNext(OnEvent, Serve, Unwritten)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, Serve, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

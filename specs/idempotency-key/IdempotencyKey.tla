@@ -78,9 +78,12 @@ TypeOK ==
     /\ \A h \in Handlers : \A w \in hs[h].work :
          w.input \in Inputs /\ w.phase \in {"Loading", "Checking", "Posting", "Responding"}
 
-Init == WorldInit
+\* The world's options: the defaults; the store serves Serve.
+Opts == WorldOptions(Unwritten)
 
-Next == ServedWorldNext(OnEvent, Serve, Unwritten)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, Serve, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

@@ -92,9 +92,12 @@ TypeOK ==
          w.input \in Inputs /\ w.phase \in {"Loading", "Writing"}
     /\ Order.items \subseteq 1..Msgs /\ Order.processed \subseteq Inputs
 
-Init == WorldInit
+\* The world's options: in order in Ordered, and each remove sent after its add.
+Opts == [WorldOptions(EmptyOrder) EXCEPT !.ordered = (Variant = "Ordered"), !.causal = Causal]
 
-Next == CausalWorldNext(OnEvent, EmptyOrder, Variant = "Ordered", Causal)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

@@ -126,9 +126,12 @@ TypeOK ==
          /\ w.outcome \in {"None", "Hit", "Missed", "Moved"}
     /\ Range.processed \subseteq Inputs
 
-Init == WorldInit
+\* The world's options: the defaults, with the empty range.
+Opts == WorldOptions(EmptyRange)
 
-Next == WorldNext(OnEvent, EmptyRange, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

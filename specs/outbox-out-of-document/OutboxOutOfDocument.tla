@@ -150,9 +150,12 @@ TypeOK ==
          /\ w.phase \in {"LoadingRecord", "LoadingEntity", "LoadingTxn", "Staging", "Committing", "Completing"}
     /\ \A o \in DOMAIN received : o.input \in Inputs
 
-Init == WorldInit
+\* The world's options: the defaults.
+Opts == WorldOptions(EmptyDoc)
 
-Next == WorldNext(OnEvent, EmptyDoc, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

@@ -33,7 +33,6 @@ ASSUME Variant \in Variants /\ Relays \subseteq Handlers /\ Polls \in Nat
 \* the broker offers only once every input has been processed.
 Poll == Msgs + 1
 Sweep == Msgs + 2
-Jobs == {Poll, Sweep}
 JobCopies ==
     IF Polls = 0 THEN Sweep :> Cardinality(Relays)
     ELSE (Poll :> Polls * Cardinality(Relays)) @@ (Sweep :> Cardinality(Relays))
@@ -131,9 +130,13 @@ OnEvent(ctx, work, event) ==
 
 -----------------------------------------------------------------------------
 
-Init == JobWorldInit(JobCopies)
+\* The world's options: the relays run the jobs, and the sweeps come last.
+Opts == [WorldOptions(EmptyEntity) EXCEPT
+            !.causal = SweepAfterInputs, !.relays = Relays, !.jobs = JobCopies]
 
-Next == JobWorldNext(OnEvent, EmptyEntity, FALSE, SweepAfterInputs, {}, Relays, Jobs)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

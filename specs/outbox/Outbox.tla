@@ -111,9 +111,12 @@ TypeOK ==
          w.input \in Inputs /\ w.phase \in {"Loading", "Committing", "Clearing"}
     /\ \A o \in DOMAIN received : o.input \in Inputs
 
-Init == WorldInit
+\* The world's options: the defaults, with the empty entity.
+Opts == WorldOptions(EmptyEntity)
 
-Next == WorldNext(OnEvent, EmptyEntity, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

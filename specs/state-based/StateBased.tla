@@ -93,9 +93,12 @@ TypeOK ==
          w.input \in Inputs /\ w.phase \in {"Loading", "Storing"}
     /\ \A o \in DOMAIN received : o.input \in Inputs
 
-Init == WorldInit
+\* The world's options: the defaults, with the empty history.
+Opts == WorldOptions(EmptyHistory)
 
-Next == WorldNext(OnEvent, EmptyHistory, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

@@ -58,9 +58,12 @@ OnEvent(ctx, work, event) ==
 
 -----------------------------------------------------------------------------
 
-Init == WorldInit
+\* The world's options: the defaults, with a cart never submitted.
+Opts == WorldOptions(EmptyCart)
 
-Next == WorldNext(OnEvent, EmptyCart, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

@@ -139,9 +139,12 @@ TypeOK ==
     /\ \A k \in DOMAIN docs :
          docs[k].doc.kind \in {"Unwritten", "Entity", "Token", "Deleted"}
 
-Init == WorldInit
+\* The world's options: the defaults.
+Opts == WorldOptions(Unwritten)
 
-Next == WorldNext(OnEvent, Unwritten, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

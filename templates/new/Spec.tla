@@ -51,9 +51,12 @@ OnEvent(ctx, work, event) ==
     ELSE IF The(work).phase = "Loading" THEN OnLoaded(The(work), event)
     ELSE OnWritten(The(work), event)
 
-Init == WorldInit
+\* The world's options: the defaults, with the empty ledger.
+Opts == WorldOptions(EmptyLedger)
 
-Next == WorldNext(OnEvent, EmptyLedger, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
