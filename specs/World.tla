@@ -24,7 +24,9 @@
 (* the store, with a fate drawn as a write's is, and may schedule a        *)
 (* request to itself for later, e.g. an eviction (StoreLater).  The        *)
 (* family's Init and Next are WorldInit(opts) and WorldNext(OnEvent,       *)
-(* Serve, opts).                                                           *)
+(* Serve, opts).  The checks every family shares (Done, Termination,       *)
+(* WriteWillConflict, ConflictBetweenHandlers) are defined at the end,     *)
+(* once.                                                                   *)
 (*                                                                         *)
 (* It is the lockstep twin of the Stateright actor model in src/world: the *)
 (* variables are that model's whole state (network of envelopes as a bag,  *)
@@ -525,6 +527,29 @@ FailureReportForAppliedWrite(Applied(_, _)) ==
 
 \* Every input consumed: nothing left in the queue, nothing leased.
 InputConsumed == DOMAIN queue = {} /\ \A h \in Handlers : leases[h] = NoLease
+
+\* Where every run is to end: nothing left in the queue (inputs and jobs) and
+\* nothing leased.
+Done == InputConsumed
+
+\* Every run ends with the input consumed (the one liveness property).
+Termination == <>Done
+
+\* A write to key k is on its way whose version check will fail, whoever wrote
+\* since its writer read (another handler, or its own earlier incarnation).
+WriteWillConflict(k) ==
+    \E e \in DOMAIN net :
+        /\ e.msg.type = "Put" /\ e.msg.key = k /\ e.msg.expected # {}
+        /\ The(e.msg.expected) # VersionOf(k)
+
+\* A write to key k will fail its version check, and its handler has never
+\* failed (so its own writes were all answered before it read): the version
+\* moved because another handler wrote.
+ConflictBetweenHandlers(k) ==
+    \E e \in DOMAIN net :
+        /\ e.msg.type = "Put" /\ e.msg.key = k /\ e.msg.expected # {}
+        /\ The(e.msg.expected) # VersionOf(k)
+        /\ hs[e.src].tag = 0
 
 \* The handlers are interchangeable: a model file that checks invariants only may
 \* name SYMMETRY HandlerPerms (symmetry reduction is unsound for liveness).

@@ -122,12 +122,6 @@ ConsistentOutput ==
         /\ \A q \in Outputs : q.input = o.input => q.position = o.position
         /\ \A i \in 1..Len(Ledger) : Ledger[i][1] = o.input => Ledger[i][2] = o.position
 
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is loading a copy of an input whose change is already committed.
@@ -143,9 +137,7 @@ CrashMidProcessing ==
         /\ ~\E o \in Outputs : o.input = w.input
 
 \* A write is on its way whose version check will fail.
-ConcurrencyConflict ==
-    \E e \in DOMAIN net :
-        e.msg.type = "Put" /\ e.msg.expected # {} /\ The(e.msg.expected) # VersionOf(Key)
+ConcurrencyConflict == WriteWillConflict(Key)
 
 \* A write is on its way that will apply but be reported as failed.
 AmbiguousWrite ==

@@ -161,12 +161,6 @@ NoLostResponse ==
 NoGarbage ==
     ENABLED Next \/ \A k \in DOMAIN docs : docs[k].doc.kind \notin {"Stored", "Processed"}
 
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is loading a copy of an input an earlier attempt recorded.

@@ -107,11 +107,6 @@ BoundedDedupState ==
         docs[k].doc.kind = "Processed" =>
             \E e \in DOMAIN net : e.msg.type = "Later" /\ e.msg.key = k
 
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
-
 \* A handler is loading a copy of an input whose response is recorded.
 DuplicateDelivered ==
     \E h \in Handlers : \E w \in hs[h].work :

@@ -129,12 +129,6 @@ ExactlyOnceOutcome ==
         /\ ApplyAll({}, run) = Order.items
         /\ {Output(run[i]) : i \in 1..Msgs} = Outputs
 
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is loading a copy of an input whose change is already committed.
@@ -147,9 +141,7 @@ CrashMidProcessing ==
         crashed[h] /\ Committed(w.input) /\ Output(w.input) \notin Outputs
 
 \* A write is on its way whose version check will fail.
-ConcurrencyConflict ==
-    \E e \in DOMAIN net :
-        e.msg.type = "Put" /\ e.msg.expected # {} /\ The(e.msg.expected) # VersionOf(Key)
+ConcurrencyConflict == WriteWillConflict(Key)
 
 \* A handler holds a copy of an AddItem whose RemoveItem is already committed.
 LateDuplicate ==

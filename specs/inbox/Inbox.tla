@@ -164,12 +164,6 @@ ExactlyOnceOutcome == ENABLED Next \/ ExactlyOnceIn(Ledger)
 \* The inbox holds no more ids than there are inputs the broker may still deliver.
 BoundedDedupState == Cardinality({m \in Inputs : InInbox(m)}) <= Cardinality(InFlight)
 
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is loading the entity for a copy of an input whose change is committed.

@@ -179,12 +179,6 @@ ExactlyOnceOutcome ==
            /\ Cardinality(Outputs) = Cardinality(results)
            /\ {[shot |-> o.shot, hit |-> o.hit] : o \in Outputs} = results
 
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is loading a copy of an input whose change is already committed.
@@ -198,9 +192,7 @@ CrashMidProcessing ==
         /\ ~\E o \in Outputs : o.shot = w.input
 
 \* A write is on its way whose version check will fail.
-ConcurrencyConflict ==
-    \E e \in DOMAIN net :
-        e.msg.type = "Put" /\ e.msg.expected # {} /\ The(e.msg.expected) # VersionOf(Key)
+ConcurrencyConflict == WriteWillConflict(Key)
 
 \* A handler holds a copy of a shot already committed, and the target has moved since.
 MovingTarget ==

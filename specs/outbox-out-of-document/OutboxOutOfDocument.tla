@@ -182,12 +182,6 @@ ExactlyOnceOutcome == ENABLED Next \/ ExactlyOnceIn(Ledger)
 \* The entity never holds more than one transaction id.
 BoundedDedupState == Cardinality(Entity.txns) <= 1
 
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is reading the outbox record of a copy of an input whose change is committed.

@@ -164,12 +164,6 @@ PerEntityOrder ==
     \A b \in DOMAIN Rows : OutputSent(b) =>
         \A a \in DOMAIN Rows : Rows[a].out.position < Rows[b].out.position => OutputSent(a)
 
-\* Nothing left in the queue (inputs and jobs) and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input and the relays' polls consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A relay that is up is about to take a failure report for a mark that had

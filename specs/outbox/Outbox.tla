@@ -143,12 +143,6 @@ ExactlyOnceOutcome == ENABLED Next \/ ExactlyOnceIn(Ledger)
 \* The document holds no more ids than there are inputs the broker may still deliver.
 BoundedDedupState == Cardinality(DOMAIN Entity.outbox) <= Cardinality(InFlight)
 
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is loading a copy of an input whose id is already in the document.

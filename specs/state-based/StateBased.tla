@@ -120,12 +120,6 @@ ConsistentOutput == ConsistentWith(History)
 \* At quiescence, the history and the distinct outputs are those of processing each input once.
 ExactlyOnceOutcome == ENABLED Next \/ ExactlyOnceIn(History)
 
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is loading a copy of an input that already produced a version.

@@ -89,12 +89,6 @@ NoLostOrders == ENABLED Next \/ \A c \in Inputs : Submitted(c) /\ Orders(c) >= 1
 \* No cart has two orders (the second Porsche).
 AtMostOneOrder == \A c \in Inputs : Orders(c) <= 1
 
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with every request consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler that is up is about to take a failure report for a save that

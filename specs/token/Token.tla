@@ -180,12 +180,6 @@ BoundedDedupState ==
     Cardinality({m \in Inputs : InputTokenExists(m)}) + Cardinality(OutputTokens)
         <= Cardinality(InFlight) + Len(Ledger)
 
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is loading a copy of an input already committed or whose token is gone.

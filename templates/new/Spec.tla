@@ -72,9 +72,6 @@ NoGhostMessages == \A o \in Outputs : Committed(Ledger, o.input)
 NoLostMessages ==
     ENABLED Next \/ \A m \in Inputs : Committed(Ledger, m) /\ \E o \in Outputs : o.input = m
 
-\* Every run ends with the input consumed.
-Termination == <>InputConsumed
-
 \* A handler is loading a copy of an input whose change is already committed.
 DuplicateDelivered ==
     \E h \in Handlers : \E w \in hs[h].work : w.phase = "Loading" /\ Committed(Ledger, w.input)
