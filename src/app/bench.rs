@@ -7,7 +7,8 @@
 //! - Stateright: `exactly check --threads 2 --json`, breadth-first, and again with `--dfs`
 //!   (both through the fast path, `crate::world::fast`), and breadth-first with
 //!   `--actor-model` (Stateright's `ActorModel` itself, the same states);
-//! each checker as a process of its own, the runs alternating (TLC, BFS, DFS, TLC, ...), each
+//!
+//! Each checker runs as a process of its own, the runs alternating (TLC, BFS, DFS, TLC, ...), each
 //! process's wall time and peak resident memory (the kernel's accounting of the reaped child)
 //! recorded, the median of the runs reported. Speed is reported, never asserted.
 
@@ -263,7 +264,7 @@ pub fn chart(results: &Value) -> String {
     // Log scale from 0.5x to 50x.
     let (lo, hi) = (0.5f64.ln(), 50f64.ln());
     let x = |panel: usize, v: f64| {
-        let f = ((v.max(0.5).min(50.0)).ln() - lo) / (hi - lo);
+        let f = (v.clamp(0.5, 50.0).ln() - lo) / (hi - lo);
         label_w + panel as f64 * (panel_w + 20.0) + f * panel_w
     };
     let mut s = format!(

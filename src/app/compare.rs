@@ -88,7 +88,7 @@ fn compare_one(root: &Path, job: &Job, (at, of): (usize, usize), opts: &RunOptio
     let tlc = &small_model_tlc(tlc, job);
     progress(&format!("[{at}/{of}] {}: Stateright", job.name));
     let sr = job.family.check(&job.consts, &job.props, opts);
-    let lockstep = job.expectation.as_ref().map_or(true, |e| e.lockstep);
+    let lockstep = job.expectation.as_ref().is_none_or(|e| e.lockstep);
     let sr_traces = stateright_counterexamples(job, lockstep, &sr);
     let (tl, reports, in_run) = if sr.stopped == Some(Stop::Interrupted) || interrupted() {
         (Outcome { stopped: Some(Stop::Interrupted), ..Outcome::default() }, Default::default(), Vec::new())

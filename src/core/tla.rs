@@ -351,7 +351,7 @@ impl Parser {
     fn new(text: &str) -> Result<Parser, ParseError> {
         let tokens = tokenize(text)?;
         let lines = text.split('\n').count().max(1);
-        let last_col = text.split('\n').last().map_or(0, |l| l.chars().count()) + 1;
+        let last_col = text.split('\n').next_back().map_or(0, |l| l.chars().count()) + 1;
         Ok(Parser { tokens, pos: 0, end: (lines, last_col), depth: 0 })
     }
 

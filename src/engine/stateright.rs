@@ -46,10 +46,19 @@ where
     model.property(Expectation::Sometimes, SENTINEL, |_, _| false)
 }
 
+/// A condition on a model's states.
+type Discovered<M> = Box<dyn Fn(&M, &<M as Model>::State) -> bool + Send + Sync>;
+
+/// A path found in a model, with the model.
+pub type Found<M> = (M, stateright::Path<<M as Model>::State, <M as Model>::Action>);
+
+/// A symmetry reduction: the representative of a state's class.
+pub type Representative<S> = fn(&S) -> S;
+
 /// Records the first visited path (breadth-first order: the shortest) to a state where
 /// `discovered` holds.
 struct FirstDiscovery<M: Model> {
-    discovered: Box<dyn Fn(&M, &M::State) -> bool + Send + Sync>,
+    discovered: Discovered<M>,
     found: std::sync::Arc<std::sync::Mutex<Option<Vec<M::Action>>>>,
 }
 
@@ -70,7 +79,7 @@ where
 /// violation, or a non-vacuity check's witness), recorded by a visitor because Stateright 0.31
 /// replaces a property's discovery with every later one while it keeps exploring; with the model
 /// it was found in.
-pub fn shortest_path<M>(model: M, discovered: impl Fn(&M, &M::State) -> bool + Send + Sync + 'static) -> Option<(M, stateright::Path<M::State, M::Action>)>
+pub fn shortest_path<M>(model: M, discovered: impl Fn(&M, &M::State) -> bool + Send + Sync + 'static) -> Option<Found<M>>
 where
     M: Model + Clone + Send + Sync + 'static,
     M::State: Clone + Debug + Hash + PartialEq + Send + Sync,
@@ -98,7 +107,7 @@ where
 /// [`run`], with symmetry reduction when `symmetry` gives a representative function: then
 /// depth-first (Stateright 0.31 reduces only depth-first and simulation runs), and the counts
 /// are those of the representatives.
-pub fn run_reduced<M>(model: M, props: &[PropertyDef], opts: &RunOptions, symmetry: Option<fn(&M::State) -> M::State>) -> Outcome
+pub fn run_reduced<M>(model: M, props: &[PropertyDef], opts: &RunOptions, symmetry: Option<Representative<M::State>>) -> Outcome
 where
     M: Model + Send + Sync + 'static,
     M::State: Clone + Debug + Hash + PartialEq + Send + Sync,

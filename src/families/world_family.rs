@@ -52,7 +52,7 @@ pub trait WorldFamily: Sync + 'static {
     }
 
     /// The shortest path in the actor model to a violation (or witness) of `prop`.
-    fn shortest(&self, consts: &Consts, prop: &PropertyDef) -> Option<(WorldModel<Self::P>, stateright::Path<WorldState<Self::P>, <WorldModel<Self::P> as stateright::Model>::Action>)> {
+    fn shortest(&self, consts: &Consts, prop: &PropertyDef) -> Option<sr::Found<WorldModel<Self::P>>> {
         let cond = Self::selected(std::slice::from_ref(prop))[0].on_actor;
         let want = prop.kind == Kind::Sometimes;
         // The model carries the property: a Stateright model with none explores only its

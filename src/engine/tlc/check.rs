@@ -268,7 +268,7 @@ fn first_failures(output: &str) -> BTreeMap<String, (usize, String)> {
         let len = report.matches("@!@!@STARTMSG 2217:").count().max(1);
         // A property's names are printed just before its report.
         for (_, name) in marks.iter().filter(|(i, _)| (previous..s).contains(i)) {
-            let shorter = found.get(*name).map_or(true, |(l, _): &(usize, String)| len < *l);
+            let shorter = found.get(*name).is_none_or(|(l, _): &(usize, String)| len < *l);
             if shorter {
                 found.insert(name.to_string(), (len, report.to_string()));
             }
