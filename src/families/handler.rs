@@ -129,7 +129,7 @@ fn ledger<'a>(v: &View<'a, HandlerProtocol>) -> Ledger {
 
 /// No output is visible for an input whose change was never committed.
 fn no_ghost_messages(v: &V) -> bool {
-    let l = ledger(&v);
+    let l = ledger(v);
     v.outputs().iter().all(|o| l.stored(o.input).is_some())
 }
 
@@ -149,7 +149,7 @@ fn at_most_once_state_change(v: &V) -> bool {
 
 /// All output copies of one input agree with each other and with the committed change.
 fn consistent_output(v: &V) -> bool {
-    let l = ledger(&v);
+    let l = ledger(v);
     let outs = v.outputs();
     outs.iter().all(|o| {
         outs.iter().all(|p| p.input != o.input || p.position == o.position)
@@ -159,14 +159,14 @@ fn consistent_output(v: &V) -> bool {
 
 /// A handler has just been given a copy of an input whose change is already committed.
 fn duplicate_delivered(v: &V) -> bool {
-    let l = ledger(&v);
-    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && l.stored(w.input).is_some())
+    let l = ledger(v);
+    some_handler_holds(v, |w, _| w.phase == Phase::Loading && l.stored(w.input).is_some())
 }
 
 /// A handler is down after committing its input's change and before any output of it was sent.
 fn crash_mid_processing(v: &V) -> bool {
-    let l = ledger(&v);
-    some_handler_holds(&v, |w, down| {
+    let l = ledger(v);
+    some_handler_holds(v, |w, down| {
         down && l.stored(w.input).is_some() && !v.outputs().iter().any(|o| o.input == w.input)
     })
 }

@@ -290,21 +290,21 @@ fn no_garbage(v: &V) -> bool {
 
 /// A handler is loading a copy of an input that an earlier attempt already recorded.
 fn duplicate_delivered(v: &V) -> bool {
-    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && doc_at(&v, w.input).kind != DocKind::Unwritten)
+    some_handler_holds(v, |w, _| w.phase == Phase::Loading && doc_at(v, w.input).kind != DocKind::Unwritten)
 }
 
 /// A handler is down between two writes: the server charged its request, and A has not recorded
 /// the response.
 fn crash_mid_processing(v: &V) -> bool {
-    some_handler_holds(&v, |w, down| {
-        down && doc_at(&v, w.req).kind == DocKind::Processed && doc_at(&v, w.input).kind != DocKind::Responded
+    some_handler_holds(v, |w, down| {
+        down && doc_at(v, w.req).kind == DocKind::Processed && doc_at(v, w.input).kind != DocKind::Responded
     })
 }
 
 /// A handler retries a POST after a timeout, and the POST that timed out had been processed (its
 /// response was lost).
 fn retry_after_ambiguous_timeout(v: &V) -> bool {
-    some_handler_holds(&v, |w, _| w.phase == Phase::Posting && w.retried && doc_at(&v, w.req).kind == DocKind::Processed)
+    some_handler_holds(v, |w, _| w.phase == Phase::Posting && w.retried && doc_at(v, w.req).kind == DocKind::Processed)
 }
 
 /// The meanings of the properties `http` and `idempotency-key` share.

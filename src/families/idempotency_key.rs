@@ -208,17 +208,17 @@ fn bounded_dedup_state(v: &V) -> bool {
 }
 
 fn duplicate_delivered(v: &V) -> bool {
-    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && doc_at(&v, w.input).kind == DocKind::Responded)
+    some_handler_holds(v, |w, _| w.phase == Phase::Loading && doc_at(v, w.input).kind == DocKind::Responded)
 }
 
 fn crash_mid_processing(v: &V) -> bool {
-    some_handler_holds(&v, |w, down| {
-        down && doc_at(&v, entry_key(w.input)).kind == DocKind::Processed && doc_at(&v, w.input).kind != DocKind::Responded
+    some_handler_holds(v, |w, down| {
+        down && doc_at(v, entry_key(w.input)).kind == DocKind::Processed && doc_at(v, w.input).kind != DocKind::Responded
     })
 }
 
 fn retry_after_ambiguous_timeout(v: &V) -> bool {
-    some_handler_holds(&v, |w, _| w.phase == Phase::Posting && w.retried && doc_at(&v, entry_key(w.input)).kind == DocKind::Processed)
+    some_handler_holds(v, |w, _| w.phase == Phase::Posting && w.retried && doc_at(v, entry_key(w.input)).kind == DocKind::Processed)
 }
 
 const PROPERTIES: &[Property<IdempotencyKeyProtocol>] = &[

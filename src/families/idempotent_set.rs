@@ -179,7 +179,7 @@ fn order(v: &View<'_, IdempotentSetProtocol>) -> Order {
 
 /// No event is visible for an input whose change was never committed.
 fn no_ghost_messages(v: &V) -> bool {
-    let o = order(&v);
+    let o = order(v);
     (1..=v.world.inputs).all(|i| !v.outputs().contains(&output(i)) || o.committed(i))
 }
 
@@ -213,20 +213,20 @@ fn exactly_once_outcome(v: &V) -> bool {
 
 /// A handler is loading a copy of an input whose change is already committed.
 fn duplicate_delivered(v: &V) -> bool {
-    let o = order(&v);
-    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && o.committed(w.input))
+    let o = order(v);
+    some_handler_holds(v, |w, _| w.phase == Phase::Loading && o.committed(w.input))
 }
 
 /// A handler is down after committing its input's change and before its event was published.
 fn crash_mid_processing(v: &V) -> bool {
-    let o = order(&v);
-    some_handler_holds(&v, |w, down| down && o.committed(w.input) && !v.outputs().contains(&output(w.input)))
+    let o = order(v);
+    some_handler_holds(v, |w, down| down && o.committed(w.input) && !v.outputs().contains(&output(w.input)))
 }
 
 /// A handler holds a copy of an `AddItem` whose `RemoveItem` is already committed.
 fn late_duplicate(v: &V) -> bool {
-    let o = order(&v);
-    some_handler_holds(&v, |w, _| is_add(w.input) && o.committed(w.input + 1))
+    let o = order(v);
+    some_handler_holds(v, |w, _| is_add(w.input) && o.committed(w.input + 1))
 }
 
 const PROPERTIES: &[Property<IdempotentSetProtocol>] = &[

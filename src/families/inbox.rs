@@ -215,13 +215,13 @@ fn inbox_ids(v: &View<'_, InboxProtocol>) -> usize {
 
 /// The inbox holds no more ids than there are inputs the broker may still deliver.
 fn bounded_dedup_state(v: &V) -> bool {
-    inbox_ids(&v) <= situations::inputs_in_flight(&v)
+    inbox_ids(v) <= situations::inputs_in_flight(v)
 }
 
 /// A handler is loading the entity for a copy of an input whose change is already committed.
 fn duplicate_delivered(v: &V) -> bool {
     let e = v.store(STORE).doc(ENTITY);
-    situations::some_handler_holds(&v, |w: &Work, _| w.phase == Phase::Loading && e.ledger.stored(w.input).is_some())
+    situations::some_handler_holds(v, |w: &Work, _| w.phase == Phase::Loading && e.ledger.stored(w.input).is_some())
 }
 
 
@@ -230,7 +230,7 @@ fn duplicate_delivered(v: &V) -> bool {
 fn crash_between_writes(v: &V) -> bool {
     let e = v.store(STORE).doc(ENTITY);
     let store = v.store(STORE);
-    situations::some_handler_holds(&v, |w: &Work, down| {
+    situations::some_handler_holds(v, |w: &Work, down| {
         down && matches!(w.phase, Phase::Committing { .. } | Phase::Marking { .. } | Phase::Cleaning { .. })
             && e.ledger.stored(w.input).is_some()
             && (e.entry(w.input).is_some() || store.get(INBOX_KEYS + w.input).0 == 0)

@@ -221,7 +221,7 @@ fn published(v: &View<'_, MessageIdProtocol>, shot: Input) -> bool {
 
 /// No result is visible for a shot whose change was never committed.
 fn no_ghost_messages(v: &V) -> bool {
-    let r = range(&v);
+    let r = range(v);
     v.outputs().iter().all(|o| r.committed(o.shot))
 }
 
@@ -241,7 +241,7 @@ fn at_most_once_state_change(v: &V) -> bool {
 
 /// All copies of a shot's result are identical (same id, same result) and agree with the log.
 fn consistent_output(v: &V) -> bool {
-    let r = range(&v);
+    let r = range(v);
     let outs = v.outputs();
     outs.iter().all(|o| {
         outs.iter().all(|q| q.shot != o.shot || q == o)
@@ -267,21 +267,21 @@ fn exactly_once_outcome(v: &V) -> bool {
 
 /// A handler is loading a copy of an input whose change is already committed.
 fn duplicate_delivered(v: &V) -> bool {
-    let r = range(&v);
-    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && r.committed(w.input))
+    let r = range(v);
+    some_handler_holds(v, |w, _| w.phase == Phase::Loading && r.committed(w.input))
 }
 
 /// A handler is down after committing a shot and before any result of it was published.
 fn crash_mid_processing(v: &V) -> bool {
-    let r = range(&v);
-    some_handler_holds(&v, |w, down| down && is_shot(w.input) && r.committed(w.input) && !published(&v, w.input))
+    let r = range(v);
+    some_handler_holds(v, |w, down| down && is_shot(w.input) && r.committed(w.input) && !published(v, w.input))
 }
 
 /// A handler holds a copy of a shot already committed, and the target has moved since.
 fn moving_target(v: &V) -> bool {
-    let r = range(&v);
+    let r = range(v);
     let moved_since = |shot: Input| r.log.iter().skip_while(|(i, _)| *i != shot).any(|(_, o)| *o == Outcome::Moved);
-    some_handler_holds(&v, |w, _| is_shot(w.input) && moved_since(w.input))
+    some_handler_holds(v, |w, _| is_shot(w.input) && moved_since(w.input))
 }
 
 const PROPERTIES: &[Property<MessageIdProtocol>] = &[

@@ -187,12 +187,12 @@ fn entity(v: &View<'_, OutboxProtocol>) -> Entity {
 
 /// The document holds no more ids than there are inputs the broker may still deliver.
 fn bounded_dedup_state(v: &V) -> bool {
-    entity(&v).outbox.len() <= situations::inputs_in_flight(&v)
+    entity(v).outbox.len() <= situations::inputs_in_flight(v)
 }
 
 /// A handler is loading a copy of an input whose id is already in the document.
 fn duplicate_delivered(v: &V) -> bool {
-    let e = entity(&v);
+    let e = entity(v);
     let found = v.handlers().any(|(h, _)| {
         h.work.as_ref().is_some_and(|w| w.phase == Phase::Loading && e.entry(w.input).is_some())
     });
@@ -201,13 +201,13 @@ fn duplicate_delivered(v: &V) -> bool {
 
 /// A handler is down after its commit applied and before the entry's output was dispatched.
 fn crash_mid_processing(v: &V) -> bool {
-    let e = entity(&v);
+    let e = entity(v);
     let found = v.handlers().any(|(h, crashed)| {
         crashed
             && h.work.as_ref().is_some_and(|w| {
                 matches!(w.phase, Phase::Committing { .. })
                     && matches!(e.entry(w.input), Some(Some(_)))
-                    && !ledger::output_sent(&v, w.input)
+                    && !ledger::output_sent(v, w.input)
             })
     });
     found

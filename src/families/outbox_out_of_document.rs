@@ -126,6 +126,7 @@ impl OutboxOutOfDocumentProtocol {
     /// Complete transaction `txn` of `entity` (at `version`), whose output is `out` (None: no
     /// record to dispatch). The three steps in the variant's order; `first` is true for the
     /// first step.
+    #[allow(clippy::too_many_arguments)] // the TLA+ twin's parameters, and the effects
     fn complete(&self, fx: &mut Effects<Self>, input: Input, txn: Input, entity: Doc, version: Version, out: Option<Output>, restart: bool) -> Step {
         let dispatch_first = self.variant != Variant::MarkBeforeDispatch;
         if dispatch_first {
@@ -271,7 +272,7 @@ fn bounded_dedup_state(v: &V) -> bool {
 /// A handler is reading the outbox record of a copy of an input whose change is committed.
 fn duplicate_delivered(v: &V) -> bool {
     let e = v.store(STORE).doc(ENTITY);
-    situations::some_handler_holds(&v, |w: &Work, _| w.phase == Phase::LoadingRecord && e.ledger.stored(w.input).is_some())
+    situations::some_handler_holds(v, |w: &Work, _| w.phase == Phase::LoadingRecord && e.ledger.stored(w.input).is_some())
 }
 
 
@@ -279,16 +280,16 @@ fn duplicate_delivered(v: &V) -> bool {
 /// record is not done or its transaction id is still in the entity.
 fn crash_between_writes(v: &V) -> bool {
     let e = v.store(STORE).doc(ENTITY);
-    situations::some_handler_holds(&v, |w: &Work, down| {
+    situations::some_handler_holds(v, |w: &Work, down| {
         down && matches!(w.phase, Phase::Committing { .. } | Phase::Completing { .. })
             && e.ledger.stored(w.input).is_some()
-            && (!record_done(&v, w.input) || e.txns.contains(&w.input))
+            && (!record_done(v, w.input) || e.txns.contains(&w.input))
     })
 }
 
 /// A handler is completing the unfinished transaction of another input before its own.
 fn completes_other_transaction(v: &V) -> bool {
-    situations::some_handler_holds(&v, |w: &Work, _| matches!(w.phase, Phase::LoadingTxn { txn, .. } if txn != w.input))
+    situations::some_handler_holds(v, |w: &Work, _| matches!(w.phase, Phase::LoadingTxn { txn, .. } if txn != w.input))
 }
 
 const PROPERTIES: &[Property<OutboxOutOfDocumentProtocol>] = &[

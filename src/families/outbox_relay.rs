@@ -239,18 +239,18 @@ fn at_most_once_delivery(v: &V) -> bool {
 /// or received), so has the earlier one's: the entity's outputs are first published in commit
 /// order.
 fn per_entity_order(v: &V) -> bool {
-    let e = entity(&v);
+    let e = entity(v);
     e.outbox.iter().all(|(_, later)| {
-        !ledger::output_sent(&v, later.out.input)
-            || e.outbox.iter().all(|(_, earlier)| earlier.out.position >= later.out.position || ledger::output_sent(&v, earlier.out.input))
+        !ledger::output_sent(v, later.out.input)
+            || e.outbox.iter().all(|(_, earlier)| earlier.out.position >= later.out.position || ledger::output_sent(v, earlier.out.input))
     })
 }
 
 /// A relay that is up is about to take a failure report for a mark that had in fact applied: it
 /// will poll again (a retry after an ambiguous timeout).
 fn retry_after_ambiguous_timeout(v: &V) -> bool {
-    let e = entity(&v);
-    failure_report_for_applied_write(&v, |w, _| match w.phase {
+    let e = entity(v);
+    failure_report_for_applied_write(v, |w, _| match w.phase {
         Phase::Marking { out } | Phase::MarkThenPublish { out } => e.row(out.input).is_some_and(|r| r.sent),
         _ => false,
     })
@@ -259,12 +259,12 @@ fn retry_after_ambiguous_timeout(v: &V) -> bool {
 /// A relay is down between publishing a row and marking it sent (or, marking first, between the
 /// mark and the publication).
 fn crash_between_publish_and_mark(v: &V) -> bool {
-    let e = entity(&v);
+    let e = entity(v);
     let found = v.handlers().any(|(h, down)| {
         down && h.work.as_ref().is_some_and(|w| match w.phase {
             Phase::Marking { out } => e.row(out.input).is_some_and(|r| !r.sent),
             Phase::MarkThenPublish { out } => {
-                e.row(out.input).is_some_and(|r| r.sent) && !ledger::output_sent(&v, out.input)
+                e.row(out.input).is_some_and(|r| r.sent) && !ledger::output_sent(v, out.input)
             }
             _ => false,
         })

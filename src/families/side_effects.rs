@@ -153,6 +153,7 @@ pub struct SideEffectsProtocol {
 
 impl SideEffectsProtocol {
     /// Add this attempt's name to the input's records (read at `rv`), with a version check.
+    #[allow(clippy::too_many_arguments)] // the TLA+ twin's parameters, and the effects
     fn record(&self, fx: &mut Effects<Self>, input: Input, entity: Entity, version: Version, records: &[Key], rv: Version, effect: Effect) -> Option<Work> {
         let mut records = records.to_vec();
         if !records.contains(&effect.blob) {
@@ -165,6 +166,7 @@ impl SideEffectsProtocol {
 
     /// Upload the blob: create-only (If-None-Match: *, a put expecting version 0), so that it fails
     /// on a name already cleaned up (a tombstone); `FixedBlobName` overwrites.
+    #[allow(clippy::too_many_arguments)] // the TLA+ twin's parameters, and the effects
     fn upload(&self, fx: &mut Effects<Self>, input: Input, entity: Entity, version: Version, records: Vec<Key>, rv: Version, effect: Effect) -> Option<Work> {
         if self.variant == Variant::FixedBlobName {
             fx.put_unchecked(STORE, effect.blob, Doc::Blob(effect.attempt));
@@ -175,6 +177,7 @@ impl SideEffectsProtocol {
     }
 
     /// Commit the change with the winning effect, with a version check on the entity.
+    #[allow(clippy::too_many_arguments)] // the TLA+ twin's parameters, and the effects
     fn commit(&self, fx: &mut Effects<Self>, input: Input, entity: &Entity, version: Version, records: Vec<Key>, rv: Version, effect: Effect) -> Option<Work> {
         let out = Output { input, position: entity.ledger.next_position(), effect };
         let committed = Entity { ledger: entity.ledger.with(input, out.position), done: ledger::with_entry(&entity.done, input, effect) };
@@ -340,7 +343,7 @@ fn acked(v: &View<'_, SideEffectsProtocol>, input: Input) -> usize {
 
 /// An input consumed (a copy acked) has its effect visible (published: on its way or received).
 fn effects_visible_before_consumed(v: &V) -> bool {
-    (1..=v.world.inputs).all(|i| acked(&v, i) == 0 || ledger::output_sent(&v, i))
+    (1..=v.world.inputs).all(|i| acked(v, i) == 0 || ledger::output_sent(v, i))
 }
 
 /// Every published blob holds what the attempt that published it wrote.
@@ -365,23 +368,23 @@ fn no_garbage(v: &V) -> bool {
 /// Side-effect data is bounded by what is in flight: no more blobs than committed effects,
 /// recorded names and attempts under way (handlers holding an input).
 fn bounded_dedup_state(v: &V) -> bool {
-    let recorded: usize = (1..=v.world.inputs).map(|i| records(&v, i).len()).sum();
+    let recorded: usize = (1..=v.world.inputs).map(|i| records(v, i).len()).sum();
     let attempts = v.handlers().filter(|(h, _)| h.is_busy()).count();
-    blobs(&v).count() <= entity(&v).done.len() + recorded + attempts
+    blobs(v).count() <= entity(v).done.len() + recorded + attempts
 }
 
 /// A handler is loading a copy of an input already recorded or committed.
 fn duplicate_delivered(v: &V) -> bool {
-    let e = entity(&v);
-    some_handler_holds(&v, |w, _| {
-        w.phase == Phase::Loading && (e.effect(w.input).is_some() || !records(&v, w.input).is_empty())
+    let e = entity(v);
+    some_handler_holds(v, |w, _| {
+        w.phase == Phase::Loading && (e.effect(w.input).is_some() || !records(v, w.input).is_empty())
     })
 }
 
 /// A handler is down between two store writes: its input has a record and no committed effect.
 fn crash_mid_processing(v: &V) -> bool {
-    let e = entity(&v);
-    some_handler_holds(&v, |w, down| down && !records(&v, w.input).is_empty() && e.effect(w.input).is_none())
+    let e = entity(v);
+    some_handler_holds(v, |w, down| down && !records(v, w.input).is_empty() && e.effect(w.input).is_none())
 }
 
 const PROPERTIES: &[Property<SideEffectsProtocol>] = &[

@@ -153,20 +153,20 @@ fn history(v: &View<'_, StateBasedProtocol>) -> Ledger {
 
 /// A handler is loading a copy of an input that already produced a version.
 fn duplicate_delivered(v: &V) -> bool {
-    let h = history(&v);
+    let h = history(v);
     let found = v.handlers().any(|(hs, _)| hs.work.is_some_and(|w| w.phase == Phase::Loading && h.stored(w.input).is_some()));
     found
 }
 
 /// A handler is down after its version was stored and before any output of its input was sent.
 fn crash_mid_processing(v: &V) -> bool {
-    let h = history(&v);
+    let h = history(v);
     let found = v.handlers().any(|(hs, crashed)| {
         crashed
             && hs.work.is_some_and(|w| {
                 matches!(w.phase, Phase::Storing(_))
                     && h.stored(w.input).is_some()
-                    && !ledger::output_sent(&v, w.input)
+                    && !ledger::output_sent(v, w.input)
             })
     });
     found
@@ -175,7 +175,7 @@ fn crash_mid_processing(v: &V) -> bool {
 /// A handler is loading a copy of an input whose version is no longer the newest: its re-run
 /// needs the past version.
 fn duplicate_after_later_change(v: &V) -> bool {
-    let h = history(&v);
+    let h = history(v);
     let found = v.handlers().any(|(hs, _)| {
         hs.work.is_some_and(|w| w.phase == Phase::Loading && h.stored(w.input).is_some_and(|p| (p as usize) < h.0.len()))
     });

@@ -135,7 +135,7 @@ fn sent(v: &View<'_, SyncAsyncProtocol>, cart: Input) -> bool {
 
 /// No order exists for a cart that is not submitted.
 fn no_ghost_orders(v: &V) -> bool {
-    (1..=v.world.inputs).all(|c| orders(&v, c) == 0 || submitted(&v, c))
+    (1..=v.world.inputs).all(|c| orders(v, c) == 0 || submitted(v, c))
 }
 
 /// At quiescence, every cart is submitted and has its order.
@@ -145,18 +145,18 @@ fn no_lost_orders(v: &V) -> bool {
 
 /// No cart has two orders.
 fn at_most_one_order(v: &V) -> bool {
-    (1..=v.world.inputs).all(|c| orders(&v, c) <= 1)
+    (1..=v.world.inputs).all(|c| orders(v, c) <= 1)
 }
 
 /// A handler that is up is about to take a failure report for a save that had in fact applied:
 /// the browser will retry a request that was applied.
 fn retry_after_ambiguous_timeout(v: &V) -> bool {
-    failure_report_for_applied_write(&v, |w, key| w.phase == Phase::Saving && submitted(&v, key))
+    failure_report_for_applied_write(v, |w, key| w.phase == Phase::Saving && submitted(v, key))
 }
 
 /// A handler is down after its save applied and before any `SubmitOrder` of the cart was sent.
 fn crash_between_save_and_send(v: &V) -> bool {
-    some_handler_holds(&v, |w, down| down && w.phase == Phase::Saving && submitted(&v, w.input) && !sent(&v, w.input))
+    some_handler_holds(v, |w, down| down && w.phase == Phase::Saving && submitted(v, w.input) && !sent(v, w.input))
 }
 
 const PROPERTIES: &[Property<SyncAsyncProtocol>] = &[

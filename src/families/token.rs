@@ -302,24 +302,24 @@ fn no_garbage(v: &V) -> bool {
 /// The token store holds at most one token per message in flight: the inputs the broker may
 /// still deliver, and the outputs committed (one per change in the ledger).
 fn bounded_dedup_state(v: &V) -> bool {
-    let tokens = (1..=v.world.inputs).filter(|i| input_token_exists(&v, *i)).count() + output_tokens(&v).count();
-    tokens <= situations::inputs_in_flight(&v) + entity(&v).ledger.0.len()
+    let tokens = (1..=v.world.inputs).filter(|i| input_token_exists(v, *i)).count() + output_tokens(v).count();
+    tokens <= situations::inputs_in_flight(v) + entity(v).ledger.0.len()
 }
 
 /// A handler is loading a copy of an input whose change is committed or whose token is gone.
 fn duplicate_delivered(v: &V) -> bool {
-    let e = entity(&v);
-    some_handler_holds(&v, |w, _| {
-        w.phase == Phase::Loading && (e.entry(w.input).is_some() || !input_token_exists(&v, w.input))
+    let e = entity(v);
+    some_handler_holds(v, |w, _| {
+        w.phase == Phase::Loading && (e.entry(w.input).is_some() || !input_token_exists(v, w.input))
     })
 }
 
 /// A handler is down between two store writes: its commit applied, and no output of its input
 /// has been sent yet.
 fn crash_mid_processing(v: &V) -> bool {
-    let e = entity(&v);
-    some_handler_holds(&v, |w, down| {
-        down && e.entry(w.input).is_some() && !ledger::output_sent(&v, w.input)
+    let e = entity(v);
+    some_handler_holds(v, |w, down| {
+        down && e.entry(w.input).is_some() && !ledger::output_sent(v, w.input)
     })
 }
 
