@@ -110,6 +110,7 @@ OnWritten(ctx, w, event) ==
       THEN Finish(<<>>)   \* dropped: neither acked nor nacked
       ELSE Finish(<<Nack(m)>>)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
     ELSE CASE The(work).phase = "Loading" -> OnLoaded(ctx, The(work), event)

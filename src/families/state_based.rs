@@ -14,7 +14,7 @@ use super::world_family::WorldFamily;
 use super::ledger::{Ledger};
 use crate::property;
 use crate::world::Property;
-use crate::world::{TlaMap, Effects, Event, FreshId, Input, Protocol, TlaNames, View, WriteResult};
+use crate::world::{TlaMap, Effects, Event, FreshId, Input, Protocol, TlaNames, Version, View, WriteResult};
 use crate::core::tla::{int, opt, record, string, Value};
 use crate::families::ledger::{self, LedgerProtocol, Reports};
 use crate::core::vocab::{Consts};
@@ -93,46 +93,58 @@ impl StateBasedProtocol {
     }
 }
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
+impl StateBasedProtocol {
+    /// Idle: an input is delivered; load the history.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, KEY);
+        Some(Work { input, phase: Phase::Loading })
+    }
+
+    /// The history is loaded: replay a duplicate, or store the next version.
+    fn on_loaded(&self, input: Input, version: Version, doc: Ledger, fx: &mut Effects<Self>) -> Option<Work> {
+        let past = version_before(&doc, input).filter(|_| self.variant != Variant::NoDuplicateCheck);
+        if let Some(past) = past {
+            // A duplicate: the output it had, from the state it saw; no store.
+            let out = self.handle(fx, &past, input);
+            fx.publish(out);
+            fx.ack(input);
+            return None;
+        }
+        let out = self.handle(fx, &doc, input);
+        if self.variant == Variant::PublishBeforeStore {
+            fx.publish(out);
+        }
+        fx.put(STORE, KEY, doc.with(input, out.position), version);
+        Some(Work { input, phase: Phase::Storing(out) })
+    }
+
+    /// The store write of the version whose output is `out` is answered.
+    fn on_written(&self, input: Input, out: Output, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        match (result, self.variant) {
+            (WriteResult::Ok, Variant::PublishBeforeStore) => fx.ack(input),
+            (WriteResult::Ok, _) => {
+                fx.publish(out);
+                fx.ack(input);
+            }
+            (_, Variant::GiveUp) => {} // dropped: neither acked nor nacked
+            (_, _) => fx.nack(input),
+        }
+        None
+    }
+}
+
 impl Protocol for StateBasedProtocol {
     type Doc = Ledger;
     type Output = Output;
     type Work = Work;
 
-
+    /// Picks the step by the work's phase, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Ledger>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, KEY);
-                Some(Work { input, phase: Phase::Loading })
-            }
-            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
-                let past = version_before(&doc, input).filter(|_| self.variant != Variant::NoDuplicateCheck);
-                if let Some(past) = past {
-                    // A duplicate: the output it had, from the state it saw; no store.
-                    let out = self.handle(fx, &past, input);
-                    fx.publish(out);
-                    fx.ack(input);
-                    return None;
-                }
-                let out = self.handle(fx, &doc, input);
-                if self.variant == Variant::PublishBeforeStore {
-                    fx.publish(out);
-                }
-                fx.put(STORE, KEY, doc.with(input, out.position), version);
-                Some(Work { input, phase: Phase::Storing(out) })
-            }
-            (Some(&Work { input, phase: Phase::Storing(out) }), Event::Written { result, .. }) => {
-                match (result, self.variant) {
-                    (WriteResult::Ok, Variant::PublishBeforeStore) => fx.ack(input),
-                    (WriteResult::Ok, _) => {
-                        fx.publish(out);
-                        fx.ack(input);
-                    }
-                    (_, Variant::GiveUp) => {}
-                    (_, _) => fx.nack(input),
-                }
-                None
-            }
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_loaded(input, version, doc, fx),
+            (Some(&Work { input, phase: Phase::Storing(out) }), Event::Written { result, .. }) => self.on_written(input, out, result, fx),
             (work, event) => unreachable!("state-based handler got {event:?} while {work:?}"),
         }
     }
