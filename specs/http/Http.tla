@@ -84,6 +84,9 @@ OnTimeout(ctx, w) ==
       THEN Drawing(CallIn(w.input, "Putting", FreshKey(FreshId(ctx, 0)), w.version, TRUE), 1)
     ELSE CallIn(w.input, w.phase, w.req, w.version, TRUE)
 
+\* Idle: an input is delivered; read A's record of it.
+OnDelivered(event) == Continue(W(event.input, "Loading", 0, 0, FALSE), <<Get(event.input)>>)
+
 \* A's record of the input is read (at version v).
 OnRecord(ctx, w, record, v) ==
     LET m == w.input IN
@@ -116,8 +119,9 @@ OnWritten(ctx, w, result) ==
       [] w.phase \in {"Recording", "Responding"} -> Finish(<<Nack(w.input)>>)
       [] OTHER -> OnTimeout(ctx, w)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
-    IF work = {} THEN Continue(W(event.input, "Loading", 0, 0, FALSE), <<Get(event.input)>>)
+    IF work = {} THEN OnDelivered(event)
     ELSE LET w == The(work) IN
          CASE w.phase = "Loading" -> OnRecord(ctx, w, event.doc, event.version)
            [] event.type = "Loaded" -> OnResponse(w, event.doc)

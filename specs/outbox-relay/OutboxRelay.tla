@@ -75,6 +75,9 @@ Loading(m) == W(m, "Loading", EmptyEntity, 0, {})
 \* Poll again: read the outbox.
 PollAgain(j) == Continue(Loading(j), <<Get(Key)>>)
 
+\* Idle: an input (or a relay's job) is delivered; load the entity.
+OnDelivered(event) == Continue(Loading(event.input), <<Get(Key)>>)
+
 \* The handler has loaded the entity: ack a known input, else commit.
 OnInputLoaded(w, event) ==
     LET m == w.input
@@ -121,8 +124,9 @@ OnRelayWritten(w, event) ==
       THEN Finish(<<>>)   \* the poll is dropped: neither acked nor nacked
       ELSE PollAgain(j)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
-    IF work = {} THEN Continue(Loading(event.input), <<Get(Key)>>)
+    IF work = {} THEN OnDelivered(event)
     ELSE LET w == The(work) IN
          IF w.input \in Inputs
            THEN IF w.phase = "Loading" THEN OnInputLoaded(w, event) ELSE OnCommitted(w, event)

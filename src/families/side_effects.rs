@@ -231,80 +231,95 @@ fn tla_keys(keys: &[Key]) -> Value {
     Value::Set(keys.iter().map(|k| int(*k)).collect())
 }
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
+impl SideEffectsProtocol {
+    /// Idle: an input is delivered; load the entity.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, ENTITY);
+        Some(Work { input, phase: Phase::Loading })
+    }
+
+    /// The entity is loaded (at `version`): read the input's records.
+    fn on_entity(&self, input: Input, version: Version, doc: Doc, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, records_key(input));
+        Some(Work { input, phase: Phase::Checking { entity: doc.entity(), version } })
+    }
+
+    /// The records are read (at `rv`): finish a committed input, or start an attempt.
+    fn on_records(&self, input: Input, entity: &Entity, version: Version, rv: Version, doc: Doc, fx: &mut Effects<Self>) -> Option<Work> {
+        let records = doc.records();
+        if let Some(effect) = entity.effect(input) {
+            // Committed by an earlier attempt: publish it again, finish the cleanup.
+            let position = entity.ledger.stored(input).expect("a committed effect has its change");
+            fx.publish(Output { input, position, effect });
+            return self.clean_up(fx, input, records, rv, effect.blob, None);
+        }
+        let attempt = fx.fresh_id();
+        let blob = if self.variant == Variant::FixedBlobName { 8 + input } else { fresh_key(attempt) };
+        let effect = Effect { blob, attempt };
+        if self.variant == Variant::UploadBeforeRecord {
+            self.upload(fx, input, entity.clone(), version, records, rv, effect)
+        } else {
+            self.record(fx, input, entity.clone(), version, &records, rv, effect)
+        }
+    }
+
+    /// A write is answered.
+    fn on_written(&self, input: Input, phase: &Phase, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        if result != WriteResult::Ok {
+            if let (Phase::Committing { out, .. }, WriteResult::Conflict) = (phase, result) {
+                // Another attempt won: delete this attempt's blob before giving the input back.
+                fx.put_unchecked(STORE, out.effect.blob, Doc::Tombstone);
+                return Some(Work { input, phase: Phase::Abandoning });
+            }
+            return self.give_back(fx, input);
+        }
+        match phase.clone() {
+            Phase::Recording { entity, version, records, rv, effect } => {
+                if self.variant == Variant::UploadBeforeRecord {
+                    self.commit(fx, input, &entity, version, records, rv + 1, effect)
+                } else {
+                    self.upload(fx, input, entity, version, records, rv + 1, effect)
+                }
+            }
+            Phase::Uploading { entity, version, records, rv, effect } => {
+                if self.variant == Variant::UploadBeforeRecord {
+                    self.record(fx, input, entity, version, &records, rv, effect)
+                } else {
+                    self.commit(fx, input, &entity, version, records, rv, effect)
+                }
+            }
+            Phase::Committing { records, rv, out } => {
+                if self.variant != Variant::PublishBeforeCommit {
+                    fx.publish(out);
+                }
+                self.clean_up(fx, input, records, rv, out.effect.blob, None)
+            }
+            Phase::Cleaning { records, rv, winner, blob } => self.clean_up(fx, input, records, rv, winner, Some(blob)),
+            Phase::Clearing => {
+                fx.ack(input);
+                None
+            }
+            Phase::Abandoning => self.give_back(fx, input),
+            Phase::Loading | Phase::Checking { .. } => unreachable!("a write answered while reading"),
+        }
+    }
+}
+
 impl Protocol for SideEffectsProtocol {
     type Doc = Doc;
     type Output = Output;
     type Work = Work;
 
-
-
-
+    /// Picks the step by the work's phase, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, ENTITY);
-                Some(Work { input, phase: Phase::Loading })
-            }
-            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
-                fx.get(STORE, records_key(input));
-                Some(Work { input, phase: Phase::Checking { entity: doc.entity(), version } })
-            }
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_entity(input, version, doc, fx),
             (Some(Work { input, phase: Phase::Checking { entity, version } }), Event::Loaded { version: rv, doc, .. }) => {
-                let (input, version) = (*input, *version);
-                let records = doc.records();
-                if let Some(effect) = entity.effect(input) {
-                    // Committed by an earlier attempt: publish it again, finish the cleanup.
-                    let position = entity.ledger.stored(input).expect("a committed effect has its change");
-                    fx.publish(Output { input, position, effect });
-                    return self.clean_up(fx, input, records, rv, effect.blob, None);
-                }
-                let attempt = fx.fresh_id();
-                let blob = if self.variant == Variant::FixedBlobName { 8 + input } else { fresh_key(attempt) };
-                let effect = Effect { blob, attempt };
-                if self.variant == Variant::UploadBeforeRecord {
-                    self.upload(fx, input, entity.clone(), version, records, rv, effect)
-                } else {
-                    self.record(fx, input, entity.clone(), version, &records, rv, effect)
-                }
+                self.on_records(*input, entity, *version, rv, doc, fx)
             }
-            (Some(Work { input, phase }), Event::Written { result: WriteResult::Ok, .. }) => {
-                let input = *input;
-                match phase.clone() {
-                    Phase::Recording { entity, version, records, rv, effect } => {
-                        if self.variant == Variant::UploadBeforeRecord {
-                            self.commit(fx, input, &entity, version, records, rv + 1, effect)
-                        } else {
-                            self.upload(fx, input, entity, version, records, rv + 1, effect)
-                        }
-                    }
-                    Phase::Uploading { entity, version, records, rv, effect } => {
-                        if self.variant == Variant::UploadBeforeRecord {
-                            self.record(fx, input, entity, version, &records, rv, effect)
-                        } else {
-                            self.commit(fx, input, &entity, version, records, rv, effect)
-                        }
-                    }
-                    Phase::Committing { records, rv, out } => {
-                        if self.variant != Variant::PublishBeforeCommit {
-                            fx.publish(out);
-                        }
-                        self.clean_up(fx, input, records, rv, out.effect.blob, None)
-                    }
-                    Phase::Cleaning { records, rv, winner, blob } => self.clean_up(fx, input, records, rv, winner, Some(blob)),
-                    Phase::Clearing => {
-                        fx.ack(input);
-                        None
-                    }
-                    Phase::Abandoning => self.give_back(fx, input),
-                    Phase::Loading | Phase::Checking { .. } => unreachable!("a write answered while reading"),
-                }
-            }
-            (Some(Work { input, phase: Phase::Committing { out, .. } }), Event::Written { result: WriteResult::Conflict, .. }) => {
-                // Another attempt won: delete this attempt's blob before giving the input back.
-                fx.put_unchecked(STORE, out.effect.blob, Doc::Tombstone);
-                Some(Work { input: *input, phase: Phase::Abandoning })
-            }
-            (Some(w), Event::Written { .. }) => self.give_back(fx, w.input),
+            (Some(Work { input, phase }), Event::Written { result, .. }) => self.on_written(*input, phase, result, fx),
             (work, event) => unreachable!("side-effects handler got {event:?} while {work:?}"),
         }
     }
