@@ -26,8 +26,10 @@ Output(m) == [input |-> m]
 -----------------------------------------------------------------------------
 (* The protocol.  work is {} (idle) or {[input, phase]}.                    *)
 
+\* Idle: an input is delivered; read the ledger.
 OnDelivered(event) == Continue([input |-> event.input, phase |-> "Loading"], <<Get(Key)>>)
 
+\* The ledger is loaded: write the change, or resend the output of a duplicate.
 OnLoaded(w, event) ==
     LET m == w.input
         l == event.doc
@@ -39,6 +41,7 @@ OnLoaded(w, event) ==
       THEN Continue(writing, <<Publish(Output(m)), Put(Key, Append(l, m), event.version)>>)
       ELSE Continue(writing, <<Put(Key, Append(l, m), event.version)>>)
 
+\* The write is answered: send the output and ack, or give the input back.
 OnWritten(w, event) ==
     IF event.result = "Ok"
       THEN IF Variant = "Correct"
@@ -46,6 +49,7 @@ OnWritten(w, event) ==
              ELSE Finish(<<Ack(w.input)>>)
       ELSE Finish(<<Nack(w.input)>>)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
     ELSE IF The(work).phase = "Loading" THEN OnLoaded(The(work), event)
