@@ -5,7 +5,7 @@
 (* position p) and whose outputs are records with the fields input and     *)
 (* position (the position of their input's change), and perhaps more.     *)
 (* The conditions below take the ledger as an argument; a family names    *)
-(* the properties.  Twin of src/families/ledger_world.rs.                 *)
+(* the properties.  Twin of src/families/ledger.rs.                      *)
 (***************************************************************************)
 EXTENDS World
 
@@ -52,15 +52,6 @@ ExactlyOnceIn(l) ==
 
 \* The inputs the broker may still deliver: queued or leased.
 InFlight == (DOMAIN queue \cup {leases[h] : h \in Handlers}) \ {NoLease}
-
-\* A write to key k will fail its version check, and its handler has never
-\* failed (so its own writes were all answered before it read): the version
-\* moved because another handler wrote.
-ConflictBetweenHandlers(k) ==
-    \E e \in DOMAIN net :
-        /\ e.msg.type = "Put" /\ e.msg.key = k /\ e.msg.expected # {}
-        /\ The(e.msg.expected) # VersionOf(k)
-        /\ hs[e.src].tag = 0
 
 \* A handler that is up has a document on its way to it that it will take,
 \* and P(w, d) holds of its work w and that document d.

@@ -1,11 +1,11 @@
 -------------------------------- MODULE World --------------------------------
 (***************************************************************************)
-(* The shared world every family of exactly-once algorithms runs in       *)
+(* The shared world every family of exactly-once algorithms runs in        *)
 (* (section 1 of the catalog): an at-least-once broker that leases one     *)
 (* copy of an input at a time to competing handlers, a store of versioned  *)
 (* documents with optimistic concurrency, and a downstream that records    *)
 (* every output copy.  Handlers may crash while busy, and each store write *)
-(* may fail before it applies or apply and report failure; all of these   *)
+(* may fail before it applies or apply and report failure; all of these    *)
 (* draw on one budget, MaxFailures.  The broker may hand out inputs in     *)
 (* order, and may hold an input back until the inputs it causally follows  *)
 (* have been processed (a client sends RemoveItem only after its AddItem). *)
@@ -13,18 +13,26 @@
 (* This module is not a family: a family EXTENDS it and supplies only its  *)
 (* protocol, an operator OnEvent(ctx, work, event) that returns the new    *)
 (* work and a sequence of effects (Get, GetWeak, Put, PutUnchecked,        *)
-(* PutAndPublish, Publish, Ack, Nack), which Step carries out as the       *)
+(* PutAndPublish, Publish, Call, Ack, Nack), which Step carries out as the *)
 (* handler's messages and waits; ctx gives the fresh ids the handler may   *)
-(* draw.  The store may keep the previous version of chosen documents, for *)
-(* reads at a weak consistency level (StaleWorldNext), and may serve an    *)
-(* endpoint (an HTTP server whose state is its documents): a Call effect   *)
-(* is one atomic step of the store computed by the family's Serve, with a  *)
-(* fate drawn as a write's is, and may schedule a request to itself for   *)
-(* later, e.g. an eviction (StoreLater; both in ServedWorldNext).          *)
+(* draw.  OnEvent only picks the step for the event by the work's phase:   *)
+(* each step is an operator of its own (OnDelivered, OnLoaded, OnWritten,  *)
+(* ...), named as the method of the Rust twin is (on_loaded).  The family  *)
+(* chooses the world's options in one record (WorldOptions): in-order      *)
+(* delivery, a causal order of the inputs, the documents whose previous    *)
+(* version the store keeps for reads at a weak consistency level, and jobs *)
+(* that only some handlers run.  The store may serve an endpoint, the      *)
+(* family's Serve (an HTTP server whose state is its documents; NoServe if *)
+(* none): a Call effect is one atomic step of the store, with a fate drawn *)
+(* as a write's is, and may schedule a request to itself for later, e.g.   *)
+(* an eviction (StoreLater).  The family's Init and Next are               *)
+(* WorldInit(opts) and WorldNext(OnEvent, Serve, opts).  The checks every  *)
+(* family shares (Done, Termination, WriteWillConflict,                    *)
+(* ConflictBetweenHandlers) are defined at the end, once.                  *)
 (*                                                                         *)
-(* It is the lockstep twin of the Stateright actor model in src/actors:    *)
-(* the variables are that model's whole state (network of envelopes as a   *)
-(* bag, every actor's state, crashed flags, the handlers' durable failure  *)
+(* It is the lockstep twin of the Stateright actor model in src/world: the *)
+(* variables are that model's whole state (network of envelopes as a bag,  *)
+(* every actor's state, crashed flags, the handlers' durable failure       *)
 (* counts), and every action is one Stateright action that yields a new    *)
 (* state within the failure budget, so both checkers count the same        *)
 (* distinct and generated states.  Stateright's random choices (the        *)
@@ -95,8 +103,8 @@ PutMsg(tag, put, ambiguous) ==
      expected |-> put.expected, ambiguous |-> ambiguous, publish |-> put.publish]
 PutReplyMsg(tag, k, result) == [type |-> "PutReply", tag |-> tag, key |-> k, result |-> result]
 OutputMsg(o) == [type |-> "Output", out |-> o]
-\* A call of the endpoint the store serves (see ServedWorldNext); ambiguous:
-\* the response is lost on its way back.
+\* A call of the endpoint the store serves (see StoreCall); ambiguous: the
+\* response is lost on its way back.
 CallMsg(tag, call, ambiguous) ==
     [type |-> "Call", tag |-> tag, key |-> call.key, op |-> call.op, ambiguous |-> ambiguous]
 \* The store to itself: request op on key k, applied whenever it is delivered.
@@ -139,7 +147,8 @@ Drawn(r) == IF "drawn" \in DOMAIN r THEN r.drawn ELSE 0
 
 Get(k) == [type |-> "Get", key |-> k]
 \* A read at a weak consistency level: it may return the previous committed
-\* version of a document whose key the store keeps it for (see StaleWorldNext).
+\* version of a document whose key the store keeps it for (staleKeys, see
+\* WorldOptions).
 GetWeak(k) == [type |-> "GetWeak", key |-> k]
 \* A write of document d under key k if its version is still the one read
 \* (expected = {v}; {} for no check), publishing outs in the same atomic step.
@@ -218,19 +227,29 @@ WorldTypeOK ==
 \* The broker starts with one copy of each input and the sender duplicates.
 InitialQueue == [m \in Inputs |-> 1 + Cardinality({d \in 0..DupCount - 1 : (d % Msgs) + 1 = m})]
 
-\* The initial state, the broker also holding jobCopies (a bag of jobs: inputs
-\* beyond Msgs that only the relays take, see JobWorldNext).
-JobWorldInit(jobCopies) ==
+\* The world's options, as a family chooses them: its empty document (what a
+\* key never written reads as); whether the broker hands out inputs in order;
+\* the causal order of the inputs (a set of pairs <<a, b>>: b is sent only
+\* once a has been processed); the keys whose previous committed version the
+\* store keeps for stale reads (eventual consistency, at most one version
+\* behind); the handlers (relays) that alone run the jobs, and the jobs the
+\* broker starts with (a bag of inputs beyond Msgs, such as a relay's poll).
+\* These are the defaults: a family changes some with EXCEPT.
+WorldOptions(emptyDoc) ==
+    [emptyDoc |-> emptyDoc, ordered |-> FALSE, causal |-> {}, staleKeys |-> {},
+     relays |-> {}, jobs |-> EmptyBag]
+
+\* The initial state under options opts: the broker holds the inputs, the
+\* sender duplicates and the jobs.
+WorldInit(opts) ==
     /\ net = EmptyBag
-    /\ queue = InitialQueue @@ jobCopies
+    /\ queue = InitialQueue @@ opts.jobs
     /\ leases = [h \in Handlers |-> NoLease]
     /\ hs = [h \in Handlers |-> Idle(0)]
     /\ docs = [k \in {} |-> 0]
     /\ received = EmptyBag
     /\ crashed = [h \in Handlers |-> FALSE]
     /\ failures = [h \in Handlers |-> 0]
-
-WorldInit == JobWorldInit(EmptyBag)
 
 -----------------------------------------------------------------------------
 (* The broker.                                                             *)
@@ -246,15 +265,16 @@ Acked(m) ==
 Released(m, causal) == \A c \in causal : c[2] = m => Acked(c[1]) > 0
 
 \* The broker leases a copy of input m to handler h, which holds none; only an
-\* input that has been sent, and in order only the lowest of those (an input not
-\* sent yet is not in the queue and blocks nothing).  A job (an input in jobs,
-\* such as a relay's poll) goes only to a handler in relays, and nothing else does.
-Dispatch(h, m, ordered, causal, relays, jobs) ==
+\* input that has been sent, and in order (opts.ordered) only the lowest of
+\* those (an input not sent yet is not in the queue and blocks nothing).  A job
+\* (an input in opts.jobs, such as a relay's poll) goes only to a handler in
+\* opts.relays, and nothing else does.
+Dispatch(h, m, opts) ==
     /\ leases[h] = NoLease
     /\ m \in DOMAIN queue
-    /\ Released(m, causal)
-    /\ (h \in relays) = (m \in jobs)
-    /\ ordered => \A n \in DOMAIN queue : Released(n, causal) => m <= n
+    /\ Released(m, opts.causal)
+    /\ (h \in opts.relays) = (m \in DOMAIN opts.jobs)
+    /\ opts.ordered => \A n \in DOMAIN queue : Released(n, opts.causal) => m <= n
     /\ queue' = BagRemove(queue, m)
     /\ leases' = [leases EXCEPT ![h] = m]
     /\ net' = Send(net, "broker", h, DeliverMsg(m))
@@ -320,6 +340,9 @@ StorePut(e, emptyDoc, staleKeys) ==
          ELSE /\ net' = reply
               /\ UNCHANGED docs
     /\ UNCHANGED <<queue, leases, hs, received, crashed, failures>>
+
+\* The endpoint of a store that serves none: no Call ever reaches it.
+NoServe(k, d, op) == [write |-> {}, response |-> d, publish |-> <<>>, later |-> {}]
 
 \* The store serves a call of its endpoint: Serve(k, d, op) returns [write
 \* ({} or {the new document}), response, publish (outputs sent in the same
@@ -463,20 +486,19 @@ Recover(h) ==
 
 -----------------------------------------------------------------------------
 
-\* Every step of the world, given the family's protocol, its empty document,
-\* whether the broker hands out inputs in order, the causal order of the
-\* inputs (a set of pairs <<a, b>>: b is sent only once a has been processed),
-\* the keys whose previous committed version the store keeps for stale
-\* reads (eventual consistency, at most one version behind), and the handlers
-\* (relays) that alone run the jobs (inputs beyond Msgs, see JobWorldInit).
-JobWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal, staleKeys, relays, jobs) ==
-    \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m, ordered, causal, relays, jobs)
+\* Every step of the world, given the family's protocol OnEvent, the endpoint
+\* its store serves, Serve (NoServe if none, see StoreCall), and its options
+\* opts (see WorldOptions).
+WorldNext(OnEvent(_, _, _), Serve(_, _, _), opts) ==
+    \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m, opts)
     \/ \E e \in DOMAIN net :
          \/ BrokerAck(e)
          \/ BrokerRequeue(e)
-         \/ StoreGet(e, emptyDoc)
-         \/ StoreGetStale(e, emptyDoc)
-         \/ StorePut(e, emptyDoc, staleKeys)
+         \/ StoreGet(e, opts.emptyDoc)
+         \/ StoreGetStale(e, opts.emptyDoc)
+         \/ StorePut(e, opts.emptyDoc, opts.staleKeys)
+         \/ StoreCall(e, Serve, opts.emptyDoc)
+         \/ StoreLater(e, Serve, opts.emptyDoc)
          \/ DownstreamReceive(e)
          \/ HandlerReceive(e, OnEvent)
     \/ \E h \in Handlers :
@@ -487,23 +509,6 @@ JobWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal, staleKeys, relays, job
          \/ Recover(h)
          \/ ReadAtLevel(h, FALSE)
          \/ ReadAtLevel(h, TRUE)
-
-\* Every step of the world, with no jobs: every handler takes every input.
-StaleWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal, staleKeys) ==
-    JobWorldNext(OnEvent, emptyDoc, ordered, causal, staleKeys, {}, {})
-
-\* Every step of the world, with no stale reads.
-CausalWorldNext(OnEvent(_, _, _), emptyDoc, ordered, causal) ==
-    StaleWorldNext(OnEvent, emptyDoc, ordered, causal, {})
-
-\* Every step of the world, with inputs sent all at once (no causal order).
-WorldNext(OnEvent(_, _, _), emptyDoc, ordered) == CausalWorldNext(OnEvent, emptyDoc, ordered, {})
-
-\* Every step of the world whose store also serves an endpoint, Serve (an HTTP
-\* server whose state is the store's documents, see StoreCall).
-ServedWorldNext(OnEvent(_, _, _), Serve(_, _, _), emptyDoc) ==
-    \/ WorldNext(OnEvent, emptyDoc, FALSE)
-    \/ \E e \in DOMAIN net : StoreCall(e, Serve, emptyDoc) \/ StoreLater(e, Serve, emptyDoc)
 
 \* The orders in which a run could process each input exactly once: sequences
 \* holding every input once, with a before b for each <<a, b>> in causal.
@@ -524,6 +529,29 @@ FailureReportForAppliedWrite(Applied(_, _)) ==
 
 \* Every input consumed: nothing left in the queue, nothing leased.
 InputConsumed == DOMAIN queue = {} /\ \A h \in Handlers : leases[h] = NoLease
+
+\* Where every run is to end: nothing left in the queue (inputs and jobs) and
+\* nothing leased.
+Done == InputConsumed
+
+\* Every run ends with the input consumed (the one liveness property).
+Termination == <>Done
+
+\* A write to key k is on its way whose version check will fail, whoever wrote
+\* since its writer read (another handler, or its own earlier incarnation).
+WriteWillConflict(k) ==
+    \E e \in DOMAIN net :
+        /\ e.msg.type = "Put" /\ e.msg.key = k /\ e.msg.expected # {}
+        /\ The(e.msg.expected) # VersionOf(k)
+
+\* A write to key k will fail its version check, and its handler has never
+\* failed (so its own writes were all answered before it read): the version
+\* moved because another handler wrote.
+ConflictBetweenHandlers(k) ==
+    \E e \in DOMAIN net :
+        /\ e.msg.type = "Put" /\ e.msg.key = k /\ e.msg.expected # {}
+        /\ The(e.msg.expected) # VersionOf(k)
+        /\ hs[e.src].tag = 0
 
 \* The handlers are interchangeable: a model file that checks invariants only may
 \* name SYMMETRY HandlerPerms (symmetry reduction is unsound for liveness).

@@ -77,6 +77,7 @@ OnWritten(w, event) ==
       THEN Finish(<<>>)   \* dropped: neither acked nor nacked
       ELSE Finish(<<Nack(m)>>)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
     ELSE IF The(work).phase = "Loading" THEN OnLoaded(The(work), event)
@@ -90,9 +91,12 @@ TypeOK ==
          w.input \in Inputs /\ w.phase \in {"Loading", "Writing"}
     /\ \A o \in DOMAIN received : o.input \in Inputs
 
-Init == WorldInit
+\* The world's options: the defaults, with the empty ledger.
+Opts == WorldOptions(EmptyLedger)
 
-Next == WorldNext(OnEvent, EmptyLedger, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -119,12 +123,6 @@ ConsistentOutput ==
         /\ \A q \in Outputs : q.input = o.input => q.position = o.position
         /\ \A i \in 1..Len(Ledger) : Ledger[i][1] = o.input => Ledger[i][2] = o.position
 
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is loading a copy of an input whose change is already committed.
@@ -140,9 +138,7 @@ CrashMidProcessing ==
         /\ ~\E o \in Outputs : o.input = w.input
 
 \* A write is on its way whose version check will fail.
-ConcurrencyConflict ==
-    \E e \in DOMAIN net :
-        e.msg.type = "Put" /\ e.msg.expected # {} /\ The(e.msg.expected) # VersionOf(Key)
+ConcurrencyConflict == WriteWillConflict(Key)
 
 \* A write is on its way that will apply but be reported as failed.
 AmbiguousWrite ==

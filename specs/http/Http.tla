@@ -84,6 +84,9 @@ OnTimeout(ctx, w) ==
       THEN Drawing(CallIn(w.input, "Putting", FreshKey(FreshId(ctx, 0)), w.version, TRUE), 1)
     ELSE CallIn(w.input, w.phase, w.req, w.version, TRUE)
 
+\* Idle: an input is delivered; read A's record of it.
+OnDelivered(event) == Continue(W(event.input, "Loading", 0, 0, FALSE), <<Get(event.input)>>)
+
 \* A's record of the input is read (at version v).
 OnRecord(ctx, w, record, v) ==
     LET m == w.input IN
@@ -116,8 +119,9 @@ OnWritten(ctx, w, result) ==
       [] w.phase \in {"Recording", "Responding"} -> Finish(<<Nack(w.input)>>)
       [] OTHER -> OnTimeout(ctx, w)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
-    IF work = {} THEN Continue(W(event.input, "Loading", 0, 0, FALSE), <<Get(event.input)>>)
+    IF work = {} THEN OnDelivered(event)
     ELSE LET w == The(work) IN
          CASE w.phase = "Loading" -> OnRecord(ctx, w, event.doc, event.version)
            [] event.type = "Loaded" -> OnResponse(w, event.doc)
@@ -133,9 +137,12 @@ TypeOK ==
     /\ \A k \in DOMAIN docs :
          docs[k].doc.kind \in {"Requested", "Responded", "Stored", "Processed", "Deleted"}
 
-Init == WorldInit
+\* The world's options: the defaults; the store serves Serve.
+Opts == WorldOptions(Unwritten)
 
-Next == ServedWorldNext(OnEvent, Serve, Unwritten)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, Serve, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -157,12 +164,6 @@ NoLostResponse ==
 \* At quiescence the server keeps no stored request or response.
 NoGarbage ==
     ENABLED Next \/ \A k \in DOMAIN docs : docs[k].doc.kind \notin {"Stored", "Processed"}
-
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 

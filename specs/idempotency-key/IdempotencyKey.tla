@@ -54,22 +54,41 @@ CallIn(m, phase, v, retried) ==
 
 FirstCall == IF Variant = "GetBeforePost" THEN "Checking" ELSE "Posting"
 
-OnEvent(ctx, work, event) ==
-    IF work = {} THEN Continue(W(event.input, "Loading", 0, FALSE), <<Get(event.input)>>)
-    ELSE LET w == The(work) IN
-    CASE w.phase = "Loading" ->
-           IF event.doc.kind = "Responded" THEN Finish(<<Ack(w.input)>>)
-           ELSE CallIn(w.input, FirstCall, event.version, FALSE)
-      [] event.type = "Loaded" /\ w.phase = "Checking" /\ event.doc.kind # "Processed" ->
-           CallIn(w.input, "Posting", w.version, FALSE)
-      [] event.type = "Loaded" ->
-           Continue([w EXCEPT !.phase = "Responding", !.retried = FALSE],
+\* Idle: an input is delivered; read A's record of it.
+OnDelivered(event) == Continue(W(event.input, "Loading", 0, FALSE), <<Get(event.input)>>)
+
+\* A's record of the input is read (at version v): a recorded response means
+\* done, else make the first call.
+OnRecord(w, record, v) ==
+    IF record.kind = "Responded" THEN Finish(<<Ack(w.input)>>)
+    ELSE CallIn(w.input, FirstCall, v, FALSE)
+
+\* A call is answered with a response: POST after a GET that found no entry,
+\* else record the response.
+OnResponse(w, response) ==
+    IF w.phase = "Checking" /\ response.kind # "Processed"
+      THEN CallIn(w.input, "Posting", w.version, FALSE)
+      ELSE Continue([w EXCEPT !.phase = "Responding", !.retried = FALSE],
                     <<Put(w.input, D("Responded", 0), w.version)>>)
-      [] w.phase = "Responding" /\ event.result = "Ok" -> Finish(<<Ack(w.input)>>)
+
+\* A call timed out: retry (GET first in GetBeforePost), or give up.
+OnTimeout(w) ==
+    IF Variant = "GiveUp" THEN Finish(<<>>)   \* dropped: neither acked nor nacked
+    ELSE CallIn(w.input, FirstCall, w.version, TRUE)
+
+\* The write of the response is answered, or a call timed out.
+OnWritten(w, result) ==
+    CASE w.phase = "Responding" /\ result = "Ok" -> Finish(<<Ack(w.input)>>)
       [] w.phase = "Responding" -> Finish(<<Nack(w.input)>>)
-      \* A call timed out: retry (GET first in GetBeforePost), or give up.
-      [] Variant = "GiveUp" -> Finish(<<>>)
-      [] OTHER -> CallIn(w.input, FirstCall, w.version, TRUE)
+      [] OTHER -> OnTimeout(w)
+
+\* The protocol: the step for the event, chosen by the work's phase.
+OnEvent(ctx, work, event) ==
+    IF work = {} THEN OnDelivered(event)
+    ELSE LET w == The(work) IN
+         CASE w.phase = "Loading" -> OnRecord(w, event.doc, event.version)
+           [] event.type = "Loaded" -> OnResponse(w, event.doc)
+           [] OTHER -> OnWritten(w, event.result)
 
 -----------------------------------------------------------------------------
 
@@ -78,9 +97,12 @@ TypeOK ==
     /\ \A h \in Handlers : \A w \in hs[h].work :
          w.input \in Inputs /\ w.phase \in {"Loading", "Checking", "Posting", "Responding"}
 
-Init == WorldInit
+\* The world's options: the defaults; the store serves Serve.
+Opts == WorldOptions(Unwritten)
 
-Next == ServedWorldNext(OnEvent, Serve, Unwritten)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, Serve, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -103,11 +125,6 @@ BoundedDedupState ==
     \A k \in DOMAIN docs :
         docs[k].doc.kind = "Processed" =>
             \E e \in DOMAIN net : e.msg.type = "Later" /\ e.msg.key = k
-
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
 
 \* A handler is loading a copy of an input whose response is recorded.
 DuplicateDelivered ==

@@ -79,6 +79,7 @@ OnWritten(w, event) ==
       THEN Finish(<<>>)   \* dropped: neither acked nor nacked
       ELSE Finish(<<Nack(m)>>)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
     ELSE IF The(work).phase = "Loading" THEN OnLoaded(The(work), event)
@@ -92,9 +93,12 @@ TypeOK ==
          w.input \in Inputs /\ w.phase \in {"Loading", "Writing"}
     /\ Order.items \subseteq 1..Msgs /\ Order.processed \subseteq Inputs
 
-Init == WorldInit
+\* The world's options: in order in Ordered, and each remove sent after its add.
+Opts == [WorldOptions(EmptyOrder) EXCEPT !.ordered = (Variant = "Ordered"), !.causal = Causal]
 
-Next == CausalWorldNext(OnEvent, EmptyOrder, Variant = "Ordered", Causal)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -126,12 +130,6 @@ ExactlyOnceOutcome ==
         /\ ApplyAll({}, run) = Order.items
         /\ {Output(run[i]) : i \in 1..Msgs} = Outputs
 
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is loading a copy of an input whose change is already committed.
@@ -144,9 +142,7 @@ CrashMidProcessing ==
         crashed[h] /\ Committed(w.input) /\ Output(w.input) \notin Outputs
 
 \* A write is on its way whose version check will fail.
-ConcurrencyConflict ==
-    \E e \in DOMAIN net :
-        e.msg.type = "Put" /\ e.msg.expected # {} /\ The(e.msg.expected) # VersionOf(Key)
+ConcurrencyConflict == WriteWillConflict(Key)
 
 \* A handler holds a copy of an AddItem whose RemoveItem is already committed.
 LateDuplicate ==

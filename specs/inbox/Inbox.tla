@@ -14,9 +14,9 @@
 (* the inbox record of input m under key 10 + m; a record exists once its  *)
 (* version is above 0): nothing is atomic across documents, as with two    *)
 (* stores.  In StaleInbox the inbox reads are at a weak consistency level  *)
-(* and the store keeps the previous version of every inbox record          *)
-(* (StaleWorldNext).  Twin of src/families/inbox.rs (same counts, same     *)
-(* verdicts).                                                              *)
+(* and the store keeps the previous version of every inbox record (the     *)
+(* World's staleKeys option).  Twin of src/families/inbox.rs (same counts, *)
+(* same verdicts).                                                         *)
 (***************************************************************************)
 EXTENDS LedgerWorld
 
@@ -115,6 +115,7 @@ OnWritten(w, event) ==
       THEN Finish(<<>>)   \* dropped: neither acked nor nacked
       ELSE Finish(<<Nack(m)>>)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
     ELSE IF The(work).phase = "Loading" THEN OnEntity(The(work), event)
@@ -129,12 +130,15 @@ TypeOK ==
          w.input \in Inputs /\ w.phase \in {"Loading", "Checking", "Committing", "Marking", "Cleaning"}
     /\ \A o \in DOMAIN received : o.input \in Inputs
 
-Init == WorldInit
-
 \* In StaleInbox the store keeps the previous version of every inbox record.
 StaleKeys == IF Variant = "StaleInbox" THEN {InboxKey(m) : m \in Inputs} ELSE {}
 
-Next == StaleWorldNext(OnEvent, EmptyDoc, FALSE, {}, StaleKeys)
+\* The world's options: the defaults, with stale reads of StaleKeys.
+Opts == [WorldOptions(EmptyDoc) EXCEPT !.staleKeys = StaleKeys]
+
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -160,12 +164,6 @@ ExactlyOnceOutcome == ENABLED Next \/ ExactlyOnceIn(Ledger)
 
 \* The inbox holds no more ids than there are inputs the broker may still deliver.
 BoundedDedupState == Cardinality({m \in Inputs : InInbox(m)}) <= Cardinality(InFlight)
-
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 

@@ -110,6 +110,7 @@ OnWritten(ctx, w, event) ==
       THEN Finish(<<>>)   \* dropped: neither acked nor nacked
       ELSE Finish(<<Nack(m)>>)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
     ELSE CASE The(work).phase = "Loading" -> OnLoaded(ctx, The(work), event)
@@ -126,9 +127,12 @@ TypeOK ==
          /\ w.outcome \in {"None", "Hit", "Missed", "Moved"}
     /\ Range.processed \subseteq Inputs
 
-Init == WorldInit
+\* The world's options: the defaults, with the empty range.
+Opts == WorldOptions(EmptyRange)
 
-Next == WorldNext(OnEvent, EmptyRange, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -176,12 +180,6 @@ ExactlyOnceOutcome ==
            /\ Cardinality(Outputs) = Cardinality(results)
            /\ {[shot |-> o.shot, hit |-> o.hit] : o \in Outputs} = results
 
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
-
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is loading a copy of an input whose change is already committed.
@@ -195,9 +193,7 @@ CrashMidProcessing ==
         /\ ~\E o \in Outputs : o.shot = w.input
 
 \* A write is on its way whose version check will fail.
-ConcurrencyConflict ==
-    \E e \in DOMAIN net :
-        e.msg.type = "Put" /\ e.msg.expected # {} /\ The(e.msg.expected) # VersionOf(Key)
+ConcurrencyConflict == WriteWillConflict(Key)
 
 \* A handler holds a copy of a shot already committed, and the target has moved since.
 MovingTarget ==

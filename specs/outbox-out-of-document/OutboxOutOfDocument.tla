@@ -133,6 +133,7 @@ OnWritten(w, event) ==
       THEN Finish(<<>>)   \* dropped: neither acked nor nacked
       ELSE Finish(<<Nack(m)>>)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
     ELSE LET w == The(work) IN
@@ -150,9 +151,12 @@ TypeOK ==
          /\ w.phase \in {"LoadingRecord", "LoadingEntity", "LoadingTxn", "Staging", "Committing", "Completing"}
     /\ \A o \in DOMAIN received : o.input \in Inputs
 
-Init == WorldInit
+\* The world's options: the defaults.
+Opts == WorldOptions(EmptyDoc)
 
-Next == WorldNext(OnEvent, EmptyDoc, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -178,12 +182,6 @@ ExactlyOnceOutcome == ENABLED Next \/ ExactlyOnceIn(Ledger)
 
 \* The entity never holds more than one transaction id.
 BoundedDedupState == Cardinality(Entity.txns) <= 1
-
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 

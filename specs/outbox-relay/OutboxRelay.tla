@@ -33,7 +33,6 @@ ASSUME Variant \in Variants /\ Relays \subseteq Handlers /\ Polls \in Nat
 \* the broker offers only once every input has been processed.
 Poll == Msgs + 1
 Sweep == Msgs + 2
-Jobs == {Poll, Sweep}
 JobCopies ==
     IF Polls = 0 THEN Sweep :> Cardinality(Relays)
     ELSE (Poll :> Polls * Cardinality(Relays)) @@ (Sweep :> Cardinality(Relays))
@@ -75,6 +74,9 @@ Loading(m) == W(m, "Loading", EmptyEntity, 0, {})
 
 \* Poll again: read the outbox.
 PollAgain(j) == Continue(Loading(j), <<Get(Key)>>)
+
+\* Idle: an input (or a relay's job) is delivered; load the entity.
+OnDelivered(event) == Continue(Loading(event.input), <<Get(Key)>>)
 
 \* The handler has loaded the entity: ack a known input, else commit.
 OnInputLoaded(w, event) ==
@@ -122,8 +124,9 @@ OnRelayWritten(w, event) ==
       THEN Finish(<<>>)   \* the poll is dropped: neither acked nor nacked
       ELSE PollAgain(j)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
-    IF work = {} THEN Continue(Loading(event.input), <<Get(Key)>>)
+    IF work = {} THEN OnDelivered(event)
     ELSE LET w == The(work) IN
          IF w.input \in Inputs
            THEN IF w.phase = "Loading" THEN OnInputLoaded(w, event) ELSE OnCommitted(w, event)
@@ -131,9 +134,13 @@ OnEvent(ctx, work, event) ==
 
 -----------------------------------------------------------------------------
 
-Init == JobWorldInit(JobCopies)
+\* The world's options: the relays run the jobs, and the sweeps come last.
+Opts == [WorldOptions(EmptyEntity) EXCEPT
+            !.causal = SweepAfterInputs, !.relays = Relays, !.jobs = JobCopies]
 
-Next == JobWorldNext(OnEvent, EmptyEntity, FALSE, SweepAfterInputs, {}, Relays, Jobs)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -160,12 +167,6 @@ AtMostOnceDelivery == \A o \in Outputs : received[o] = 1
 PerEntityOrder ==
     \A b \in DOMAIN Rows : OutputSent(b) =>
         \A a \in DOMAIN Rows : Rows[a].out.position < Rows[b].out.position => OutputSent(a)
-
-\* Nothing left in the queue (inputs and jobs) and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input and the relays' polls consumed.
-Termination == <>Done
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 

@@ -98,6 +98,7 @@ OnWritten(w, event) ==
       THEN Finish(<<>>)   \* dropped: neither acked nor nacked
       ELSE Finish(<<Nack(m)>>)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
     ELSE IF The(work).phase = "Loading" THEN OnLoaded(The(work), event)
@@ -111,9 +112,12 @@ TypeOK ==
          w.input \in Inputs /\ w.phase \in {"Loading", "Committing", "Clearing"}
     /\ \A o \in DOMAIN received : o.input \in Inputs
 
-Init == WorldInit
+\* The world's options: the defaults, with the empty entity.
+Opts == WorldOptions(EmptyEntity)
 
-Next == WorldNext(OnEvent, EmptyEntity, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -139,12 +143,6 @@ ExactlyOnceOutcome == ENABLED Next \/ ExactlyOnceIn(Ledger)
 
 \* The document holds no more ids than there are inputs the broker may still deliver.
 BoundedDedupState == Cardinality(DOMAIN Entity.outbox) <= Cardinality(InFlight)
-
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 

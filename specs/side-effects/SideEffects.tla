@@ -107,6 +107,13 @@ CleanUp(m, r, rv, winner, after) ==
       THEN Continue(Clearing(m), <<Put(m, Unwritten, rv)>>)
     ELSE Finish(<<Ack(m)>>)
 
+\* Idle: an input is delivered; load the entity.
+OnDelivered(event) == Continue(Loading(event.input), <<Get(EntityKey)>>)
+
+\* The entity is loaded: read the input's records.
+OnEntity(w, event) ==
+    Continue(Checking(w.input, EntityOf(event.doc), event.version), <<Get(w.input)>>)
+
 \* The records are read (at rv): finish a committed input, or start an attempt.
 OnRecords(ctx, w, event) ==
     LET m == w.input
@@ -151,11 +158,11 @@ OnWritten(w, event) ==
            Continue(Abandoning(m), <<PutUnchecked(The(w.out).effect.blob, Tombstone)>>)
     ELSE GiveBack(m)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
-    IF work = {} THEN Continue(Loading(event.input), <<Get(EntityKey)>>)
+    IF work = {} THEN OnDelivered(event)
     ELSE LET w == The(work) IN
-         CASE w.phase = "Loading" ->
-                Continue(Checking(w.input, EntityOf(event.doc), event.version), <<Get(w.input)>>)
+         CASE w.phase = "Loading" -> OnEntity(w, event)
            [] w.phase = "Checking" -> OnRecords(ctx, w, event)
            [] OTHER -> OnWritten(w, event)
 
@@ -169,9 +176,12 @@ TypeOK ==
                          "Cleaning", "Clearing", "Abandoning"}
     /\ \A k \in DOMAIN docs : docs[k].doc.kind \in {"Unwritten", "Entity", "Records", "Blob", "Tombstone"}
 
-Init == WorldInit
+\* The world's options: the defaults.
+Opts == WorldOptions(Unwritten)
 
-Next == WorldNext(OnEvent, Unwritten, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

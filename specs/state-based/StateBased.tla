@@ -80,6 +80,7 @@ OnWritten(w, event) ==
       THEN Finish(<<>>)   \* dropped: neither acked nor nacked
       ELSE Finish(<<Nack(m)>>)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
     ELSE IF The(work).phase = "Loading" THEN OnLoaded(ctx, The(work), event)
@@ -93,9 +94,12 @@ TypeOK ==
          w.input \in Inputs /\ w.phase \in {"Loading", "Storing"}
     /\ \A o \in DOMAIN received : o.input \in Inputs
 
-Init == WorldInit
+\* The world's options: the defaults, with the empty history.
+Opts == WorldOptions(EmptyHistory)
 
-Next == WorldNext(OnEvent, EmptyHistory, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -116,12 +120,6 @@ ConsistentOutput == ConsistentWith(History)
 
 \* At quiescence, the history and the distinct outputs are those of processing each input once.
 ExactlyOnceOutcome == ENABLED Next \/ ExactlyOnceIn(History)
-
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 

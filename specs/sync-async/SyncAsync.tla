@@ -32,35 +32,49 @@ SubmitOrder(c) == [cart |-> c]
 (* The protocol.  work is {} (idle) or {[input, phase]}: phase "Loading"  *)
 (* or "Saving" (the save of the submitted cart is on its way).            *)
 
+\* Idle: a request is delivered; load the cart.
+OnDelivered(event) ==
+    Continue([input |-> event.input, phase |-> "Loading"], <<Get(event.input)>>)
+
+\* The cart is loaded: a retry finds it submitted and sends again (or not);
+\* otherwise save it as submitted.
+OnLoaded(w, event) ==
+    LET c == w.input IN
+    IF event.doc.submitted
+      THEN \* A retry: the first request was applied; was it sent?
+           IF Variant \in {"ResendIfInDoubt", "ReceiverNoDedup", "GiveUp"}
+             THEN Finish(<<Publish(SubmitOrder(c)), Ack(c)>>)
+             ELSE Finish(<<Ack(c)>>)
+    ELSE IF Variant = "SendThenSave"
+      THEN Continue([w EXCEPT !.phase = "Saving"],
+                    <<Publish(SubmitOrder(c)), Put(c, [submitted |-> TRUE], event.version)>>)
+      ELSE Continue([w EXCEPT !.phase = "Saving"], <<Put(c, [submitted |-> TRUE], event.version)>>)
+
+\* The save is answered: send SubmitOrder and ack, or give the request back.
+OnWritten(w, event) ==
+    LET c == w.input IN
+    IF event.result = "Ok"
+      THEN IF Variant = "SendThenSave"
+             THEN Finish(<<Ack(c)>>)
+             ELSE Finish(<<Publish(SubmitOrder(c)), Ack(c)>>)
+    ELSE IF Variant = "GiveUp"
+      THEN Finish(<<>>)        \* dropped: the request is never answered
+      ELSE Finish(<<Nack(c)>>) \* an error or a timeout: the browser retries
+
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
-    IF work = {} THEN
-        Continue([input |-> event.input, phase |-> "Loading"], <<Get(event.input)>>)
-    ELSE LET w == The(work)
-             c == w.input
-         IN
-         IF w.phase = "Loading" THEN
-             IF event.doc.submitted
-               THEN \* A retry: the first request was applied; was it sent?
-                    IF Variant \in {"ResendIfInDoubt", "ReceiverNoDedup", "GiveUp"}
-                      THEN Finish(<<Publish(SubmitOrder(c)), Ack(c)>>)
-                      ELSE Finish(<<Ack(c)>>)
-             ELSE IF Variant = "SendThenSave"
-               THEN Continue([w EXCEPT !.phase = "Saving"],
-                             <<Publish(SubmitOrder(c)), Put(c, [submitted |-> TRUE], event.version)>>)
-               ELSE Continue([w EXCEPT !.phase = "Saving"], <<Put(c, [submitted |-> TRUE], event.version)>>)
-         ELSE IF event.result = "Ok"
-           THEN IF Variant = "SendThenSave"
-                  THEN Finish(<<Ack(c)>>)
-                  ELSE Finish(<<Publish(SubmitOrder(c)), Ack(c)>>)
-           ELSE IF Variant = "GiveUp"
-             THEN Finish(<<>>)        \* dropped: the request is never answered
-             ELSE Finish(<<Nack(c)>>) \* an error or a timeout: the browser retries
+    IF work = {} THEN OnDelivered(event)
+    ELSE IF The(work).phase = "Loading" THEN OnLoaded(The(work), event)
+    ELSE OnWritten(The(work), event)
 
 -----------------------------------------------------------------------------
 
-Init == WorldInit
+\* The world's options: the defaults, with a cart never submitted.
+Opts == WorldOptions(EmptyCart)
 
-Next == WorldNext(OnEvent, EmptyCart, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -85,12 +99,6 @@ NoLostOrders == ENABLED Next \/ \A c \in Inputs : Submitted(c) /\ Orders(c) >= 1
 
 \* No cart has two orders (the second Porsche).
 AtMostOneOrder == \A c \in Inputs : Orders(c) <= 1
-
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with every request consumed.
-Termination == <>Done
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 

@@ -83,6 +83,13 @@ CreateToken(ctx, m, e, v, tv, entry) ==
         r == Continue(Creating(m, e, v, tv, o), <<PutUnchecked(tok, TokenDoc)>>)
     IN IF entry.token = {} THEN Drawing(r, 1) ELSE r
 
+\* Idle: an input is delivered; load the entity.
+OnDelivered(event) == Continue(Loading(event.input), <<Get(EntityKey)>>)
+
+\* The entity is loaded: read the input's token.
+OnEntity(w, event) ==
+    Continue(Checking(w.input, EntityOf(event.doc), event.version), <<Get(w.input)>>)
+
 \* The input's token is read (at version tv): drop a duplicate, commit, or dispatch.
 OnToken(ctx, w, event) ==
     LET m == w.input
@@ -121,11 +128,11 @@ OnWritten(ctx, w, event) ==
       THEN Finish(<<>>)   \* dropped: neither acked nor nacked
       ELSE Finish(<<Nack(m)>>)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
-    IF work = {} THEN Continue(Loading(event.input), <<Get(EntityKey)>>)
+    IF work = {} THEN OnDelivered(event)
     ELSE LET w == The(work) IN
-         CASE w.phase = "Loading" ->
-                Continue(Checking(w.input, EntityOf(event.doc), event.version), <<Get(w.input)>>)
+         CASE w.phase = "Loading" -> OnEntity(w, event)
            [] w.phase = "Checking" -> OnToken(ctx, w, event)
            [] OTHER -> OnWritten(ctx, w, event)
 
@@ -139,9 +146,12 @@ TypeOK ==
     /\ \A k \in DOMAIN docs :
          docs[k].doc.kind \in {"Unwritten", "Entity", "Token", "Deleted"}
 
-Init == WorldInit
+\* The world's options: the defaults.
+Opts == WorldOptions(Unwritten)
 
-Next == WorldNext(OnEvent, Unwritten, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -176,12 +186,6 @@ NoGarbage ==
 BoundedDedupState ==
     Cardinality({m \in Inputs : InputTokenExists(m)}) + Cardinality(OutputTokens)
         <= Cardinality(InFlight) + Len(Ledger)
-
-\* Nothing left in the queue and nothing leased.
-Done == InputConsumed
-
-\* Every run ends with the input consumed.
-Termination == <>Done
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 

@@ -12,7 +12,7 @@ use super::world_family::WorldFamily;
 use super::ledger::{Ledger, Output};
 use crate::property;
 use crate::world::Property;
-use crate::world::{TlaMap, world, Effects, Event, Input, Protocol, TlaNames, View, World, WriteResult};
+use crate::world::{TlaMap, world, Effects, Event, Input, Protocol, TlaNames, Version, View, World, WriteResult};
 use crate::core::vocab::{Consts};
 use crate::core::tla;
 use serde::Serialize;
@@ -62,59 +62,76 @@ pub struct HandlerProtocol {
 const STORE: usize = 0;
 const KEY: u8 = 0;
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
+impl HandlerProtocol {
+    /// Idle: an input is delivered; read the ledger.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, KEY);
+        Some(Work { input, phase: Phase::Loading })
+    }
+
+    /// The ledger is loaded: write the change, or handle a duplicate.
+    fn on_loaded(&self, input: Input, version: Version, doc: Ledger, fx: &mut Effects<Self>) -> Option<Work> {
+        use Variant::*;
+        let position = doc.next_position();
+        match (self.variant, doc.stored(input)) {
+            (AtomicUpdateAndSend, _) => {
+                let out = Output { input, position };
+                fx.put_and_publish(STORE, KEY, doc.with(input, position), Some(version), vec![out]);
+            }
+            (ResendStoredChange | GiveUp, Some(stored)) => {
+                fx.publish(Output { input, position: stored });
+                fx.ack(input);
+                return None;
+            }
+            (DedupByState, Some(_)) => {
+                // The output of this attempt, not of the stored change.
+                fx.publish(Output { input, position });
+                fx.ack(input);
+                return None;
+            }
+            (SendThenUpdate | UpdateThenSend, Some(_)) => {
+                fx.ack(input);
+                return None;
+            }
+            (SendThenUpdate, None) => {
+                fx.publish(Output { input, position });
+                fx.put(STORE, KEY, doc.with(input, position), version);
+            }
+            (_, None) => fx.put(STORE, KEY, doc.with(input, position), version),
+        }
+        Some(Work { input, phase: Phase::Writing(position) })
+    }
+
+    /// The write of the change at `position` is answered: send the output and ack, or give the
+    /// input back.
+    fn on_written(&self, input: Input, position: u8, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        use Variant::*;
+        match (result, self.variant) {
+            (WriteResult::Ok, SendThenUpdate | AtomicUpdateAndSend) => fx.ack(input),
+            (WriteResult::Ok, _) => {
+                fx.publish(Output { input, position });
+                fx.ack(input);
+            }
+            (_, GiveUp) => {} // dropped: neither acked nor nacked
+            (_, _) => fx.nack(input),
+        }
+        None
+    }
+}
+
 impl Protocol for HandlerProtocol {
     type Doc = Ledger;
     type Output = Output;
     type Work = Work;
 
+    /// Picks the step by the work's phase, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Ledger>, fx: &mut Effects<Self>) -> Option<Work> {
-        use Variant::*;
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, KEY);
-                Some(Work { input, phase: Phase::Loading })
-            }
-            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
-                let position = doc.next_position();
-                match (self.variant, doc.stored(input)) {
-                    (AtomicUpdateAndSend, _) => {
-                        let out = Output { input, position };
-                        fx.put_and_publish(STORE, KEY, doc.with(input, position), Some(version), vec![out]);
-                    }
-                    (ResendStoredChange | GiveUp, Some(stored)) => {
-                        fx.publish(Output { input, position: stored });
-                        fx.ack(input);
-                        return None;
-                    }
-                    (DedupByState, Some(_)) => {
-                        // The output of this attempt, not of the stored change.
-                        fx.publish(Output { input, position });
-                        fx.ack(input);
-                        return None;
-                    }
-                    (SendThenUpdate | UpdateThenSend, Some(_)) => {
-                        fx.ack(input);
-                        return None;
-                    }
-                    (SendThenUpdate, None) => {
-                        fx.publish(Output { input, position });
-                        fx.put(STORE, KEY, doc.with(input, position), version);
-                    }
-                    (_, None) => fx.put(STORE, KEY, doc.with(input, position), version),
-                }
-                Some(Work { input, phase: Phase::Writing(position) })
-            }
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_loaded(input, version, doc, fx),
             (Some(&Work { input, phase: Phase::Writing(position) }), Event::Written { result, .. }) => {
-                match (result, self.variant) {
-                    (WriteResult::Ok, SendThenUpdate | AtomicUpdateAndSend) => fx.ack(input),
-                    (WriteResult::Ok, _) => {
-                        fx.publish(Output { input, position });
-                        fx.ack(input);
-                    }
-                    (_, GiveUp) => {}
-                    (_, _) => fx.nack(input),
-                }
-                None
+                self.on_written(input, position, result, fx)
             }
             (work, event) => unreachable!("handler got {event:?} while {work:?}"),
         }
@@ -129,7 +146,7 @@ fn ledger<'a>(v: &View<'a, HandlerProtocol>) -> Ledger {
 
 /// No output is visible for an input whose change was never committed.
 fn no_ghost_messages(v: &V) -> bool {
-    let l = ledger(&v);
+    let l = ledger(v);
     v.outputs().iter().all(|o| l.stored(o.input).is_some())
 }
 
@@ -149,7 +166,7 @@ fn at_most_once_state_change(v: &V) -> bool {
 
 /// All output copies of one input agree with each other and with the committed change.
 fn consistent_output(v: &V) -> bool {
-    let l = ledger(&v);
+    let l = ledger(v);
     let outs = v.outputs();
     outs.iter().all(|o| {
         outs.iter().all(|p| p.input != o.input || p.position == o.position)
@@ -159,14 +176,14 @@ fn consistent_output(v: &V) -> bool {
 
 /// A handler has just been given a copy of an input whose change is already committed.
 fn duplicate_delivered(v: &V) -> bool {
-    let l = ledger(&v);
-    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && l.stored(w.input).is_some())
+    let l = ledger(v);
+    some_handler_holds(v, |w, _| w.phase == Phase::Loading && l.stored(w.input).is_some())
 }
 
 /// A handler is down after committing its input's change and before any output of it was sent.
 fn crash_mid_processing(v: &V) -> bool {
-    let l = ledger(&v);
-    some_handler_holds(&v, |w, down| {
+    let l = ledger(v);
+    some_handler_holds(v, |w, down| {
         down && l.stored(w.input).is_some() && !v.outputs().iter().any(|o| o.input == w.input)
     })
 }

@@ -123,9 +123,10 @@ pub struct HttpProtocol {
     pub variant: Variant,
 }
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
 impl HttpProtocol {
-    /// Call `op` on request `req` in `phase`.
-    fn call(&self, fx: &mut Effects<Self>, input: Input, phase: Phase, req: Key, version: Version, retried: bool) -> Option<Work> {
+    /// Call the request of `phase` on request `req`.
+    fn call_in(&self, fx: &mut Effects<Self>, input: Input, phase: Phase, req: Key, version: Version, retried: bool) -> Option<Work> {
         let op = match phase {
             Phase::Putting => doc(DocKind::Put, input, 0),
             Phase::Posting => doc(DocKind::Post, 0, 0),
@@ -142,7 +143,8 @@ impl HttpProtocol {
         if self.variant == Variant::NewRequestIdOnRetry { fresh_key(fx.fresh_id()) } else { req }
     }
 
-    /// The call of `w` timed out (the request or the response was lost): retry it.
+    /// The call of `w` timed out (the request or the response was lost): retry it, with the same
+    /// id; in `NewRequestIdOnRetry` a timed-out PUT or POST starts over with a fresh one.
     fn on_timeout(&self, w: &Work, fx: &mut Effects<Self>) -> Option<Work> {
         if self.variant == Variant::GiveUp {
             return None;
@@ -152,9 +154,79 @@ impl HttpProtocol {
             Phase::Putting | Phase::Posting => {
                 let req = self.retry_id(fx, w.req);
                 let phase = if req == w.req { w.phase } else { Phase::Putting };
-                self.call(fx, w.input, phase, req, w.version, true)
+                self.call_in(fx, w.input, phase, req, w.version, true)
             }
-            _ => self.call(fx, w.input, w.phase, w.req, w.version, true),
+            _ => self.call_in(fx, w.input, w.phase, w.req, w.version, true),
+        }
+    }
+
+    /// Idle: an input is delivered; read A's record of it.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, input);
+        Some(Work { input, phase: Phase::Loading, req: 0, version: 0, retried: false })
+    }
+
+    /// A's record of the input is read (at `version`).
+    fn on_record(&self, w: &Work, record: Doc, version: Version, fx: &mut Effects<Self>) -> Option<Work> {
+        let input = w.input;
+        match record.kind {
+            DocKind::Responded if self.variant == Variant::NoDelete => {
+                fx.ack(input);
+                None
+            }
+            // The response is in hand: (again) DELETE the request.
+            DocKind::Responded => self.call_in(fx, input, Phase::Deleting, record.req, version, false),
+            // A retry of a recorded request.
+            DocKind::Requested => {
+                let req = self.retry_id(fx, record.req);
+                self.call_in(fx, input, Phase::Putting, req, version, false)
+            }
+            _ => {
+                let req = fresh_key(fx.fresh_id());
+                fx.put(STORE, input, doc(DocKind::Requested, 0, req), version);
+                Some(Work { input, phase: Phase::Recording, req, version, retried: false })
+            }
+        }
+    }
+
+    /// A call is answered with a response.
+    fn on_response(&self, w: &Work, response: Doc, fx: &mut Effects<Self>) -> Option<Work> {
+        match w.phase {
+            Phase::Putting => self.call_in(fx, w.input, Phase::Posting, w.req, w.version, false),
+            Phase::Posting => self.call_in(fx, w.input, Phase::Getting, w.req, w.version, false),
+            Phase::Getting if response.kind == DocKind::Processed => {
+                fx.put(STORE, w.input, doc(DocKind::Responded, 0, w.req), w.version);
+                Some(Work { phase: Phase::Responding, retried: false, ..w.clone() })
+            }
+            // No response to get (the request is gone): start over from the record.
+            Phase::Getting => {
+                fx.nack(w.input);
+                None
+            }
+            Phase::Deleting => {
+                fx.ack(w.input);
+                None
+            }
+            _ => unreachable!("a response while {w:?}"),
+        }
+    }
+
+    /// A write of A's record is answered, or a call timed out.
+    fn on_written(&self, w: &Work, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        match (w.phase, result) {
+            (Phase::Recording, WriteResult::Ok) => self.call_in(fx, w.input, Phase::Putting, w.req, w.version + 1, false),
+            (Phase::Responding, WriteResult::Ok) if self.variant == Variant::NoDelete => {
+                fx.ack(w.input);
+                None
+            }
+            (Phase::Responding, WriteResult::Ok) => self.call_in(fx, w.input, Phase::Deleting, w.req, w.version + 1, false),
+            // A's own write failed or conflicted: the broker redelivers.
+            (Phase::Recording | Phase::Responding, _) => {
+                fx.nack(w.input);
+                None
+            }
+            // A call timed out.
+            _ => self.on_timeout(w, fx),
         }
     }
 }
@@ -184,66 +256,13 @@ impl Protocol for HttpProtocol {
         }
     }
 
+    /// Picks the step by the work's phase and the event, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, input);
-                Some(Work { input, phase: Phase::Loading, req: 0, version: 0, retried: false })
-            }
-            (Some(w), Event::Loaded { version, doc: record, .. }) if w.phase == Phase::Loading => {
-                let input = w.input;
-                match record.kind {
-                    DocKind::Responded if self.variant == Variant::NoDelete => {
-                        fx.ack(input);
-                        None
-                    }
-                    // The response is in hand: (again) DELETE the request.
-                    DocKind::Responded => self.call(fx, input, Phase::Deleting, record.req, version, false),
-                    // A retry of a recorded request.
-                    DocKind::Requested => {
-                        let req = self.retry_id(fx, record.req);
-                        self.call(fx, input, Phase::Putting, req, version, false)
-                    }
-                    _ => {
-                        let req = fresh_key(fx.fresh_id());
-                        fx.put(STORE, input, doc(DocKind::Requested, 0, req), version);
-                        Some(Work { input, phase: Phase::Recording, req, version, retried: false })
-                    }
-                }
-            }
-            (Some(w), Event::Loaded { doc: response, .. }) => match w.phase {
-                Phase::Putting => self.call(fx, w.input, Phase::Posting, w.req, w.version, false),
-                Phase::Posting => self.call(fx, w.input, Phase::Getting, w.req, w.version, false),
-                Phase::Getting if response.kind == DocKind::Processed => {
-                    fx.put(STORE, w.input, doc(DocKind::Responded, 0, w.req), w.version);
-                    Some(Work { phase: Phase::Responding, retried: false, ..w.clone() })
-                }
-                // No response to get (the request is gone): start over from the record.
-                Phase::Getting => {
-                    fx.nack(w.input);
-                    None
-                }
-                Phase::Deleting => {
-                    fx.ack(w.input);
-                    None
-                }
-                _ => unreachable!("a response while {w:?}"),
-            },
-            (Some(w), Event::Written { result, .. }) => match (w.phase, result) {
-                (Phase::Recording, WriteResult::Ok) => self.call(fx, w.input, Phase::Putting, w.req, w.version + 1, false),
-                (Phase::Responding, WriteResult::Ok) if self.variant == Variant::NoDelete => {
-                    fx.ack(w.input);
-                    None
-                }
-                (Phase::Responding, WriteResult::Ok) => self.call(fx, w.input, Phase::Deleting, w.req, w.version + 1, false),
-                // A's own write failed or conflicted: the broker redelivers.
-                (Phase::Recording | Phase::Responding, _) => {
-                    fx.nack(w.input);
-                    None
-                }
-                // A call timed out.
-                _ => self.on_timeout(w, fx),
-            },
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(w), Event::Loaded { version, doc: record, .. }) if w.phase == Phase::Loading => self.on_record(w, record, version, fx),
+            (Some(w), Event::Loaded { doc: response, .. }) => self.on_response(w, response, fx),
+            (Some(w), Event::Written { result, .. }) => self.on_written(w, result, fx),
             (work, event) => unreachable!("http handler got {event:?} while {work:?}"),
         }
     }
@@ -290,21 +309,21 @@ fn no_garbage(v: &V) -> bool {
 
 /// A handler is loading a copy of an input that an earlier attempt already recorded.
 fn duplicate_delivered(v: &V) -> bool {
-    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && doc_at(&v, w.input).kind != DocKind::Unwritten)
+    some_handler_holds(v, |w, _| w.phase == Phase::Loading && doc_at(v, w.input).kind != DocKind::Unwritten)
 }
 
 /// A handler is down between two writes: the server charged its request, and A has not recorded
 /// the response.
 fn crash_mid_processing(v: &V) -> bool {
-    some_handler_holds(&v, |w, down| {
-        down && doc_at(&v, w.req).kind == DocKind::Processed && doc_at(&v, w.input).kind != DocKind::Responded
+    some_handler_holds(v, |w, down| {
+        down && doc_at(v, w.req).kind == DocKind::Processed && doc_at(v, w.input).kind != DocKind::Responded
     })
 }
 
 /// A handler retries a POST after a timeout, and the POST that timed out had been processed (its
 /// response was lost).
 fn retry_after_ambiguous_timeout(v: &V) -> bool {
-    some_handler_holds(&v, |w, _| w.phase == Phase::Posting && w.retried && doc_at(&v, w.req).kind == DocKind::Processed)
+    some_handler_holds(v, |w, _| w.phase == Phase::Posting && w.retried && doc_at(v, w.req).kind == DocKind::Processed)
 }
 
 /// The meanings of the properties `http` and `idempotency-key` share.

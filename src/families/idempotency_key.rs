@@ -106,15 +106,71 @@ pub struct IdempotencyKeyProtocol {
     pub variant: Variant,
 }
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
 impl IdempotencyKeyProtocol {
-    fn call(&self, fx: &mut Effects<Self>, input: Input, phase: Phase, version: Version, retried: bool) -> Option<Work> {
+    /// Call the request of `phase` (GET in `Checking`, else POST) on the input's entry.
+    fn call_in(&self, fx: &mut Effects<Self>, input: Input, phase: Phase, version: Version, retried: bool) -> Option<Work> {
         let op = if phase == Phase::Checking { doc(DocKind::Get, 0) } else { doc(DocKind::Post, input) };
         fx.call(STORE, entry_key(input), op);
         Some(Work { input, phase, version, retried })
     }
+
     /// The first call: GET in `GetBeforePost`, else POST.
     fn first_call(&self) -> Phase {
         if self.variant == Variant::GetBeforePost { Phase::Checking } else { Phase::Posting }
+    }
+
+    /// Idle: an input is delivered; read A's record of it.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, input);
+        Some(Work { input, phase: Phase::Loading, version: 0, retried: false })
+    }
+
+    /// A's record of the input is read (at `version`): a recorded response means done, else make
+    /// the first call.
+    fn on_record(&self, w: &Work, record: Doc, version: Version, fx: &mut Effects<Self>) -> Option<Work> {
+        if record.kind == DocKind::Responded {
+            fx.ack(w.input);
+            None
+        } else {
+            self.call_in(fx, w.input, self.first_call(), version, false)
+        }
+    }
+
+    /// A call is answered with a response: POST after a GET that found no entry, else record the
+    /// response.
+    fn on_response(&self, w: &Work, response: Doc, fx: &mut Effects<Self>) -> Option<Work> {
+        match w.phase {
+            Phase::Checking if response.kind != DocKind::Processed => self.call_in(fx, w.input, Phase::Posting, w.version, false),
+            Phase::Checking | Phase::Posting => {
+                fx.put(STORE, w.input, doc(DocKind::Responded, 0), w.version);
+                Some(Work { phase: Phase::Responding, retried: false, ..w.clone() })
+            }
+            _ => unreachable!("a response while {w:?}"),
+        }
+    }
+
+    /// A call timed out: retry (GET first in `GetBeforePost`), or give up.
+    fn on_timeout(&self, w: &Work, fx: &mut Effects<Self>) -> Option<Work> {
+        if self.variant == Variant::GiveUp {
+            return None; // dropped: neither acked nor nacked
+        }
+        self.call_in(fx, w.input, self.first_call(), w.version, true)
+    }
+
+    /// The write of the response is answered, or a call timed out.
+    fn on_written(&self, w: &Work, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        match (w.phase, result) {
+            (Phase::Responding, WriteResult::Ok) => {
+                fx.ack(w.input);
+                None
+            }
+            (Phase::Responding, _) => {
+                fx.nack(w.input);
+                None
+            }
+            _ => self.on_timeout(w, fx),
+        }
     }
 }
 
@@ -143,41 +199,13 @@ impl Protocol for IdempotencyKeyProtocol {
         }
     }
 
+    /// Picks the step by the work's phase and the event, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, input);
-                Some(Work { input, phase: Phase::Loading, version: 0, retried: false })
-            }
-            (Some(w), Event::Loaded { version, doc: record, .. }) if w.phase == Phase::Loading => {
-                if record.kind == DocKind::Responded {
-                    fx.ack(w.input);
-                    None
-                } else {
-                    self.call(fx, w.input, self.first_call(), version, false)
-                }
-            }
-            (Some(w), Event::Loaded { doc: response, .. }) => match w.phase {
-                Phase::Checking if response.kind != DocKind::Processed => self.call(fx, w.input, Phase::Posting, w.version, false),
-                Phase::Checking | Phase::Posting => {
-                    fx.put(STORE, w.input, doc(DocKind::Responded, 0), w.version);
-                    Some(Work { phase: Phase::Responding, retried: false, ..w.clone() })
-                }
-                _ => unreachable!("a response while {w:?}"),
-            },
-            (Some(w), Event::Written { result, .. }) => match (w.phase, result) {
-                (Phase::Responding, WriteResult::Ok) => {
-                    fx.ack(w.input);
-                    None
-                }
-                (Phase::Responding, _) => {
-                    fx.nack(w.input);
-                    None
-                }
-                // A call timed out: retry (GET first in GetBeforePost), or give up.
-                _ if self.variant == Variant::GiveUp => None,
-                _ => self.call(fx, w.input, self.first_call(), w.version, true),
-            },
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(w), Event::Loaded { version, doc: record, .. }) if w.phase == Phase::Loading => self.on_record(w, record, version, fx),
+            (Some(w), Event::Loaded { doc: response, .. }) => self.on_response(w, response, fx),
+            (Some(w), Event::Written { result, .. }) => self.on_written(w, result, fx),
             (work, event) => unreachable!("idempotency-key handler got {event:?} while {work:?}"),
         }
     }
@@ -208,17 +236,17 @@ fn bounded_dedup_state(v: &V) -> bool {
 }
 
 fn duplicate_delivered(v: &V) -> bool {
-    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && doc_at(&v, w.input).kind == DocKind::Responded)
+    some_handler_holds(v, |w, _| w.phase == Phase::Loading && doc_at(v, w.input).kind == DocKind::Responded)
 }
 
 fn crash_mid_processing(v: &V) -> bool {
-    some_handler_holds(&v, |w, down| {
-        down && doc_at(&v, entry_key(w.input)).kind == DocKind::Processed && doc_at(&v, w.input).kind != DocKind::Responded
+    some_handler_holds(v, |w, down| {
+        down && doc_at(v, entry_key(w.input)).kind == DocKind::Processed && doc_at(v, w.input).kind != DocKind::Responded
     })
 }
 
 fn retry_after_ambiguous_timeout(v: &V) -> bool {
-    some_handler_holds(&v, |w, _| w.phase == Phase::Posting && w.retried && doc_at(&v, entry_key(w.input)).kind == DocKind::Processed)
+    some_handler_holds(v, |w, _| w.phase == Phase::Posting && w.retried && doc_at(v, entry_key(w.input)).kind == DocKind::Processed)
 }
 
 const PROPERTIES: &[Property<IdempotencyKeyProtocol>] = &[

@@ -13,7 +13,7 @@ use super::situations::{self, at_quiescence, some_handler_holds};
 use super::world_family::WorldFamily;
 use crate::property;
 use crate::world::Property;
-use crate::world::{TlaMap, world, Effects, Event, Input, Protocol, TlaNames, View, World, WriteResult};
+use crate::world::{TlaMap, world, Effects, Event, Input, Protocol, TlaNames, Version, View, World, WriteResult};
 use crate::core::tla::{int, record, string, Value};
 use crate::core::vocab::{Consts};
 use serde::Serialize;
@@ -120,52 +120,65 @@ pub struct IdempotentSetProtocol {
 const STORE: usize = 0;
 const KEY: u8 = 0;
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
+impl IdempotentSetProtocol {
+    /// Idle: an input is delivered; read the order.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, KEY);
+        Some(Work { input, phase: Phase::Loading })
+    }
+
+    /// The order is loaded: a duplicate publishes its event again and is acked; otherwise the
+    /// change is written.
+    fn on_loaded(&self, input: Input, version: Version, doc: Order, fx: &mut Effects<Self>) -> Option<Work> {
+        let v = self.variant;
+        let items = apply(&doc.items, input);
+        let duplicate = if v.dedup_by_id() { doc.processed.contains(&input) } else { items == doc.items };
+        if duplicate {
+            // Nothing to change: publish the event again (its first publication may have
+            // been lost to a crash) and ack.
+            fx.publish(output(input));
+            fx.ack(input);
+            return None;
+        }
+        let mut next = Order { items, processed: doc.processed.clone(), applied: doc.applied.clone() };
+        if v.dedup_by_id() {
+            next.processed.insert(input);
+        }
+        next.applied.push(input);
+        if v == Variant::PublishBeforeStore {
+            fx.publish(output(input));
+        }
+        fx.put(STORE, KEY, next, version);
+        Some(Work { input, phase: Phase::Writing })
+    }
+
+    /// The write is answered: publish and ack, or give the input back.
+    fn on_written(&self, input: Input, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        match (result, self.variant) {
+            (WriteResult::Ok, Variant::PublishBeforeStore) => fx.ack(input),
+            (WriteResult::Ok, _) => {
+                fx.publish(output(input));
+                fx.ack(input);
+            }
+            (_, Variant::GiveUp) => {} // dropped: neither acked nor nacked
+            (_, _) => fx.nack(input),
+        }
+        None
+    }
+}
+
 impl Protocol for IdempotentSetProtocol {
     type Doc = Order;
     type Output = Output;
     type Work = Work;
 
-
+    /// Picks the step by the work's phase, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Order>, fx: &mut Effects<Self>) -> Option<Work> {
-        let v = self.variant;
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, KEY);
-                Some(Work { input, phase: Phase::Loading })
-            }
-            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
-                let items = apply(&doc.items, input);
-                let duplicate = if v.dedup_by_id() { doc.processed.contains(&input) } else { items == doc.items };
-                if duplicate {
-                    // Nothing to change: publish the event again (its first publication may have
-                    // been lost to a crash) and ack.
-                    fx.publish(output(input));
-                    fx.ack(input);
-                    return None;
-                }
-                let mut next = Order { items, processed: doc.processed.clone(), applied: doc.applied.clone() };
-                if v.dedup_by_id() {
-                    next.processed.insert(input);
-                }
-                next.applied.push(input);
-                if v == Variant::PublishBeforeStore {
-                    fx.publish(output(input));
-                }
-                fx.put(STORE, KEY, next, version);
-                Some(Work { input, phase: Phase::Writing })
-            }
-            (Some(&Work { input, phase: Phase::Writing }), Event::Written { result, .. }) => {
-                match (result, v) {
-                    (WriteResult::Ok, Variant::PublishBeforeStore) => fx.ack(input),
-                    (WriteResult::Ok, _) => {
-                        fx.publish(output(input));
-                        fx.ack(input);
-                    }
-                    (_, Variant::GiveUp) => {}
-                    (_, _) => fx.nack(input),
-                }
-                None
-            }
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_loaded(input, version, doc, fx),
+            (Some(&Work { input, phase: Phase::Writing }), Event::Written { result, .. }) => self.on_written(input, result, fx),
             (work, event) => unreachable!("handler got {event:?} while {work:?}"),
         }
     }
@@ -179,7 +192,7 @@ fn order(v: &View<'_, IdempotentSetProtocol>) -> Order {
 
 /// No event is visible for an input whose change was never committed.
 fn no_ghost_messages(v: &V) -> bool {
-    let o = order(&v);
+    let o = order(v);
     (1..=v.world.inputs).all(|i| !v.outputs().contains(&output(i)) || o.committed(i))
 }
 
@@ -213,20 +226,20 @@ fn exactly_once_outcome(v: &V) -> bool {
 
 /// A handler is loading a copy of an input whose change is already committed.
 fn duplicate_delivered(v: &V) -> bool {
-    let o = order(&v);
-    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && o.committed(w.input))
+    let o = order(v);
+    some_handler_holds(v, |w, _| w.phase == Phase::Loading && o.committed(w.input))
 }
 
 /// A handler is down after committing its input's change and before its event was published.
 fn crash_mid_processing(v: &V) -> bool {
-    let o = order(&v);
-    some_handler_holds(&v, |w, down| down && o.committed(w.input) && !v.outputs().contains(&output(w.input)))
+    let o = order(v);
+    some_handler_holds(v, |w, down| down && o.committed(w.input) && !v.outputs().contains(&output(w.input)))
 }
 
 /// A handler holds a copy of an `AddItem` whose `RemoveItem` is already committed.
 fn late_duplicate(v: &V) -> bool {
-    let o = order(&v);
-    some_handler_holds(&v, |w, _| is_add(w.input) && o.committed(w.input + 1))
+    let o = order(v);
+    some_handler_holds(v, |w, _| is_add(w.input) && o.committed(w.input + 1))
 }
 
 const PROPERTIES: &[Property<IdempotentSetProtocol>] = &[

@@ -110,7 +110,7 @@ impl InboxProtocol {
 
     /// Dispatch the entry's output of `doc` (at `version`), then mark and clean up in the
     /// variant's order.
-    fn dispatch(&self, fx: &mut Effects<Self>, input: Input, doc: &Doc, version: Version, out: Output) -> Option<Work> {
+    fn dispatch_entry(&self, fx: &mut Effects<Self>, input: Input, doc: &Doc, version: Version, out: Output) -> Option<Work> {
         fx.publish(out);
         if self.variant == Variant::CleanupBeforeMark {
             fx.put(STORE, ENTITY, doc.cleaned(input), version);
@@ -132,68 +132,87 @@ impl InboxProtocol {
     }
 }
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
+impl InboxProtocol {
+    /// Idle: an input is delivered; load the entity (check the inbox first in `CheckBeforeLoad`).
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        if self.variant == Variant::CheckBeforeLoad {
+            self.check_inbox(fx, input);
+            return Self::work(input, Phase::Checking { entity: None });
+        }
+        fx.get(STORE, ENTITY);
+        Self::work(input, Phase::Loading)
+    }
+
+    /// The entity is loaded: dispatch a pending entry, or check the inbox.
+    fn on_entity(&self, input: Input, version: Version, doc: Doc, fx: &mut Effects<Self>) -> Option<Work> {
+        match doc.entry(input) {
+            Some(out) => self.dispatch_entry(fx, input, &doc, version, out),
+            None if self.variant == Variant::CheckBeforeLoad => self.commit(fx, input, &doc, version),
+            None => {
+                self.check_inbox(fx, input);
+                Self::work(input, Phase::Checking { entity: Some((doc, version)) })
+            }
+        }
+    }
+
+    /// The inbox record is read (`record`: its version, 0 if it does not exist): the id is
+    /// known, or process (load the entity first if not loaded).
+    fn on_record(&self, input: Input, entity: Option<&(Doc, Version)>, record: Version, fx: &mut Effects<Self>) -> Option<Work> {
+        if record > 0 {
+            fx.ack(input);
+            return None;
+        }
+        match entity {
+            Some((doc, version)) => self.commit(fx, input, doc, *version),
+            None => {
+                fx.get(STORE, ENTITY);
+                Self::work(input, Phase::Loading)
+            }
+        }
+    }
+
+    /// A write is answered.
+    fn on_written(&self, input: Input, phase: &Phase, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        if result != WriteResult::Ok {
+            if self.variant != Variant::GiveUp {
+                fx.nack(input);
+            }
+            return None;
+        }
+        match phase {
+            Phase::Committing { doc, version, out } => self.dispatch_entry(fx, input, doc, version + 1, *out),
+            Phase::Marking { clean: Some((doc, version)) } => {
+                fx.put(STORE, ENTITY, doc.clone(), *version);
+                Self::work(input, Phase::Cleaning { mark: false })
+            }
+            Phase::Cleaning { mark: true } => {
+                fx.put_unchecked(STORE, INBOX_KEYS + input, Doc::default());
+                Self::work(input, Phase::Marking { clean: None })
+            }
+            Phase::Marking { clean: None } | Phase::Cleaning { mark: false } => {
+                fx.ack(input);
+                None
+            }
+            Phase::Loading | Phase::Checking { .. } => unreachable!("a write answered while reading"),
+        }
+    }
+}
+
 impl Protocol for InboxProtocol {
     type Doc = Doc;
     type Output = Output;
     type Work = Work;
 
-
+    /// Picks the step by the work's phase, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                if self.variant == Variant::CheckBeforeLoad {
-                    self.check_inbox(fx, input);
-                    return Self::work(input, Phase::Checking { entity: None });
-                }
-                fx.get(STORE, ENTITY);
-                Self::work(input, Phase::Loading)
-            }
-            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => match doc.entry(input) {
-                Some(out) => self.dispatch(fx, input, &doc, version, out),
-                None if self.variant == Variant::CheckBeforeLoad => self.commit(fx, input, &doc, version),
-                None => {
-                    self.check_inbox(fx, input);
-                    Self::work(input, Phase::Checking { entity: Some((doc, version)) })
-                }
-            },
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_entity(input, version, doc, fx),
             (Some(Work { input, phase: Phase::Checking { entity } }), Event::Loaded { version: record, .. }) => {
-                if record > 0 {
-                    fx.ack(*input);
-                    return None;
-                }
-                match entity {
-                    Some((doc, version)) => self.commit(fx, *input, doc, *version),
-                    None => {
-                        fx.get(STORE, ENTITY);
-                        Self::work(*input, Phase::Loading)
-                    }
-                }
+                self.on_record(*input, entity.as_ref(), record, fx)
             }
-            (Some(Work { input, phase }), Event::Written { result: WriteResult::Ok, .. }) => {
-                let input = *input;
-                match phase {
-                    Phase::Committing { doc, version, out } => self.dispatch(fx, input, doc, version + 1, *out),
-                    Phase::Marking { clean: Some((doc, version)) } => {
-                        fx.put(STORE, ENTITY, doc.clone(), *version);
-                        Self::work(input, Phase::Cleaning { mark: false })
-                    }
-                    Phase::Cleaning { mark: true } => {
-                        fx.put_unchecked(STORE, INBOX_KEYS + input, Doc::default());
-                        Self::work(input, Phase::Marking { clean: None })
-                    }
-                    Phase::Marking { clean: None } | Phase::Cleaning { mark: false } => {
-                        fx.ack(input);
-                        None
-                    }
-                    Phase::Loading | Phase::Checking { .. } => unreachable!("a write answered while reading"),
-                }
-            }
-            (Some(w), Event::Written { .. }) => {
-                if self.variant != Variant::GiveUp {
-                    fx.nack(w.input);
-                }
-                None
-            }
+            (Some(Work { input, phase }), Event::Written { result, .. }) => self.on_written(*input, phase, result, fx),
             (work, event) => unreachable!("inbox handler got {event:?} while {work:?}"),
         }
     }
@@ -215,13 +234,13 @@ fn inbox_ids(v: &View<'_, InboxProtocol>) -> usize {
 
 /// The inbox holds no more ids than there are inputs the broker may still deliver.
 fn bounded_dedup_state(v: &V) -> bool {
-    inbox_ids(&v) <= situations::inputs_in_flight(&v)
+    inbox_ids(v) <= situations::inputs_in_flight(v)
 }
 
 /// A handler is loading the entity for a copy of an input whose change is already committed.
 fn duplicate_delivered(v: &V) -> bool {
     let e = v.store(STORE).doc(ENTITY);
-    situations::some_handler_holds(&v, |w: &Work, _| w.phase == Phase::Loading && e.ledger.stored(w.input).is_some())
+    situations::some_handler_holds(v, |w: &Work, _| w.phase == Phase::Loading && e.ledger.stored(w.input).is_some())
 }
 
 
@@ -230,7 +249,7 @@ fn duplicate_delivered(v: &V) -> bool {
 fn crash_between_writes(v: &V) -> bool {
     let e = v.store(STORE).doc(ENTITY);
     let store = v.store(STORE);
-    situations::some_handler_holds(&v, |w: &Work, down| {
+    situations::some_handler_holds(v, |w: &Work, down| {
         down && matches!(w.phase, Phase::Committing { .. } | Phase::Marking { .. } | Phase::Cleaning { .. })
             && e.ledger.stored(w.input).is_some()
             && (e.entry(w.input).is_some() || store.get(INBOX_KEYS + w.input).0 == 0)

@@ -13,7 +13,7 @@ use super::situations::{self, at_quiescence, some_handler_holds};
 use super::world_family::WorldFamily;
 use crate::property;
 use crate::world::Property;
-use crate::world::{TlaMap, world, Effects, Event, FreshId, Input, Protocol, TlaNames, View, World, WriteResult};
+use crate::world::{TlaMap, world, Effects, Event, FreshId, Input, Protocol, TlaNames, Version, View, World, WriteResult};
 use crate::core::tla::{self, int, record, string, Value};
 use crate::core::vocab::{Consts};
 use serde::Serialize;
@@ -143,67 +143,88 @@ impl MessageIdProtocol {
     }
 }
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
+impl MessageIdProtocol {
+    /// Idle: an input is delivered; read the range.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, KEY);
+        Some(Work { input, phase: Phase::Loading })
+    }
+
+    /// The range is loaded: a duplicate publishes its result again and is acked; otherwise the
+    /// change is written, with the id (but for `SeparateIdWrite`).
+    fn on_loaded(&self, input: Input, version: Version, doc: Range, fx: &mut Effects<Self>) -> Option<Work> {
+        use Variant::*;
+        let v = self.variant;
+        if doc.processed.contains(&input) {
+            // A duplicate: publish the result again, and ack.
+            let outcome = match v {
+                RecomputeOnDuplicate => doc.outcome(input),
+                _ => doc.recorded(input).expect("a processed input is in the log"),
+            };
+            self.publish(input, outcome, fx);
+            fx.ack(input);
+            return None;
+        }
+        let outcome = doc.outcome(input);
+        let mut next = doc.with(input, outcome);
+        if v != SeparateIdWrite {
+            next.processed.insert(input);
+        }
+        if v == PublishBeforeStore {
+            self.publish(input, outcome, fx);
+        }
+        fx.put(STORE, KEY, next, version);
+        Some(Work { input, phase: Phase::Writing(outcome) })
+    }
+
+    /// `SeparateIdWrite`: the range is read again; write the id.
+    fn on_reloaded(&self, input: Input, outcome: Outcome, version: Version, doc: Range, fx: &mut Effects<Self>) -> Option<Work> {
+        let mut next = doc.clone();
+        next.processed.insert(input);
+        fx.put(STORE, KEY, next, version);
+        Some(Work { input, phase: Phase::Marking(outcome) })
+    }
+
+    /// A write is answered: publish and ack, or give the input back.
+    fn on_written(&self, w: Work, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        use Variant::*;
+        let v = self.variant;
+        let Work { input, phase: Phase::Writing(outcome) | Phase::Marking(outcome) } = w else {
+            unreachable!("a write answered while {w:?}")
+        };
+        if result == WriteResult::Ok && matches!(w.phase, Phase::Writing(_)) && v == SeparateIdWrite {
+            // The state change is stored; now read the range again to mark the id.
+            fx.get(STORE, KEY);
+            return Some(Work { input, phase: Phase::Reloading(outcome) });
+        }
+        match (result, v) {
+            (WriteResult::Ok, PublishBeforeStore) => fx.ack(input),
+            (WriteResult::Ok, _) => {
+                self.publish(input, outcome, fx);
+                fx.ack(input);
+            }
+            (_, GiveUp) => {} // dropped: neither acked nor nacked
+            (_, _) => fx.nack(input),
+        }
+        None
+    }
+}
+
 impl Protocol for MessageIdProtocol {
     type Doc = Range;
     type Output = Output;
     type Work = Work;
 
-
+    /// Picks the step by the work's phase, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Range>, fx: &mut Effects<Self>) -> Option<Work> {
-        use Variant::*;
-        let v = self.variant;
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, KEY);
-                Some(Work { input, phase: Phase::Loading })
-            }
-            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
-                if doc.processed.contains(&input) {
-                    // A duplicate: publish the result again, and ack.
-                    let outcome = match v {
-                        RecomputeOnDuplicate => doc.outcome(input),
-                        _ => doc.recorded(input).expect("a processed input is in the log"),
-                    };
-                    self.publish(input, outcome, fx);
-                    fx.ack(input);
-                    return None;
-                }
-                let outcome = doc.outcome(input);
-                let mut next = doc.with(input, outcome);
-                if v != SeparateIdWrite {
-                    next.processed.insert(input);
-                }
-                if v == PublishBeforeStore {
-                    self.publish(input, outcome, fx);
-                }
-                fx.put(STORE, KEY, next, version);
-                Some(Work { input, phase: Phase::Writing(outcome) })
-            }
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_loaded(input, version, doc, fx),
             (Some(&Work { input, phase: Phase::Reloading(outcome) }), Event::Loaded { version, doc, .. }) => {
-                let mut next = doc.clone();
-                next.processed.insert(input);
-                fx.put(STORE, KEY, next, version);
-                Some(Work { input, phase: Phase::Marking(outcome) })
+                self.on_reloaded(input, outcome, version, doc, fx)
             }
-            (Some(&Work { input, phase: Phase::Writing(outcome) }), Event::Written { result: WriteResult::Ok, .. })
-                if v == SeparateIdWrite =>
-            {
-                // The state change is stored; now read the range again to mark the id.
-                fx.get(STORE, KEY);
-                Some(Work { input, phase: Phase::Reloading(outcome) })
-            }
-            (Some(&Work { input, phase: Phase::Writing(outcome) | Phase::Marking(outcome) }), Event::Written { result, .. }) => {
-                match (result, v) {
-                    (WriteResult::Ok, PublishBeforeStore) => fx.ack(input),
-                    (WriteResult::Ok, _) => {
-                        self.publish(input, outcome, fx);
-                        fx.ack(input);
-                    }
-                    (_, GiveUp) => {}
-                    (_, _) => fx.nack(input),
-                }
-                None
-            }
+            (Some(&w), Event::Written { result, .. }) => self.on_written(w, result, fx),
             (work, event) => unreachable!("handler got {event:?} while {work:?}"),
         }
     }
@@ -221,7 +242,7 @@ fn published(v: &View<'_, MessageIdProtocol>, shot: Input) -> bool {
 
 /// No result is visible for a shot whose change was never committed.
 fn no_ghost_messages(v: &V) -> bool {
-    let r = range(&v);
+    let r = range(v);
     v.outputs().iter().all(|o| r.committed(o.shot))
 }
 
@@ -241,7 +262,7 @@ fn at_most_once_state_change(v: &V) -> bool {
 
 /// All copies of a shot's result are identical (same id, same result) and agree with the log.
 fn consistent_output(v: &V) -> bool {
-    let r = range(&v);
+    let r = range(v);
     let outs = v.outputs();
     outs.iter().all(|o| {
         outs.iter().all(|q| q.shot != o.shot || q == o)
@@ -267,21 +288,21 @@ fn exactly_once_outcome(v: &V) -> bool {
 
 /// A handler is loading a copy of an input whose change is already committed.
 fn duplicate_delivered(v: &V) -> bool {
-    let r = range(&v);
-    some_handler_holds(&v, |w, _| w.phase == Phase::Loading && r.committed(w.input))
+    let r = range(v);
+    some_handler_holds(v, |w, _| w.phase == Phase::Loading && r.committed(w.input))
 }
 
 /// A handler is down after committing a shot and before any result of it was published.
 fn crash_mid_processing(v: &V) -> bool {
-    let r = range(&v);
-    some_handler_holds(&v, |w, down| down && is_shot(w.input) && r.committed(w.input) && !published(&v, w.input))
+    let r = range(v);
+    some_handler_holds(v, |w, down| down && is_shot(w.input) && r.committed(w.input) && !published(v, w.input))
 }
 
 /// A handler holds a copy of a shot already committed, and the target has moved since.
 fn moving_target(v: &V) -> bool {
-    let r = range(&v);
+    let r = range(v);
     let moved_since = |shot: Input| r.log.iter().skip_while(|(i, _)| *i != shot).any(|(_, o)| *o == Outcome::Moved);
-    some_handler_holds(&v, |w, _| is_shot(w.input) && moved_since(w.input))
+    some_handler_holds(v, |w, _| is_shot(w.input) && moved_since(w.input))
 }
 
 const PROPERTIES: &[Property<MessageIdProtocol>] = &[

@@ -116,57 +116,73 @@ impl OutboxProtocol {
     }
 }
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
+impl OutboxProtocol {
+    /// Idle: an input is delivered; load the entity.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, KEY);
+        Some(Work { input, phase: Phase::Loading })
+    }
+
+    /// The entity is loaded: process a new input, or dispatch a pending entry, or ack.
+    fn on_loaded(&self, input: Input, version: Version, doc: Entity, fx: &mut Effects<Self>) -> Option<Work> {
+        match doc.entry(input) {
+            None => {
+                let out = Output { input, position: doc.ledger.next_position() };
+                let mut committed = doc.committed(input, out);
+                if self.variant == Variant::DispatchBeforeCommit {
+                    // Already dispatched: commit the entry as cleared.
+                    fx.publish(out);
+                    committed = committed.cleared(input, true);
+                }
+                self.write(fx, committed.clone(), version);
+                Some(Work { input, phase: Phase::Committing { doc: committed, version, out } })
+            }
+            Some(Some(out)) => self.dispatch_and_clear(fx, input, &doc, version, out),
+            Some(None) => {
+                fx.ack(input);
+                None
+            }
+        }
+    }
+
+    /// A write is answered.
+    fn on_written(&self, input: Input, phase: &Phase, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        if result != WriteResult::Ok {
+            if self.variant != Variant::GiveUp {
+                fx.nack(input);
+            }
+            return None;
+        }
+        match phase {
+            Phase::Committing { .. } if self.variant == Variant::DispatchBeforeCommit => {
+                fx.ack(input);
+                None
+            }
+            Phase::Committing { doc, version, out } => self.dispatch_and_clear(fx, input, doc, version + 1, *out),
+            Phase::Clearing { publish_after } => {
+                if let Some(out) = publish_after {
+                    fx.publish(*out);
+                }
+                fx.ack(input);
+                None
+            }
+            Phase::Loading => unreachable!("a write answered while loading"),
+        }
+    }
+}
+
 impl Protocol for OutboxProtocol {
     type Doc = Entity;
     type Output = Output;
     type Work = Work;
 
-
+    /// Picks the step by the work's phase, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Entity>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, KEY);
-                Some(Work { input, phase: Phase::Loading })
-            }
-            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => match doc.entry(input) {
-                None => {
-                    let out = Output { input, position: doc.ledger.next_position() };
-                    let mut committed = doc.committed(input, out);
-                    if self.variant == Variant::DispatchBeforeCommit {
-                        // Already dispatched: commit the entry as cleared.
-                        fx.publish(out);
-                        committed = committed.cleared(input, true);
-                    }
-                    self.write(fx, committed.clone(), version);
-                    Some(Work { input, phase: Phase::Committing { doc: committed, version, out } })
-                }
-                Some(Some(out)) => self.dispatch_and_clear(fx, input, &doc, version, out),
-                Some(None) => {
-                    fx.ack(input);
-                    None
-                }
-            },
-            (Some(Work { input, phase }), Event::Written { result: WriteResult::Ok, .. }) => match phase {
-                Phase::Committing { .. } if self.variant == Variant::DispatchBeforeCommit => {
-                    fx.ack(*input);
-                    None
-                }
-                Phase::Committing { doc, version, out } => self.dispatch_and_clear(fx, *input, doc, version + 1, *out),
-                Phase::Clearing { publish_after } => {
-                    if let Some(out) = publish_after {
-                        fx.publish(*out);
-                    }
-                    fx.ack(*input);
-                    None
-                }
-                Phase::Loading => unreachable!("a write answered while loading"),
-            },
-            (Some(w), Event::Written { .. }) => {
-                if self.variant != Variant::GiveUp {
-                    fx.nack(w.input);
-                }
-                None
-            }
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_loaded(input, version, doc, fx),
+            (Some(Work { input, phase }), Event::Written { result, .. }) => self.on_written(*input, phase, result, fx),
             (work, event) => unreachable!("outbox handler got {event:?} while {work:?}"),
         }
     }
@@ -187,12 +203,12 @@ fn entity(v: &View<'_, OutboxProtocol>) -> Entity {
 
 /// The document holds no more ids than there are inputs the broker may still deliver.
 fn bounded_dedup_state(v: &V) -> bool {
-    entity(&v).outbox.len() <= situations::inputs_in_flight(&v)
+    entity(v).outbox.len() <= situations::inputs_in_flight(v)
 }
 
 /// A handler is loading a copy of an input whose id is already in the document.
 fn duplicate_delivered(v: &V) -> bool {
-    let e = entity(&v);
+    let e = entity(v);
     let found = v.handlers().any(|(h, _)| {
         h.work.as_ref().is_some_and(|w| w.phase == Phase::Loading && e.entry(w.input).is_some())
     });
@@ -201,13 +217,13 @@ fn duplicate_delivered(v: &V) -> bool {
 
 /// A handler is down after its commit applied and before the entry's output was dispatched.
 fn crash_mid_processing(v: &V) -> bool {
-    let e = entity(&v);
+    let e = entity(v);
     let found = v.handlers().any(|(h, crashed)| {
         crashed
             && h.work.as_ref().is_some_and(|w| {
                 matches!(w.phase, Phase::Committing { .. })
                     && matches!(e.entry(w.input), Some(Some(_)))
-                    && !ledger::output_sent(&v, w.input)
+                    && !ledger::output_sent(v, w.input)
             })
     });
     found

@@ -124,8 +124,9 @@ impl OutboxOutOfDocumentProtocol {
     }
 
     /// Complete transaction `txn` of `entity` (at `version`), whose output is `out` (None: no
-    /// record to dispatch). The three steps in the variant's order; `first` is true for the
-    /// first step.
+    /// record to dispatch): the first of its steps, in the variant's order. Once it is complete,
+    /// start over (`restart`) or ack.
+    #[allow(clippy::too_many_arguments)] // the TLA+ twin's parameters, and the effects
     fn complete(&self, fx: &mut Effects<Self>, input: Input, txn: Input, entity: Doc, version: Version, out: Option<Output>, restart: bool) -> Step {
         let dispatch_first = self.variant != Variant::MarkBeforeDispatch;
         if dispatch_first {
@@ -160,7 +161,7 @@ impl OutboxOutOfDocumentProtocol {
                 }
             }
             if self.variant == Variant::ClearBeforeMark {
-                return self.finish(fx, input, restart);
+                return self.finished(fx, input, restart);
             }
             fx.put(STORE, ENTITY, entity.without_txn(txn), version);
             return Self::work(input, Phase::Completing { txn, entity: entity.clone(), version, out, marking: false, restart });
@@ -172,10 +173,11 @@ impl OutboxOutOfDocumentProtocol {
                 return Self::work(input, Phase::Completing { txn, entity: entity.clone(), version, out, marking: true, restart });
             }
         }
-        self.finish(fx, input, restart)
+        self.finished(fx, input, restart)
     }
 
-    fn finish(&self, fx: &mut Effects<Self>, input: Input, restart: bool) -> Step {
+    /// Done with a completion: start over (`restart`), or ack.
+    fn finished(&self, fx: &mut Effects<Self>, input: Input, restart: bool) -> Step {
         if restart {
             fx.get(STORE, RECORD_KEYS + input);
             return Self::work(input, Phase::LoadingRecord);
@@ -185,66 +187,86 @@ impl OutboxOutOfDocumentProtocol {
     }
 }
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
+impl OutboxOutOfDocumentProtocol {
+    /// Idle: an input is delivered; read its outbox record.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Step {
+        fx.get(STORE, RECORD_KEYS + input);
+        Self::work(input, Phase::LoadingRecord)
+    }
+
+    /// The input's record is read (at `version`): done means processed; else load the entity.
+    fn on_record(&self, input: Input, version: Version, doc: Doc, fx: &mut Effects<Self>) -> Step {
+        if doc.record.is_some_and(|r| r.done) {
+            fx.ack(input);
+            return None;
+        }
+        fx.get(STORE, ENTITY);
+        Self::work(input, Phase::LoadingEntity { record: version })
+    }
+
+    /// The entity is loaded: complete an unfinished transaction first (in `SkipCompletion` only
+    /// our own), else stage the record (read at `record`).
+    fn on_entity(&self, input: Input, record: Version, version: Version, doc: Doc, fx: &mut Effects<Self>) -> Step {
+        let pending = doc.txns.iter().copied().find(|t| self.variant != Variant::SkipCompletion || *t == input);
+        if let Some(txn) = pending {
+            fx.get(STORE, RECORD_KEYS + txn);
+            return Self::work(input, Phase::LoadingTxn { txn, entity: doc, version });
+        }
+        let out = Output { input, position: doc.ledger.next_position() };
+        if self.variant == Variant::DispatchBeforeCommit {
+            fx.publish(out);
+        }
+        fx.put(STORE, RECORD_KEYS + input, Doc::record(out, false), record);
+        Self::work(input, Phase::Staging { entity: doc, version, out })
+    }
+
+    /// The record of transaction `txn` of `entity` (read at `version`) is read: dispatch its
+    /// output, unless it is done already or missing.
+    fn on_txn_record(&self, input: Input, txn: Input, entity: &Doc, version: Version, doc: Doc, fx: &mut Effects<Self>) -> Step {
+        let out = doc.record.filter(|r| !r.done).map(|r| r.out);
+        self.complete(fx, input, txn, entity.clone(), version, out, true)
+    }
+
+    /// A write is answered.
+    fn on_written(&self, input: Input, phase: &Phase, result: WriteResult, fx: &mut Effects<Self>) -> Step {
+        if result != WriteResult::Ok {
+            if self.variant != Variant::GiveUp {
+                fx.nack(input);
+            }
+            return None;
+        }
+        match phase {
+            Phase::Staging { entity, version, out } => {
+                let doc = entity.with_txn(input, *out);
+                fx.put(STORE, ENTITY, doc.clone(), *version);
+                Self::work(input, Phase::Committing { doc, version: *version, out: *out })
+            }
+            Phase::Committing { doc, version, out } => self.complete(fx, input, input, doc.clone(), version + 1, Some(*out), false),
+            Phase::Completing { .. } => self.completed_step(fx, input, phase),
+            _ => unreachable!("a write answered while reading"),
+        }
+    }
+}
+
 impl Protocol for OutboxOutOfDocumentProtocol {
     type Doc = Doc;
 
     type Output = Output;
     type Work = Work;
 
+    /// Picks the step by the work's phase, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Step {
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, RECORD_KEYS + input);
-                Self::work(input, Phase::LoadingRecord)
-            }
-            (Some(&Work { input, phase: Phase::LoadingRecord }), Event::Loaded { version, doc, .. }) => {
-                if doc.record.is_some_and(|r| r.done) {
-                    fx.ack(input);
-                    return None;
-                }
-                fx.get(STORE, ENTITY);
-                Self::work(input, Phase::LoadingEntity { record: version })
-            }
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(&Work { input, phase: Phase::LoadingRecord }), Event::Loaded { version, doc, .. }) => self.on_record(input, version, doc, fx),
             (Some(&Work { input, phase: Phase::LoadingEntity { record } }), Event::Loaded { version, doc, .. }) => {
-                // An unfinished transaction is completed first (in SkipCompletion, only our own).
-                let pending = doc.txns.iter().copied().find(|t| self.variant != Variant::SkipCompletion || *t == input);
-                if let Some(txn) = pending {
-                    fx.get(STORE, RECORD_KEYS + txn);
-                    return Self::work(input, Phase::LoadingTxn { txn, entity: doc, version });
-                }
-                let out = Output { input, position: doc.ledger.next_position() };
-                if self.variant == Variant::DispatchBeforeCommit {
-                    fx.publish(out);
-                }
-                fx.put(STORE, RECORD_KEYS + input, Doc::record(out, false), record);
-                Self::work(input, Phase::Staging { entity: doc, version, out })
+                self.on_entity(input, record, version, doc, fx)
             }
             (Some(Work { input, phase: Phase::LoadingTxn { txn, entity, version } }), Event::Loaded { doc, .. }) => {
-                // A record already done needs no dispatch; a missing one has nothing to dispatch.
-                let out = doc.record.filter(|r| !r.done).map(|r| r.out);
-                self.complete(fx, *input, *txn, entity.clone(), *version, out, true)
+                self.on_txn_record(*input, *txn, entity, *version, doc, fx)
             }
-            (Some(Work { input, phase }), Event::Written { result: WriteResult::Ok, .. }) => {
-                let input = *input;
-                match phase {
-                    Phase::Staging { entity, version, out } => {
-                        let doc = entity.with_txn(input, *out);
-                        fx.put(STORE, ENTITY, doc.clone(), *version);
-                        Self::work(input, Phase::Committing { doc, version: *version, out: *out })
-                    }
-                    Phase::Committing { doc, version, out } => {
-                        self.complete(fx, input, input, doc.clone(), version + 1, Some(*out), false)
-                    }
-                    Phase::Completing { .. } => self.completed_step(fx, input, phase),
-                    _ => unreachable!("a write answered while reading"),
-                }
-            }
-            (Some(w), Event::Written { .. }) => {
-                if self.variant != Variant::GiveUp {
-                    fx.nack(w.input);
-                }
-                None
-            }
+            (Some(Work { input, phase }), Event::Written { result, .. }) => self.on_written(*input, phase, result, fx),
             (work, event) => unreachable!("outbox-out-of-document handler got {event:?} while {work:?}"),
         }
     }
@@ -271,7 +293,7 @@ fn bounded_dedup_state(v: &V) -> bool {
 /// A handler is reading the outbox record of a copy of an input whose change is committed.
 fn duplicate_delivered(v: &V) -> bool {
     let e = v.store(STORE).doc(ENTITY);
-    situations::some_handler_holds(&v, |w: &Work, _| w.phase == Phase::LoadingRecord && e.ledger.stored(w.input).is_some())
+    situations::some_handler_holds(v, |w: &Work, _| w.phase == Phase::LoadingRecord && e.ledger.stored(w.input).is_some())
 }
 
 
@@ -279,16 +301,16 @@ fn duplicate_delivered(v: &V) -> bool {
 /// record is not done or its transaction id is still in the entity.
 fn crash_between_writes(v: &V) -> bool {
     let e = v.store(STORE).doc(ENTITY);
-    situations::some_handler_holds(&v, |w: &Work, down| {
+    situations::some_handler_holds(v, |w: &Work, down| {
         down && matches!(w.phase, Phase::Committing { .. } | Phase::Completing { .. })
             && e.ledger.stored(w.input).is_some()
-            && (!record_done(&v, w.input) || e.txns.contains(&w.input))
+            && (!record_done(v, w.input) || e.txns.contains(&w.input))
     })
 }
 
 /// A handler is completing the unfinished transaction of another input before its own.
 fn completes_other_transaction(v: &V) -> bool {
-    situations::some_handler_holds(&v, |w: &Work, _| matches!(w.phase, Phase::LoadingTxn { txn, .. } if txn != w.input))
+    situations::some_handler_holds(v, |w: &Work, _| matches!(w.phase, Phase::LoadingTxn { txn, .. } if txn != w.input))
 }
 
 const PROPERTIES: &[Property<OutboxOutOfDocumentProtocol>] = &[

@@ -119,81 +119,86 @@ pub struct OutboxRelayProtocol {
 const STORE: usize = 0;
 const KEY: u8 = 0;
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are: the
+/// handler's (`on_input_loaded`, `on_committed`) and a relay's (`on_polled`, `on_relay_written`).
 impl OutboxRelayProtocol {
-    /// The handler: commit the change with its outbox row, then ack.
-    fn on_input(&self, w: &Work, event: Event<Entity>, fx: &mut Effects<Self>) -> Option<Work> {
-        let m = w.input;
-        match (&w.phase, event) {
-            (Phase::Loading, Event::Loaded { version, doc, .. }) => {
-                if doc.row(m).is_some() {
-                    fx.ack(m);
-                    return None;
-                }
-                let out = Output { input: m, position: doc.ledger.next_position() };
-                let dual = self.variant == Variant::DualWrite;
-                if dual {
-                    fx.publish(out);
-                }
-                fx.put(STORE, KEY, doc.committed(m, out, dual), version);
-                Some(Work { input: m, phase: Phase::Committing })
-            }
-            (Phase::Committing, Event::Written { result: WriteResult::Ok, .. }) => {
-                fx.ack(m);
-                None
-            }
-            (Phase::Committing, Event::Written { .. }) => {
-                fx.nack(m);
-                None
-            }
-            (phase, event) => unreachable!("outbox-relay handler got {event:?} while {phase:?}"),
-        }
+    /// Poll again: read the outbox.
+    fn poll_again(&self, job: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, KEY);
+        Some(Work { input: job, phase: Phase::Loading })
     }
 
-    /// A relay: publish and mark the oldest open row, poll again, ack the job when none is left.
-    fn on_job(&self, w: &Work, event: Event<Entity>, fx: &mut Effects<Self>) -> Option<Work> {
-        let job = w.input;
-        let poll = |fx: &mut Effects<Self>| {
-            fx.get(STORE, KEY);
-            Some(Work { input: job, phase: Phase::Loading })
+    /// Idle: an input (or a relay's job) is delivered; load the entity.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, KEY);
+        Some(Work { input, phase: Phase::Loading })
+    }
+
+    /// The handler has loaded the entity: ack a known input, else commit.
+    fn on_input_loaded(&self, m: Input, version: Version, doc: Entity, fx: &mut Effects<Self>) -> Option<Work> {
+        if doc.row(m).is_some() {
+            fx.ack(m);
+            return None;
+        }
+        let out = Output { input: m, position: doc.ledger.next_position() };
+        let dual = self.variant == Variant::DualWrite;
+        if dual {
+            fx.publish(out);
+        }
+        fx.put(STORE, KEY, doc.committed(m, out, dual), version);
+        Some(Work { input: m, phase: Phase::Committing })
+    }
+
+    /// The handler's commit is answered.
+    fn on_committed(&self, m: Input, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        if result == WriteResult::Ok {
+            fx.ack(m);
+        } else {
+            fx.nack(m);
+        }
+        None
+    }
+
+    /// A relay has read the outbox: take the oldest open row, or ack the job.
+    fn on_polled(&self, job: Input, version: Version, doc: Entity, fx: &mut Effects<Self>) -> Option<Work> {
+        let me = fx.handler();
+        let Some(row) = doc.oldest_open(me) else {
+            fx.ack(job);
+            return None;
         };
-        match (&w.phase, event) {
-            (Phase::Loading, Event::Loaded { version, doc, .. }) => {
-                let me = fx.handler();
-                let Some(row) = doc.oldest_open(me) else {
-                    fx.ack(job);
-                    return None;
-                };
-                let m = row.out.input;
-                let phase = if self.variant == Variant::CompetingRelays && row.claim.is_none() {
-                    let claimed = doc.with_row(m, |r| r.claim = Some(me));
-                    fx.put(STORE, KEY, claimed.clone(), version);
-                    Phase::Claiming { doc: claimed, version, out: row.out }
-                } else if self.variant == Variant::MarkBeforePublish {
-                    fx.put(STORE, KEY, doc.marked(m), version);
-                    Phase::MarkThenPublish { out: row.out }
-                } else {
-                    fx.publish(row.out);
-                    fx.put(STORE, KEY, doc.marked(m), version);
-                    Phase::Marking { out: row.out }
-                };
-                Some(Work { input: job, phase })
+        let m = row.out.input;
+        let phase = if self.variant == Variant::CompetingRelays && row.claim.is_none() {
+            let claimed = doc.with_row(m, |r| r.claim = Some(me));
+            fx.put(STORE, KEY, claimed.clone(), version);
+            Phase::Claiming { doc: claimed, version, out: row.out }
+        } else if self.variant == Variant::MarkBeforePublish {
+            fx.put(STORE, KEY, doc.marked(m), version);
+            Phase::MarkThenPublish { out: row.out }
+        } else {
+            fx.publish(row.out);
+            fx.put(STORE, KEY, doc.marked(m), version);
+            Phase::Marking { out: row.out }
+        };
+        Some(Work { input: job, phase })
+    }
+
+    /// A relay's write is answered; a failed or conflicting one makes it poll again (or drop the
+    /// poll, in `GiveUp`).
+    fn on_relay_written(&self, job: Input, phase: &Phase, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        if result != WriteResult::Ok {
+            return if self.variant == Variant::GiveUp { None } else { self.poll_again(job, fx) };
+        }
+        match phase {
+            Phase::Claiming { doc, version, out } => {
+                fx.publish(*out);
+                fx.put(STORE, KEY, doc.marked(out.input), version + 1);
+                Some(Work { input: job, phase: Phase::Marking { out: *out } })
             }
-            (phase, Event::Written { result: WriteResult::Ok, .. }) => match phase {
-                Phase::Claiming { doc, version, out } => {
-                    fx.publish(*out);
-                    fx.put(STORE, KEY, doc.marked(out.input), version + 1);
-                    Some(Work { input: job, phase: Phase::Marking { out: *out } })
-                }
-                Phase::MarkThenPublish { out } => {
-                    fx.publish(*out);
-                    poll(fx)
-                }
-                _ => poll(fx),
-            },
-            // A failed or conflicting write: poll again (or drop the poll, in `GiveUp`).
-            (_, Event::Written { .. }) if self.variant == Variant::GiveUp => None,
-            (_, Event::Written { .. }) => poll(fx),
-            (phase, event) => unreachable!("outbox-relay relay got {event:?} while {phase:?}"),
+            Phase::MarkThenPublish { out } => {
+                fx.publish(*out);
+                self.poll_again(job, fx)
+            }
+            _ => self.poll_again(job, fx),
         }
     }
 }
@@ -203,16 +208,24 @@ impl Protocol for OutboxRelayProtocol {
     type Output = Output;
     type Work = Work;
 
-
+    /// Picks the step by the work's phase and whether it is an input or a relay's job, as
+    /// `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Entity>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, KEY);
-                Some(Work { input, phase: Phase::Loading })
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) if input <= self.msgs => {
+                self.on_input_loaded(input, version, doc, fx)
             }
-            (Some(w), event) if w.input <= self.msgs => self.on_input(w, event, fx),
-            (Some(w), event) => self.on_job(w, event, fx),
-            (None, event) => unreachable!("outbox-relay: {event:?} while idle"),
+            (Some(&Work { input, phase: Phase::Committing }), Event::Written { result, .. }) if input <= self.msgs => {
+                self.on_committed(input, result, fx)
+            }
+            (Some(&Work { input: job, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) if job > self.msgs => {
+                self.on_polled(job, version, doc, fx)
+            }
+            (Some(Work { input: job, phase }), Event::Written { result, .. }) if *job > self.msgs => {
+                self.on_relay_written(*job, phase, result, fx)
+            }
+            (work, event) => unreachable!("outbox-relay got {event:?} while {work:?}"),
         }
     }
 }
@@ -239,18 +252,18 @@ fn at_most_once_delivery(v: &V) -> bool {
 /// or received), so has the earlier one's: the entity's outputs are first published in commit
 /// order.
 fn per_entity_order(v: &V) -> bool {
-    let e = entity(&v);
+    let e = entity(v);
     e.outbox.iter().all(|(_, later)| {
-        !ledger::output_sent(&v, later.out.input)
-            || e.outbox.iter().all(|(_, earlier)| earlier.out.position >= later.out.position || ledger::output_sent(&v, earlier.out.input))
+        !ledger::output_sent(v, later.out.input)
+            || e.outbox.iter().all(|(_, earlier)| earlier.out.position >= later.out.position || ledger::output_sent(v, earlier.out.input))
     })
 }
 
 /// A relay that is up is about to take a failure report for a mark that had in fact applied: it
 /// will poll again (a retry after an ambiguous timeout).
 fn retry_after_ambiguous_timeout(v: &V) -> bool {
-    let e = entity(&v);
-    failure_report_for_applied_write(&v, |w, _| match w.phase {
+    let e = entity(v);
+    failure_report_for_applied_write(v, |w, _| match w.phase {
         Phase::Marking { out } | Phase::MarkThenPublish { out } => e.row(out.input).is_some_and(|r| r.sent),
         _ => false,
     })
@@ -259,12 +272,12 @@ fn retry_after_ambiguous_timeout(v: &V) -> bool {
 /// A relay is down between publishing a row and marking it sent (or, marking first, between the
 /// mark and the publication).
 fn crash_between_publish_and_mark(v: &V) -> bool {
-    let e = entity(&v);
+    let e = entity(v);
     let found = v.handlers().any(|(h, down)| {
         down && h.work.as_ref().is_some_and(|w| match w.phase {
             Phase::Marking { out } => e.row(out.input).is_some_and(|r| !r.sent),
             Phase::MarkThenPublish { out } => {
-                e.row(out.input).is_some_and(|r| r.sent) && !ledger::output_sent(&v, out.input)
+                e.row(out.input).is_some_and(|r| r.sent) && !ledger::output_sent(v, out.input)
             }
             _ => false,
         })

@@ -153,6 +153,7 @@ pub struct SideEffectsProtocol {
 
 impl SideEffectsProtocol {
     /// Add this attempt's name to the input's records (read at `rv`), with a version check.
+    #[allow(clippy::too_many_arguments)] // the TLA+ twin's parameters, and the effects
     fn record(&self, fx: &mut Effects<Self>, input: Input, entity: Entity, version: Version, records: &[Key], rv: Version, effect: Effect) -> Option<Work> {
         let mut records = records.to_vec();
         if !records.contains(&effect.blob) {
@@ -165,6 +166,7 @@ impl SideEffectsProtocol {
 
     /// Upload the blob: create-only (If-None-Match: *, a put expecting version 0), so that it fails
     /// on a name already cleaned up (a tombstone); `FixedBlobName` overwrites.
+    #[allow(clippy::too_many_arguments)] // the TLA+ twin's parameters, and the effects
     fn upload(&self, fx: &mut Effects<Self>, input: Input, entity: Entity, version: Version, records: Vec<Key>, rv: Version, effect: Effect) -> Option<Work> {
         if self.variant == Variant::FixedBlobName {
             fx.put_unchecked(STORE, effect.blob, Doc::Blob(effect.attempt));
@@ -175,6 +177,7 @@ impl SideEffectsProtocol {
     }
 
     /// Commit the change with the winning effect, with a version check on the entity.
+    #[allow(clippy::too_many_arguments)] // the TLA+ twin's parameters, and the effects
     fn commit(&self, fx: &mut Effects<Self>, input: Input, entity: &Entity, version: Version, records: Vec<Key>, rv: Version, effect: Effect) -> Option<Work> {
         let out = Output { input, position: entity.ledger.next_position(), effect };
         let committed = Entity { ledger: entity.ledger.with(input, out.position), done: ledger::with_entry(&entity.done, input, effect) };
@@ -228,80 +231,95 @@ fn tla_keys(keys: &[Key]) -> Value {
     Value::Set(keys.iter().map(|k| int(*k)).collect())
 }
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
+impl SideEffectsProtocol {
+    /// Idle: an input is delivered; load the entity.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, ENTITY);
+        Some(Work { input, phase: Phase::Loading })
+    }
+
+    /// The entity is loaded (at `version`): read the input's records.
+    fn on_entity(&self, input: Input, version: Version, doc: Doc, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, records_key(input));
+        Some(Work { input, phase: Phase::Checking { entity: doc.entity(), version } })
+    }
+
+    /// The records are read (at `rv`): finish a committed input, or start an attempt.
+    fn on_records(&self, input: Input, entity: &Entity, version: Version, rv: Version, doc: Doc, fx: &mut Effects<Self>) -> Option<Work> {
+        let records = doc.records();
+        if let Some(effect) = entity.effect(input) {
+            // Committed by an earlier attempt: publish it again, finish the cleanup.
+            let position = entity.ledger.stored(input).expect("a committed effect has its change");
+            fx.publish(Output { input, position, effect });
+            return self.clean_up(fx, input, records, rv, effect.blob, None);
+        }
+        let attempt = fx.fresh_id();
+        let blob = if self.variant == Variant::FixedBlobName { 8 + input } else { fresh_key(attempt) };
+        let effect = Effect { blob, attempt };
+        if self.variant == Variant::UploadBeforeRecord {
+            self.upload(fx, input, entity.clone(), version, records, rv, effect)
+        } else {
+            self.record(fx, input, entity.clone(), version, &records, rv, effect)
+        }
+    }
+
+    /// A write is answered.
+    fn on_written(&self, input: Input, phase: &Phase, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        if result != WriteResult::Ok {
+            if let (Phase::Committing { out, .. }, WriteResult::Conflict) = (phase, result) {
+                // Another attempt won: delete this attempt's blob before giving the input back.
+                fx.put_unchecked(STORE, out.effect.blob, Doc::Tombstone);
+                return Some(Work { input, phase: Phase::Abandoning });
+            }
+            return self.give_back(fx, input);
+        }
+        match phase.clone() {
+            Phase::Recording { entity, version, records, rv, effect } => {
+                if self.variant == Variant::UploadBeforeRecord {
+                    self.commit(fx, input, &entity, version, records, rv + 1, effect)
+                } else {
+                    self.upload(fx, input, entity, version, records, rv + 1, effect)
+                }
+            }
+            Phase::Uploading { entity, version, records, rv, effect } => {
+                if self.variant == Variant::UploadBeforeRecord {
+                    self.record(fx, input, entity, version, &records, rv, effect)
+                } else {
+                    self.commit(fx, input, &entity, version, records, rv, effect)
+                }
+            }
+            Phase::Committing { records, rv, out } => {
+                if self.variant != Variant::PublishBeforeCommit {
+                    fx.publish(out);
+                }
+                self.clean_up(fx, input, records, rv, out.effect.blob, None)
+            }
+            Phase::Cleaning { records, rv, winner, blob } => self.clean_up(fx, input, records, rv, winner, Some(blob)),
+            Phase::Clearing => {
+                fx.ack(input);
+                None
+            }
+            Phase::Abandoning => self.give_back(fx, input),
+            Phase::Loading | Phase::Checking { .. } => unreachable!("a write answered while reading"),
+        }
+    }
+}
+
 impl Protocol for SideEffectsProtocol {
     type Doc = Doc;
     type Output = Output;
     type Work = Work;
 
-
-
-
+    /// Picks the step by the work's phase, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, ENTITY);
-                Some(Work { input, phase: Phase::Loading })
-            }
-            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
-                fx.get(STORE, records_key(input));
-                Some(Work { input, phase: Phase::Checking { entity: doc.entity(), version } })
-            }
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_entity(input, version, doc, fx),
             (Some(Work { input, phase: Phase::Checking { entity, version } }), Event::Loaded { version: rv, doc, .. }) => {
-                let (input, version) = (*input, *version);
-                let records = doc.records();
-                if let Some(effect) = entity.effect(input) {
-                    // Committed by an earlier attempt: publish it again, finish the cleanup.
-                    let position = entity.ledger.stored(input).expect("a committed effect has its change");
-                    fx.publish(Output { input, position, effect });
-                    return self.clean_up(fx, input, records, rv, effect.blob, None);
-                }
-                let attempt = fx.fresh_id();
-                let blob = if self.variant == Variant::FixedBlobName { 8 + input } else { fresh_key(attempt) };
-                let effect = Effect { blob, attempt };
-                if self.variant == Variant::UploadBeforeRecord {
-                    self.upload(fx, input, entity.clone(), version, records, rv, effect)
-                } else {
-                    self.record(fx, input, entity.clone(), version, &records, rv, effect)
-                }
+                self.on_records(*input, entity, *version, rv, doc, fx)
             }
-            (Some(Work { input, phase }), Event::Written { result: WriteResult::Ok, .. }) => {
-                let input = *input;
-                match phase.clone() {
-                    Phase::Recording { entity, version, records, rv, effect } => {
-                        if self.variant == Variant::UploadBeforeRecord {
-                            self.commit(fx, input, &entity, version, records, rv + 1, effect)
-                        } else {
-                            self.upload(fx, input, entity, version, records, rv + 1, effect)
-                        }
-                    }
-                    Phase::Uploading { entity, version, records, rv, effect } => {
-                        if self.variant == Variant::UploadBeforeRecord {
-                            self.record(fx, input, entity, version, &records, rv, effect)
-                        } else {
-                            self.commit(fx, input, &entity, version, records, rv, effect)
-                        }
-                    }
-                    Phase::Committing { records, rv, out } => {
-                        if self.variant != Variant::PublishBeforeCommit {
-                            fx.publish(out);
-                        }
-                        self.clean_up(fx, input, records, rv, out.effect.blob, None)
-                    }
-                    Phase::Cleaning { records, rv, winner, blob } => self.clean_up(fx, input, records, rv, winner, Some(blob)),
-                    Phase::Clearing => {
-                        fx.ack(input);
-                        None
-                    }
-                    Phase::Abandoning => self.give_back(fx, input),
-                    Phase::Loading | Phase::Checking { .. } => unreachable!("a write answered while reading"),
-                }
-            }
-            (Some(Work { input, phase: Phase::Committing { out, .. } }), Event::Written { result: WriteResult::Conflict, .. }) => {
-                // Another attempt won: delete this attempt's blob before giving the input back.
-                fx.put_unchecked(STORE, out.effect.blob, Doc::Tombstone);
-                Some(Work { input: *input, phase: Phase::Abandoning })
-            }
-            (Some(w), Event::Written { .. }) => self.give_back(fx, w.input),
+            (Some(Work { input, phase }), Event::Written { result, .. }) => self.on_written(*input, phase, result, fx),
             (work, event) => unreachable!("side-effects handler got {event:?} while {work:?}"),
         }
     }
@@ -340,7 +358,7 @@ fn acked(v: &View<'_, SideEffectsProtocol>, input: Input) -> usize {
 
 /// An input consumed (a copy acked) has its effect visible (published: on its way or received).
 fn effects_visible_before_consumed(v: &V) -> bool {
-    (1..=v.world.inputs).all(|i| acked(&v, i) == 0 || ledger::output_sent(&v, i))
+    (1..=v.world.inputs).all(|i| acked(v, i) == 0 || ledger::output_sent(v, i))
 }
 
 /// Every published blob holds what the attempt that published it wrote.
@@ -365,23 +383,23 @@ fn no_garbage(v: &V) -> bool {
 /// Side-effect data is bounded by what is in flight: no more blobs than committed effects,
 /// recorded names and attempts under way (handlers holding an input).
 fn bounded_dedup_state(v: &V) -> bool {
-    let recorded: usize = (1..=v.world.inputs).map(|i| records(&v, i).len()).sum();
+    let recorded: usize = (1..=v.world.inputs).map(|i| records(v, i).len()).sum();
     let attempts = v.handlers().filter(|(h, _)| h.is_busy()).count();
-    blobs(&v).count() <= entity(&v).done.len() + recorded + attempts
+    blobs(v).count() <= entity(v).done.len() + recorded + attempts
 }
 
 /// A handler is loading a copy of an input already recorded or committed.
 fn duplicate_delivered(v: &V) -> bool {
-    let e = entity(&v);
-    some_handler_holds(&v, |w, _| {
-        w.phase == Phase::Loading && (e.effect(w.input).is_some() || !records(&v, w.input).is_empty())
+    let e = entity(v);
+    some_handler_holds(v, |w, _| {
+        w.phase == Phase::Loading && (e.effect(w.input).is_some() || !records(v, w.input).is_empty())
     })
 }
 
 /// A handler is down between two store writes: its input has a record and no committed effect.
 fn crash_mid_processing(v: &V) -> bool {
-    let e = entity(&v);
-    some_handler_holds(&v, |w, down| down && !records(&v, w.input).is_empty() && e.effect(w.input).is_none())
+    let e = entity(v);
+    some_handler_holds(v, |w, down| down && !records(v, w.input).is_empty() && e.effect(w.input).is_none())
 }
 
 const PROPERTIES: &[Property<SideEffectsProtocol>] = &[

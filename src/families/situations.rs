@@ -40,21 +40,23 @@ pub fn about_to_load<P: Protocol>(v: &View<P>, pred: impl Fn(&P::Work, &P::Doc) 
     })
 }
 
-/// Every run ends with the input consumed: a state with nothing left to do has consumed it.
+/// Every run ends with the input consumed: a state with nothing left to do has consumed it
+/// (World.tla's `Done`, [`View::input_consumed`]).
 pub fn terminated<P: Protocol>(v: &View<P>) -> bool {
     at_quiescence(v, |v| v.input_consumed())
 }
 
-/// `Termination`, the one liveness property: every run ends with the input consumed. TLC checks
-/// `<>Done` under weak fairness; Stateright checks the invariant "a state with no step left within
-/// the boundary has consumed its input", the same thing on a finite acyclic graph.
+/// `Termination`, the one liveness property: every run ends with the input consumed. Twin of
+/// World.tla's `Termination`: TLC checks `<>Done` under weak fairness; Stateright checks the
+/// invariant "a state with no step left within the boundary has consumed its input", the same
+/// thing on a finite acyclic graph.
 pub const fn termination<P: Protocol>() -> Property<P> {
     property!("Termination", Liveness, "every run ends with the input consumed", terminated::<P>)
 }
 
 /// A write to the document under `key` of store 0 will fail its version check, and its writer
 /// has never failed (so its own writes were all answered before it read): the version moved
-/// because another handler wrote.
+/// because another handler wrote. Twin of World.tla's `ConflictBetweenHandlers(k)`.
 pub fn concurrency_conflict<P: Protocol>(v: &View<P>, key: Key) -> bool {
     let (version, _) = v.store(0).get(key);
     v.envelopes().any(|(src, _, msg)| match msg {
@@ -70,7 +72,7 @@ pub const CONCURRENCY_CONFLICT: &str = "a write of a handler that never failed w
 /// whoever wrote since its writer read (another handler, or its own earlier incarnation). The
 /// `ConcurrencyConflict` of `handler`, `idempotent-set` and `message-id`, which it reaches with
 /// one handler too: a looser meaning than [`concurrency_conflict`]'s, kept as it is until the
-/// world's situation checks replace both.
+/// world's situation checks replace both. Twin of World.tla's `WriteWillConflict(k)`.
 pub fn write_will_conflict<P: Protocol>(v: &View<P>, key: Key) -> bool {
     let (version, _) = v.store(0).get(key);
     v.in_flight().any(|msg| matches!(msg, Msg::Put { key: k, expected: Some(e), .. } if *k == key && *e != version))

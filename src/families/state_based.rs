@@ -14,7 +14,7 @@ use super::world_family::WorldFamily;
 use super::ledger::{Ledger};
 use crate::property;
 use crate::world::Property;
-use crate::world::{TlaMap, Effects, Event, FreshId, Input, Protocol, TlaNames, View, WriteResult};
+use crate::world::{TlaMap, Effects, Event, FreshId, Input, Protocol, TlaNames, Version, View, WriteResult};
 use crate::core::tla::{int, opt, record, string, Value};
 use crate::families::ledger::{self, LedgerProtocol, Reports};
 use crate::core::vocab::{Consts};
@@ -93,46 +93,58 @@ impl StateBasedProtocol {
     }
 }
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
+impl StateBasedProtocol {
+    /// Idle: an input is delivered; load the history.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, KEY);
+        Some(Work { input, phase: Phase::Loading })
+    }
+
+    /// The history is loaded: replay a duplicate, or store the next version.
+    fn on_loaded(&self, input: Input, version: Version, doc: Ledger, fx: &mut Effects<Self>) -> Option<Work> {
+        let past = version_before(&doc, input).filter(|_| self.variant != Variant::NoDuplicateCheck);
+        if let Some(past) = past {
+            // A duplicate: the output it had, from the state it saw; no store.
+            let out = self.handle(fx, &past, input);
+            fx.publish(out);
+            fx.ack(input);
+            return None;
+        }
+        let out = self.handle(fx, &doc, input);
+        if self.variant == Variant::PublishBeforeStore {
+            fx.publish(out);
+        }
+        fx.put(STORE, KEY, doc.with(input, out.position), version);
+        Some(Work { input, phase: Phase::Storing(out) })
+    }
+
+    /// The store write of the version whose output is `out` is answered.
+    fn on_written(&self, input: Input, out: Output, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        match (result, self.variant) {
+            (WriteResult::Ok, Variant::PublishBeforeStore) => fx.ack(input),
+            (WriteResult::Ok, _) => {
+                fx.publish(out);
+                fx.ack(input);
+            }
+            (_, Variant::GiveUp) => {} // dropped: neither acked nor nacked
+            (_, _) => fx.nack(input),
+        }
+        None
+    }
+}
+
 impl Protocol for StateBasedProtocol {
     type Doc = Ledger;
     type Output = Output;
     type Work = Work;
 
-
+    /// Picks the step by the work's phase, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Ledger>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, KEY);
-                Some(Work { input, phase: Phase::Loading })
-            }
-            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
-                let past = version_before(&doc, input).filter(|_| self.variant != Variant::NoDuplicateCheck);
-                if let Some(past) = past {
-                    // A duplicate: the output it had, from the state it saw; no store.
-                    let out = self.handle(fx, &past, input);
-                    fx.publish(out);
-                    fx.ack(input);
-                    return None;
-                }
-                let out = self.handle(fx, &doc, input);
-                if self.variant == Variant::PublishBeforeStore {
-                    fx.publish(out);
-                }
-                fx.put(STORE, KEY, doc.with(input, out.position), version);
-                Some(Work { input, phase: Phase::Storing(out) })
-            }
-            (Some(&Work { input, phase: Phase::Storing(out) }), Event::Written { result, .. }) => {
-                match (result, self.variant) {
-                    (WriteResult::Ok, Variant::PublishBeforeStore) => fx.ack(input),
-                    (WriteResult::Ok, _) => {
-                        fx.publish(out);
-                        fx.ack(input);
-                    }
-                    (_, Variant::GiveUp) => {}
-                    (_, _) => fx.nack(input),
-                }
-                None
-            }
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_loaded(input, version, doc, fx),
+            (Some(&Work { input, phase: Phase::Storing(out) }), Event::Written { result, .. }) => self.on_written(input, out, result, fx),
             (work, event) => unreachable!("state-based handler got {event:?} while {work:?}"),
         }
     }
@@ -153,20 +165,20 @@ fn history(v: &View<'_, StateBasedProtocol>) -> Ledger {
 
 /// A handler is loading a copy of an input that already produced a version.
 fn duplicate_delivered(v: &V) -> bool {
-    let h = history(&v);
+    let h = history(v);
     let found = v.handlers().any(|(hs, _)| hs.work.is_some_and(|w| w.phase == Phase::Loading && h.stored(w.input).is_some()));
     found
 }
 
 /// A handler is down after its version was stored and before any output of its input was sent.
 fn crash_mid_processing(v: &V) -> bool {
-    let h = history(&v);
+    let h = history(v);
     let found = v.handlers().any(|(hs, crashed)| {
         crashed
             && hs.work.is_some_and(|w| {
                 matches!(w.phase, Phase::Storing(_))
                     && h.stored(w.input).is_some()
-                    && !ledger::output_sent(&v, w.input)
+                    && !ledger::output_sent(v, w.input)
             })
     });
     found
@@ -175,7 +187,7 @@ fn crash_mid_processing(v: &V) -> bool {
 /// A handler is loading a copy of an input whose version is no longer the newest: its re-run
 /// needs the past version.
 fn duplicate_after_later_change(v: &V) -> bool {
-    let h = history(&v);
+    let h = history(v);
     let found = v.handlers().any(|(hs, _)| {
         hs.work.is_some_and(|w| w.phase == Phase::Loading && h.stored(w.input).is_some_and(|p| (p as usize) < h.0.len()))
     });

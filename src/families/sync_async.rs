@@ -15,7 +15,7 @@ use super::situations::{self, at_quiescence, failure_report_for_applied_write, s
 use super::world_family::WorldFamily;
 use crate::property;
 use crate::world::Property;
-use crate::world::{TlaMap, Effects, Event, Input, Msg, Protocol, View, World, WriteResult};
+use crate::world::{TlaMap, Effects, Event, Input, Msg, Protocol, Version, View, World, WriteResult};
 use crate::core::vocab::{Consts};
 use serde::Serialize;
 
@@ -71,45 +71,60 @@ pub struct SyncAsyncProtocol {
 
 const STORE: usize = 0;
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
+impl SyncAsyncProtocol {
+    /// Idle: a request is delivered; load the cart.
+    fn on_delivered(&self, cart: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, cart);
+        Some(Work { input: cart, phase: Phase::Loading })
+    }
+
+    /// The cart is loaded: a retry finds it submitted and sends again (or not); otherwise save
+    /// it as submitted.
+    fn on_loaded(&self, cart: Input, version: Version, doc: Cart, fx: &mut Effects<Self>) -> Option<Work> {
+        use Variant::*;
+        if doc.submitted {
+            // A retry: the first request was applied, its send may or may not have happened.
+            if matches!(self.variant, ResendIfInDoubt | ReceiverNoDedup | GiveUp) {
+                fx.publish(SubmitOrder { cart });
+            }
+            fx.ack(cart);
+            return None;
+        }
+        if self.variant == SendThenSave {
+            fx.publish(SubmitOrder { cart });
+        }
+        fx.put(STORE, cart, Cart { submitted: true }, version);
+        Some(Work { input: cart, phase: Phase::Saving })
+    }
+
+    /// The save is answered: send `SubmitOrder` and ack, or give the request back.
+    fn on_written(&self, cart: Input, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        use Variant::*;
+        if result == WriteResult::Ok {
+            if self.variant != SendThenSave {
+                fx.publish(SubmitOrder { cart });
+            }
+            fx.ack(cart);
+        } else if self.variant != GiveUp {
+            // An error or a timeout: the browser retries.
+            fx.nack(cart);
+        }
+        None
+    }
+}
+
 impl Protocol for SyncAsyncProtocol {
     type Doc = Cart;
     type Output = SubmitOrder;
     type Work = Work;
 
+    /// Picks the step by the work's phase, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Cart>, fx: &mut Effects<Self>) -> Option<Work> {
-        use Variant::*;
         match (work, event) {
-            (None, Event::Delivered(cart)) => {
-                fx.get(STORE, cart);
-                Some(Work { input: cart, phase: Phase::Loading })
-            }
-            (Some(&Work { input: cart, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
-                if doc.submitted {
-                    // A retry: the first request was applied, its send may or may not have happened.
-                    if matches!(self.variant, ResendIfInDoubt | ReceiverNoDedup | GiveUp) {
-                        fx.publish(SubmitOrder { cart });
-                    }
-                    fx.ack(cart);
-                    return None;
-                }
-                if self.variant == SendThenSave {
-                    fx.publish(SubmitOrder { cart });
-                }
-                fx.put(STORE, cart, Cart { submitted: true }, version);
-                Some(Work { input: cart, phase: Phase::Saving })
-            }
-            (Some(&Work { input: cart, phase: Phase::Saving }), Event::Written { result, .. }) => {
-                if result == WriteResult::Ok {
-                    if self.variant != SendThenSave {
-                        fx.publish(SubmitOrder { cart });
-                    }
-                    fx.ack(cart);
-                } else if self.variant != GiveUp {
-                    // An error or a timeout: the browser retries.
-                    fx.nack(cart);
-                }
-                None
-            }
+            (None, Event::Delivered(cart)) => self.on_delivered(cart, fx),
+            (Some(&Work { input: cart, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_loaded(cart, version, doc, fx),
+            (Some(&Work { input: cart, phase: Phase::Saving }), Event::Written { result, .. }) => self.on_written(cart, result, fx),
             (work, event) => unreachable!("sync-async handler got {event:?} while {work:?}"),
         }
     }
@@ -135,7 +150,7 @@ fn sent(v: &View<'_, SyncAsyncProtocol>, cart: Input) -> bool {
 
 /// No order exists for a cart that is not submitted.
 fn no_ghost_orders(v: &V) -> bool {
-    (1..=v.world.inputs).all(|c| orders(&v, c) == 0 || submitted(&v, c))
+    (1..=v.world.inputs).all(|c| orders(v, c) == 0 || submitted(v, c))
 }
 
 /// At quiescence, every cart is submitted and has its order.
@@ -145,18 +160,18 @@ fn no_lost_orders(v: &V) -> bool {
 
 /// No cart has two orders.
 fn at_most_one_order(v: &V) -> bool {
-    (1..=v.world.inputs).all(|c| orders(&v, c) <= 1)
+    (1..=v.world.inputs).all(|c| orders(v, c) <= 1)
 }
 
 /// A handler that is up is about to take a failure report for a save that had in fact applied:
 /// the browser will retry a request that was applied.
 fn retry_after_ambiguous_timeout(v: &V) -> bool {
-    failure_report_for_applied_write(&v, |w, key| w.phase == Phase::Saving && submitted(&v, key))
+    failure_report_for_applied_write(v, |w, key| w.phase == Phase::Saving && submitted(v, key))
 }
 
 /// A handler is down after its save applied and before any `SubmitOrder` of the cart was sent.
 fn crash_between_save_and_send(v: &V) -> bool {
-    some_handler_holds(&v, |w, down| down && w.phase == Phase::Saving && submitted(&v, w.input) && !sent(&v, w.input))
+    some_handler_holds(v, |w, down| down && w.phase == Phase::Saving && submitted(v, w.input) && !sent(v, w.input))
 }
 
 const PROPERTIES: &[Property<SyncAsyncProtocol>] = &[

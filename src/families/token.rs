@@ -176,79 +176,94 @@ impl TokenProtocol {
     }
 }
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
+impl TokenProtocol {
+    /// Idle: an input is delivered; load the entity.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, ENTITY);
+        Some(Work { input, phase: Phase::Loading })
+    }
+
+    /// The entity is loaded (at `version`): read the input's token.
+    fn on_entity(&self, input: Input, version: Version, doc: Doc, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, input);
+        Some(Work { input, phase: Phase::Checking { entity: doc.entity(), version } })
+    }
+
+    /// The input's token is read (at `tv`): drop a duplicate, commit, or dispatch.
+    fn on_token(&self, input: Input, entity: &Entity, version: Version, tv: Version, doc: Doc, fx: &mut Effects<Self>) -> Option<Work> {
+        match (doc == Doc::Deleted, entity.entry(input)) {
+            // No token: a duplicate. Clear a leftover entry, or just ack.
+            (true, Some(_)) => self.clear(fx, input, entity, version),
+            (true, None) => {
+                fx.ack(input);
+                None
+            }
+            (false, None) => {
+                let token = match self.variant {
+                    Variant::RegenerateTokensOnRetry => None,
+                    _ => Some(fresh_key(fx.fresh_id())),
+                };
+                let entry = Entry { position: entity.ledger.next_position(), token };
+                let committed = entity.committed(input, entry);
+                self.write(fx, ENTITY, Doc::Entity(committed.clone()), version);
+                Some(Work { input, phase: Phase::Committing { entity: committed, version, token_version: tv, entry } })
+            }
+            (false, Some(entry)) => self.create_token(fx, input, entity.clone(), version, tv, entry),
+        }
+    }
+
+    /// A write is answered.
+    fn on_written(&self, input: Input, phase: &Phase, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        if result != WriteResult::Ok {
+            if self.variant != Variant::GiveUp {
+                fx.nack(input);
+            }
+            return None;
+        }
+        match phase {
+            Phase::Committing { entity, version, token_version, entry } => {
+                self.create_token(fx, input, entity.clone(), version + 1, *token_version, *entry)
+            }
+            Phase::Creating { entity, version, token_version, out } => {
+                let publish_after = if self.variant == Variant::DeleteBeforeDispatch {
+                    Some(*out)
+                } else {
+                    fx.publish(*out);
+                    None
+                };
+                self.write(fx, input, Doc::Deleted, *token_version);
+                Some(Work { input, phase: Phase::Deleting { entity: entity.clone(), version: *version, publish_after } })
+            }
+            Phase::Deleting { entity, version, publish_after } => {
+                if let Some(out) = publish_after {
+                    fx.publish(*out);
+                }
+                self.clear(fx, input, entity, *version)
+            }
+            Phase::Clearing => {
+                fx.ack(input);
+                None
+            }
+            Phase::Loading | Phase::Checking { .. } => unreachable!("a write answered while reading"),
+        }
+    }
+}
+
 impl Protocol for TokenProtocol {
     type Doc = Doc;
     type Output = Output;
     type Work = Work;
 
-
+    /// Picks the step by the work's phase, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Doc>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, ENTITY);
-                Some(Work { input, phase: Phase::Loading })
-            }
-            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
-                fx.get(STORE, input);
-                Some(Work { input, phase: Phase::Checking { entity: doc.entity(), version } })
-            }
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_entity(input, version, doc, fx),
             (Some(Work { input, phase: Phase::Checking { entity, version } }), Event::Loaded { version: tv, doc, .. }) => {
-                let (input, version) = (*input, *version);
-                match (doc == Doc::Deleted, entity.entry(input)) {
-                    // No token: a duplicate. Clear a leftover entry, or just ack.
-                    (true, Some(_)) => self.clear(fx, input, entity, version),
-                    (true, None) => {
-                        fx.ack(input);
-                        None
-                    }
-                    (false, None) => {
-                        let token = match self.variant {
-                            Variant::RegenerateTokensOnRetry => None,
-                            _ => Some(fresh_key(fx.fresh_id())),
-                        };
-                        let entry = Entry { position: entity.ledger.next_position(), token };
-                        let committed = entity.committed(input, entry);
-                        self.write(fx, ENTITY, Doc::Entity(committed.clone()), version);
-                        Some(Work { input, phase: Phase::Committing { entity: committed, version, token_version: tv, entry } })
-                    }
-                    (false, Some(entry)) => self.create_token(fx, input, entity.clone(), version, tv, entry),
-                }
+                self.on_token(*input, entity, *version, tv, doc, fx)
             }
-            (Some(Work { input, phase }), Event::Written { result: WriteResult::Ok, .. }) => {
-                let input = *input;
-                match phase {
-                    Phase::Committing { entity, version, token_version, entry } => {
-                        self.create_token(fx, input, entity.clone(), version + 1, *token_version, *entry)
-                    }
-                    Phase::Creating { entity, version, token_version, out } => {
-                        let publish_after = if self.variant == Variant::DeleteBeforeDispatch {
-                            Some(*out)
-                        } else {
-                            fx.publish(*out);
-                            None
-                        };
-                        self.write(fx, input, Doc::Deleted, *token_version);
-                        Some(Work { input, phase: Phase::Deleting { entity: entity.clone(), version: *version, publish_after } })
-                    }
-                    Phase::Deleting { entity, version, publish_after } => {
-                        if let Some(out) = publish_after {
-                            fx.publish(*out);
-                        }
-                        self.clear(fx, input, entity, *version)
-                    }
-                    Phase::Clearing => {
-                        fx.ack(input);
-                        None
-                    }
-                    Phase::Loading | Phase::Checking { .. } => unreachable!("a write answered while reading"),
-                }
-            }
-            (Some(w), Event::Written { .. }) => {
-                if self.variant != Variant::GiveUp {
-                    fx.nack(w.input);
-                }
-                None
-            }
+            (Some(Work { input, phase }), Event::Written { result, .. }) => self.on_written(*input, phase, result, fx),
             (work, event) => unreachable!("token handler got {event:?} while {work:?}"),
         }
     }
@@ -302,24 +317,24 @@ fn no_garbage(v: &V) -> bool {
 /// The token store holds at most one token per message in flight: the inputs the broker may
 /// still deliver, and the outputs committed (one per change in the ledger).
 fn bounded_dedup_state(v: &V) -> bool {
-    let tokens = (1..=v.world.inputs).filter(|i| input_token_exists(&v, *i)).count() + output_tokens(&v).count();
-    tokens <= situations::inputs_in_flight(&v) + entity(&v).ledger.0.len()
+    let tokens = (1..=v.world.inputs).filter(|i| input_token_exists(v, *i)).count() + output_tokens(v).count();
+    tokens <= situations::inputs_in_flight(v) + entity(v).ledger.0.len()
 }
 
 /// A handler is loading a copy of an input whose change is committed or whose token is gone.
 fn duplicate_delivered(v: &V) -> bool {
-    let e = entity(&v);
-    some_handler_holds(&v, |w, _| {
-        w.phase == Phase::Loading && (e.entry(w.input).is_some() || !input_token_exists(&v, w.input))
+    let e = entity(v);
+    some_handler_holds(v, |w, _| {
+        w.phase == Phase::Loading && (e.entry(w.input).is_some() || !input_token_exists(v, w.input))
     })
 }
 
 /// A handler is down between two store writes: its commit applied, and no output of its input
 /// has been sent yet.
 fn crash_mid_processing(v: &V) -> bool {
-    let e = entity(&v);
-    some_handler_holds(&v, |w, down| {
-        down && e.entry(w.input).is_some() && !ledger::output_sent(&v, w.input)
+    let e = entity(v);
+    some_handler_holds(v, |w, down| {
+        down && e.entry(w.input).is_some() && !ledger::output_sent(v, w.input)
     })
 }
 

@@ -26,8 +26,10 @@ Output(m) == [input |-> m]
 -----------------------------------------------------------------------------
 (* The protocol.  work is {} (idle) or {[input, phase]}.                    *)
 
+\* Idle: an input is delivered; read the ledger.
 OnDelivered(event) == Continue([input |-> event.input, phase |-> "Loading"], <<Get(Key)>>)
 
+\* The ledger is loaded: write the change, or resend the output of a duplicate.
 OnLoaded(w, event) ==
     LET m == w.input
         l == event.doc
@@ -39,6 +41,7 @@ OnLoaded(w, event) ==
       THEN Continue(writing, <<Publish(Output(m)), Put(Key, Append(l, m), event.version)>>)
       ELSE Continue(writing, <<Put(Key, Append(l, m), event.version)>>)
 
+\* The write is answered: send the output and ack, or give the input back.
 OnWritten(w, event) ==
     IF event.result = "Ok"
       THEN IF Variant = "Correct"
@@ -46,14 +49,18 @@ OnWritten(w, event) ==
              ELSE Finish(<<Ack(w.input)>>)
       ELSE Finish(<<Nack(w.input)>>)
 
+\* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
     ELSE IF The(work).phase = "Loading" THEN OnLoaded(The(work), event)
     ELSE OnWritten(The(work), event)
 
-Init == WorldInit
+\* The world's options: the defaults, with the empty ledger.
+Opts == WorldOptions(EmptyLedger)
 
-Next == WorldNext(OnEvent, EmptyLedger, FALSE)
+Init == WorldInit(Opts)
+
+Next == WorldNext(OnEvent, NoServe, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -68,9 +75,6 @@ NoGhostMessages == \A o \in Outputs : Committed(Ledger, o.input)
 \* At quiescence, every input is committed and has an output.
 NoLostMessages ==
     ENABLED Next \/ \A m \in Inputs : Committed(Ledger, m) /\ \E o \in Outputs : o.input = m
-
-\* Every run ends with the input consumed.
-Termination == <>InputConsumed
 
 \* A handler is loading a copy of an input whose change is already committed.
 DuplicateDelivered ==

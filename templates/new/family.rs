@@ -8,7 +8,7 @@ use super::situations::{self, at_quiescence, some_handler_holds};
 use super::world_family::WorldFamily;
 use crate::core::vocab::Consts;
 use crate::property;
-use crate::world::{world, Effects, Event, Input, Property, Protocol, TlaMap, View, World, WriteResult};
+use crate::world::{world, Effects, Event, Input, Property, Protocol, TlaMap, Version, View, World, WriteResult};
 use serde::Serialize;
 
 pub struct __TYPE__Family;
@@ -56,43 +56,57 @@ pub struct __TYPE__Protocol {
 const STORE: usize = 0;
 const KEY: u8 = 0;
 
+/// The protocol's steps, one method per step of the TLA+ twin, named as its operators are
+/// (`OnLoaded` is `on_loaded`).
+impl __TYPE__Protocol {
+    /// Idle: an input is delivered; read the ledger.
+    fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
+        fx.get(STORE, KEY);
+        Some(Work { input, phase: Phase::Loading })
+    }
+
+    /// The ledger is loaded: write the change, or resend the output of a duplicate.
+    fn on_loaded(&self, input: Input, version: Version, doc: Ledger, fx: &mut Effects<Self>) -> Option<Work> {
+        if doc.0.contains(&input) {
+            // A duplicate: the change is committed; send its output again.
+            fx.publish(Output { input });
+            fx.ack(input);
+            return None;
+        }
+        if self.variant == Variant::SendThenUpdate {
+            fx.publish(Output { input });
+        }
+        let mut next = doc.clone();
+        next.0.push(input);
+        fx.put(STORE, KEY, next, version);
+        Some(Work { input, phase: Phase::Writing })
+    }
+
+    /// The write is answered: send the output and ack, or give the input back.
+    fn on_written(&self, input: Input, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+        if result == WriteResult::Ok {
+            if self.variant == Variant::Correct {
+                fx.publish(Output { input });
+            }
+            fx.ack(input);
+        } else {
+            fx.nack(input);
+        }
+        None
+    }
+}
+
 impl Protocol for __TYPE__Protocol {
     type Doc = Ledger;
     type Output = Output;
     type Work = Work;
 
+    /// Picks the step by the work's phase, as `OnEvent` does.
     fn on_event(&self, work: Option<&Work>, event: Event<Ledger>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
-            (None, Event::Delivered(input)) => {
-                fx.get(STORE, KEY);
-                Some(Work { input, phase: Phase::Loading })
-            }
-            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => {
-                if doc.0.contains(&input) {
-                    // A duplicate: the change is committed; send its output again.
-                    fx.publish(Output { input });
-                    fx.ack(input);
-                    return None;
-                }
-                if self.variant == Variant::SendThenUpdate {
-                    fx.publish(Output { input });
-                }
-                let mut next = doc.clone();
-                next.0.push(input);
-                fx.put(STORE, KEY, next, version);
-                Some(Work { input, phase: Phase::Writing })
-            }
-            (Some(&Work { input, phase: Phase::Writing }), Event::Written { result, .. }) => {
-                if result == WriteResult::Ok {
-                    if self.variant == Variant::Correct {
-                        fx.publish(Output { input });
-                    }
-                    fx.ack(input);
-                } else {
-                    fx.nack(input);
-                }
-                None
-            }
+            (None, Event::Delivered(input)) => self.on_delivered(input, fx),
+            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_loaded(input, version, doc, fx),
+            (Some(&Work { input, phase: Phase::Writing }), Event::Written { result, .. }) => self.on_written(input, result, fx),
             (work, event) => unreachable!("__ID__ got {event:?} while {work:?}"),
         }
     }
