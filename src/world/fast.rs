@@ -9,7 +9,7 @@
 //! a bit set, the storages an array; there are no timers (the world sets none). A step runs the
 //! same actor code (`on_msg`, `on_random`, `on_start`) and applies its commands as
 //! `ActorModel::next_state` does, so the states are the actor model's, one to one
-//! ([`Fast::world_state`] converts), and so are the distinct and generated counts (tests/fast.rs
+//! ([`Fast::world_state`] converts), and so are the distinct and generated counts (tests/it/fast.rs
 //! runs both on every model file). Properties are the family's own conditions, read through a
 //! [`view::View`] of the compact state, with no conversion.
 

@@ -38,7 +38,7 @@ fn counterexamples_replay_across_the_twins_and_a_corrupted_step_does_not() {
 
         // Each checker's trace is a behaviour of the other twin.
         assert_eq!(job.family.replay(&job.consts, &tl), Ok(()), "{model}: TLC's trace in Stateright");
-        assert_eq!(tlc.validate(&job.spec, &job.model, &[sr.clone()]).unwrap(), [Ok(())], "{model}: Stateright's trace in TLC");
+        assert_eq!(tlc.validate(&job.spec, &job.model, std::slice::from_ref(&sr)).unwrap(), [Ok(())], "{model}: Stateright's trace in TLC");
 
         // One corrupted step, in the middle: neither replays it.
         let at = tl.len() / 2;
