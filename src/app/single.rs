@@ -108,7 +108,7 @@ fn run_one(root: &Path, jobs: &[Job], checker: &str, json_out: bool, mut run: im
 /// Measured on the committed files: the quick compiler spends less CPU up to about 20,000
 /// distinct states, and about as much at 20,000; at 36,000 its run takes a third longer, at
 /// 52,000 half as long again.
-pub(crate) fn small_model_tlc(tlc: &Tlc, job: &Job) -> Tlc {
+pub fn small_model_tlc(tlc: &Tlc, job: &Job) -> Tlc {
     let small = job.expectation.as_ref().is_some_and(|e| e.tlc.distinct_states < 30_000);
     Tlc { quick_start: small, ..tlc.clone() }
 }
