@@ -404,6 +404,11 @@ pub fn parse_trace_state(text: &str) -> Result<TraceState, ParseError> {
     let Some(action) = label.strip_prefix('<').and_then(|l| l.strip_suffix('>')) else {
         return bad(format!("expected '<action>' after the state number, found {label:?}"));
     };
+    if !text.contains('\n') {
+        // Nothing after the label: say so at the end of its line, the only line there is.
+        let column = head.chars().count() + 1;
+        return Err(ParseError { line: 1, column, message: "expected a state after the action's label, found nothing".into() });
+    }
     let state = parse_state(rest).map_err(|e| ParseError { line: e.line + 1, ..e })?;
     Ok(TraceState { number, action: action.to_string(), state })
 }
@@ -477,6 +482,8 @@ mod tests {
         assert!(parse_state("/\\ x = 1 y = 2").unwrap_err().message.contains("before the next variable"));
         assert!(parse_trace_state("garbage").is_err());
         assert!(parse_trace_state("1: <Init>\n/\\ x = [a |->").unwrap_err().line == 2);
+        let cut = parse_trace_state("14: <Next>").unwrap_err();
+        assert_eq!((cut.line, cut.column), (1, 11), "{cut}");
         let deep = "<<".repeat(500);
         assert!(parse_value(&deep).unwrap_err().message.contains("too deeply"));
     }
