@@ -14,21 +14,23 @@
 (* protocol, an operator OnEvent(ctx, work, event) that returns the new    *)
 (* work and a sequence of effects (Get, GetWeak, Put, PutUnchecked,        *)
 (* PutAndPublish, Publish, Call, Ack, Nack), which Step carries out as the *)
-(* handler's messages and waits; ctx gives the fresh ids the handler may   *)
-(* draw.  OnEvent only picks the step for the event by the work's phase:   *)
-(* each step is an operator of its own (OnDelivered, OnLoaded, OnWritten,  *)
-(* ...), named as the method of the Rust twin is (on_loaded).  The family  *)
-(* chooses the world's options in one record (WorldOptions): in-order      *)
-(* delivery, a causal order of the inputs, the documents whose previous    *)
-(* version the store keeps for reads at a weak consistency level, and jobs *)
-(* that only some handlers run.  The store may serve an endpoint, the      *)
-(* family's Serve (an HTTP server whose state is its documents; NoServe if *)
-(* none): a Call effect is one atomic step of the store, with a fate drawn *)
-(* as a write's is, and may schedule a request to itself for later, e.g.   *)
-(* an eviction (StoreLater).  The family's Init and Next are               *)
-(* WorldInit(opts) and WorldNext(OnEvent, Serve, opts).  The checks every  *)
-(* family shares (Done, Termination, WriteWillConflict,                    *)
-(* ConflictBetweenHandlers) are defined at the end, once.                  *)
+(* handler's messages and waits, one at a time (CarryNext), so that a      *)
+(* handler may crash between any two; ctx gives the fresh ids the handler  *)
+(* may draw.  OnEvent only picks the step for the event by the work's      *)
+(* phase: each step is an operator of its own (OnDelivered, OnLoaded,      *)
+(* OnWritten, ...), named as the method of the Rust twin is                *)
+(* (on_loaded).  The family chooses the world's options in one record      *)
+(* (WorldOptions): in-order delivery, a causal order of the inputs, the    *)
+(* documents whose previous version the store keeps for reads at a weak    *)
+(* consistency level, and jobs that only some handlers run.  The store may *)
+(* serve an endpoint, the family's Serve (an HTTP server whose state is    *)
+(* its documents; NoServe if none): a Call effect is one atomic step of    *)
+(* the store, with a fate drawn as a write's is, and may schedule a        *)
+(* request to itself for later, e.g. an eviction (StoreLater).  The        *)
+(* family's Init and Next are WorldInit(opts) and WorldNext(OnEvent,       *)
+(* Serve, opts).  The checks every family shares (Done, Termination,       *)
+(* WriteWillConflict, ConflictBetweenHandlers) are defined at the end,     *)
+(* once.                                                                   *)
 (*                                                                         *)
 (* It is the lockstep twin of the Stateright actor model in src/world: the *)
 (* variables are that model's whole state (network of envelopes as a bag,  *)
@@ -164,7 +166,12 @@ Call(k, op) == [type |-> "Call", key |-> k, op |-> op]
 Ack(m) == [type |-> "Ack", input |-> m]
 Nack(m) == [type |-> "Nack", input |-> m]
 
-Idle(tag) == [tag |-> tag, ids |-> 0, work |-> {}, wait |-> "Nothing", pending |-> {}]
+Idle(tag) == [tag |-> tag, ids |-> 0, work |-> {}, wait |-> "Nothing", pending |-> {}, todo |-> <<>>]
+
+\* Handler h works on an input or has effects left to carry out: only then can
+\* a crash lose anything.  (A sum, not a disjunction: TLC would count a state
+\* reached through both disjuncts twice among the generated states.)
+Busy(h) == Cardinality(hs[h].work) + Len(hs[h].todo) > 0
 
 \* Handler h issues a write: it sends it to the store and waits for the reply.
 SendPut(h, acc, put, ambiguous) ==
@@ -174,31 +181,42 @@ SendPut(h, acc, put, ambiguous) ==
     ELSE [state |-> [acc.state EXCEPT !.wait = "PutReply"],
           net   |-> Send(acc.net, h, "store", PutMsg(acc.state.tag, put, ambiguous))]
 
-RECURSIVE Carry(_, _, _)
-\* Carries out the effects fx of handler h in order, on acc = [state, net].
+\* Carries out one effect f of handler h, on acc = [state, net].
+CarryOne(h, acc, f) ==
+    LET s == acc.state IN
+    CASE f.type = "Get" ->
+         [state |-> [s EXCEPT !.wait = "Doc"],
+          net   |-> Send(acc.net, h, "store", GetMsg(s.tag, f.key))]
+    [] f.type = "GetWeak" ->
+         \* Whether the read returns an older version is drawn first.
+         [state |-> [s EXCEPT !.pending = {f}, !.wait = "Level"], net |-> acc.net]
+    [] f.type \in {"Put", "Call"} /\ FailuresEnabled ->
+         \* The fate of the write is drawn before it is sent.
+         [state |-> [s EXCEPT !.pending = {f}, !.wait = "Fate"], net |-> acc.net]
+    [] f.type \in {"Put", "Call"} ->
+         SendPut(h, acc, f, FALSE)
+    [] f.type = "Publish" ->
+         [state |-> s, net |-> Send(acc.net, h, "downstream", OutputMsg(f.out))]
+    [] f.type = "Ack" ->
+         [state |-> s, net |-> Send(acc.net, h, "broker", AckMsg(f.input))]
+    [] f.type = "Nack" ->
+         [state |-> s, net |-> Send(acc.net, h, "broker", NackMsg(f.input))]
+
+RECURSIVE CarryAll(_, _, _)
+\* Carries out the effects fx of handler h in order, at once.
+CarryAll(h, acc, fx) ==
+    IF fx = <<>> THEN acc ELSE CarryAll(h, CarryOne(h, acc, Head(fx)), Tail(fx))
+
+\* Carries out the effects fx of handler h's step: the first at once, and the
+\* rest one at a time (CarryNext), so that a crash may come between any two;
+\* all at once when no failure is possible.  An effect that waits for an
+\* answer (a read, a write, a call) is the last of its step.
 Carry(h, acc, fx) ==
     IF fx = <<>> THEN acc
-    ELSE LET f == Head(fx)
-             s == acc.state
-             next ==
-               CASE f.type = "Get" ->
-                      [state |-> [s EXCEPT !.wait = "Doc"],
-                       net   |-> Send(acc.net, h, "store", GetMsg(s.tag, f.key))]
-                 [] f.type = "GetWeak" ->
-                      \* Whether the read returns an older version is drawn first.
-                      [state |-> [s EXCEPT !.pending = {f}, !.wait = "Level"], net |-> acc.net]
-                 [] f.type \in {"Put", "Call"} /\ FailuresEnabled ->
-                      \* The fate of the write is drawn before it is sent.
-                      [state |-> [s EXCEPT !.pending = {f}, !.wait = "Fate"], net |-> acc.net]
-                 [] f.type \in {"Put", "Call"} ->
-                      SendPut(h, acc, f, FALSE)
-                 [] f.type = "Publish" ->
-                      [state |-> s, net |-> Send(acc.net, h, "downstream", OutputMsg(f.out))]
-                 [] f.type = "Ack" ->
-                      [state |-> s, net |-> Send(acc.net, h, "broker", AckMsg(f.input))]
-                 [] f.type = "Nack" ->
-                      [state |-> s, net |-> Send(acc.net, h, "broker", NackMsg(f.input))]
-         IN Carry(h, next, Tail(fx))
+    ELSE IF FailuresEnabled
+      THEN LET r == CarryOne(h, acc, Head(fx)) IN
+           [state |-> [r.state EXCEPT !.todo = Tail(fx)], net |-> r.net]
+    ELSE CarryAll(h, acc, fx)
 
 \* Handler h in state s (waiting for nothing) reacts to event: the protocol
 \* decides, and its effects become messages and waits.  Returns [state, net].
@@ -215,6 +233,7 @@ WorldTypeOK ==
     /\ leases \in [Handlers -> Inputs \cup {NoLease}]
     /\ \A h \in Handlers :
          /\ hs[h].tag \in Nat
+         /\ \A i \in 1..Len(hs[h].todo) : hs[h].todo[i].type \in {"Publish", "Ack", "Nack", "Get", "GetWeak", "Put", "Call"}
          /\ hs[h].ids \in Nat
          /\ Cardinality(hs[h].work) <= 1
          /\ hs[h].wait \in Waits
@@ -403,7 +422,7 @@ HandlerReceive(e, OnEvent(_, _, _)) ==
     IN
     /\ h \in Handlers
     /\ ~crashed[h]
-    /\ \/ m.type = "Deliver" /\ hs[h].work = {} /\ hs[h].wait = "Nothing"
+    /\ \/ m.type = "Deliver" /\ ~Busy(h) /\ hs[h].wait = "Nothing"
        \/ m.type = "Doc" /\ m.tag = hs[h].tag /\ hs[h].wait = "Doc"
        \/ m.type = "PutReply" /\ m.tag = hs[h].tag /\ hs[h].wait = "PutReply"
        \/ m.type \in {"Doc", "PutReply"} /\ m.tag = hs[h].tag /\ hs[h].wait = "Reply"
@@ -465,11 +484,21 @@ ReadAtLevel(h, stale) ==
     /\ net' = Send(net, h, "store", IF stale THEN StaleGetMsg(s.tag, k) ELSE GetMsg(s.tag, k))
     /\ UNCHANGED <<queue, leases, docs, received, crashed, failures>>
 
+\* Handler h carries out the next effect of its last step.
+CarryNext(h) ==
+    LET s == hs[h]
+        r == CarryOne(h, [state |-> [s EXCEPT !.todo = Tail(@)], net |-> net], Head(s.todo))
+    IN
+    /\ ~crashed[h] /\ s.todo # <<>>
+    /\ hs' = [hs EXCEPT ![h] = r.state]
+    /\ net' = r.net
+    /\ UNCHANGED <<queue, leases, docs, received, crashed, failures>>
+
 \* A busy handler crashes: it keeps its state until it recovers, and its
 \* messages stay in flight.
 Crash(h) ==
     /\ ~crashed[h]
-    /\ hs[h].work # {}
+    /\ Busy(h)
     /\ FailuresUsed + 1 <= MaxFailures
     /\ crashed' = [crashed EXCEPT ![h] = TRUE]
     /\ UNCHANGED <<net, queue, leases, hs, docs, received, failures>>
@@ -505,6 +534,7 @@ WorldNext(OnEvent(_, _, _), Serve(_, _, _), opts) ==
          \/ FateOk(h)
          \/ FateFailBefore(h, OnEvent)
          \/ FateAmbiguous(h)
+         \/ CarryNext(h)
          \/ Crash(h)
          \/ Recover(h)
          \/ ReadAtLevel(h, FALSE)

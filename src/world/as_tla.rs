@@ -6,7 +6,7 @@
 //! TLC prints one value (a function over `1..n` is a sequence, the empty function is `<<>>`)
 //! compare equal.
 
-use super::handler::{PendingPut, TlaNames};
+use super::handler::{Effect, PendingPut, TlaNames};
 use super::handler::Wait;
 use super::{Msg, NodeState, Protocol, World, WorldState, WriteResult};
 use crate::core::tla::{self, int, opt, string as s, Value};
@@ -72,6 +72,18 @@ impl<P: TlaMap> World<P> {
             ("expected", opt(put.expected.map(int))),
             ("publish", Value::Seq(put.publish.iter().map(|o| self.protocol.tla_output(o, &self.tla_names())).collect())),
         ])
+    }
+
+    /// An effect as the protocol's operators return it (`Get(k)`, `Publish(o)`, ...).
+    fn tla_effect(&self, effect: &Effect<P>) -> Value {
+        match effect {
+            Effect::Get { key, .. } => tla::record([("type", s("Get")), ("key", int(*key))]),
+            Effect::GetWeak { key, .. } => tla::record([("type", s("GetWeak")), ("key", int(*key))]),
+            Effect::Put { put, .. } => self.tla_put(put),
+            Effect::Publish(o) => tla::record([("type", s("Publish")), ("out", self.protocol.tla_output(o, &self.tla_names()))]),
+            Effect::Ack(m) => tla::record([("type", s("Ack")), ("input", int(*m))]),
+            Effect::Nack(m) => tla::record([("type", s("Nack")), ("input", int(*m))]),
+        }
     }
 
     fn tla_msg(&self, msg: &Msg<P::Doc, P::Output>) -> Value {
@@ -155,6 +167,7 @@ impl<P: TlaMap> World<P> {
                             Wait::Level { key, .. } => Some(tla::record([("type", s("GetWeak")), ("key", int(key))])),
                             _ => h.pending.as_ref().map(|put| self.tla_put(put)),
                         })),
+                        ("todo", Value::Seq(h.todo.iter().map(|e| self.tla_effect(e)).collect())),
                     ])));
                     crashed.push((me.clone(), Value::Bool(state.crashed[i])));
                     failures.push((me, int(state.actor_storages[i].unwrap_or(0))));

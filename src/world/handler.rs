@@ -64,8 +64,10 @@ pub enum Event<D> {
     Written { key: Key, result: WriteResult },
 }
 
-/// What a protocol asks for in one step.
-#[derive(Clone, Debug)]
+/// What a protocol asks for in one step. A step's effects are carried out one at a time, in
+/// order (the handler may crash between any two); an effect that waits for an answer (a read, a
+/// write, a call) comes last.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Effect<P: Protocol> {
     Get { store: usize, key: Key },
     GetWeak { store: usize, key: Key },
@@ -182,12 +184,16 @@ pub struct HandlerState<P: Protocol> {
     pub work: Option<P::Work>,
     pub wait: Wait,
     pub pending: Option<PendingPut<P>>,
+    /// The effects of the last step not carried out yet, in order (empty unless failures are
+    /// possible: the next one is carried out by a step of its own, and a crash may come first).
+    pub todo: Vec<Effect<P>>,
 }
 
 impl<P: Protocol> HandlerState<P> {
-    /// Holding a lease on an input: only then can a crash lose anything.
+    /// Working on an input, or with effects still to carry out: only then can a crash lose
+    /// anything.
     pub fn is_busy(&self) -> bool {
-        self.work.is_some()
+        self.work.is_some() || !self.todo.is_empty()
     }
 }
 
@@ -200,6 +206,7 @@ pub struct Handler<P> {
 
 const FATE: &str = "fate";
 const LEVEL: &str = "level";
+const NEXT: &str = "next";
 
 impl<P: Protocol> Handler<P> {
     pub fn on_start(&self, storage: &Option<u8>, o: &mut Out<Node<P>>) -> HandlerState<P> {
@@ -212,12 +219,12 @@ impl<P: Protocol> Handler<P> {
             }
         };
         o.save(tag);
-        HandlerState { tag, ids: 0, work: None, wait: Wait::Nothing, pending: None }
+        HandlerState { tag, ids: 0, work: None, wait: Wait::Nothing, pending: None, todo: Vec::new() }
     }
 
     pub fn on_msg(&self, id: Id, state: &HandlerState<P>, msg: Msg<P::Doc, P::Output>, o: &mut Out<Node<P>>) -> Option<HandlerState<P>> {
         let event = match msg {
-            Msg::Deliver(input) if state.work.is_none() && state.wait == Wait::Nothing => Event::Delivered(input),
+            Msg::Deliver(input) if !state.is_busy() && state.wait == Wait::Nothing => Event::Delivered(input),
             Msg::Doc { tag, key, version, doc } if tag == state.tag && state.wait == Wait::Doc => {
                 Event::Loaded { key, version, doc: Arc::unwrap_or_clone(doc) }
             }
@@ -239,13 +246,21 @@ impl<P: Protocol> Handler<P> {
 
     pub fn on_random(&self, id: Id, state: &HandlerState<P>, random: &Rand, o: &mut Out<Node<P>>) -> HandlerState<P> {
         let mut next = state.clone();
+        if *random == Rand::Next {
+            let effect = next.todo.remove(0);
+            self.carry(&mut next, effect, o);
+            if !next.todo.is_empty() {
+                o.choose_random(NEXT, vec![Rand::Next]);
+            }
+            return next;
+        }
         if let (Rand::Read { stale }, Wait::Level { store, key }) = (*random, state.wait) {
             let tag = next.tag;
             o.send(self.topology.store(store), if stale { Msg::GetStale { tag, key } } else { Msg::Get { tag, key } });
             next.wait = Wait::Doc;
             return next;
         }
-        let Rand::Fate(fate) = *random else { unreachable!("handlers only draw fates and read levels") };
+        let Rand::Fate(fate) = *random else { unreachable!("handlers only draw fates, read levels and their next effect") };
         let put = next.pending.take().expect("a fate is drawn for a pending write");
         if fate != Fate::Ok {
             next.tag += 1;
@@ -264,29 +279,52 @@ impl<P: Protocol> Handler<P> {
         let mut fx = Effects { effects: Vec::new(), handler: self.topology.handler_index(id) as u8, tag: state.tag, ids: state.ids };
         state.work = self.protocol.on_event(state.work.as_ref(), event, &mut fx);
         state.ids = fx.ids;
-        for effect in fx.effects {
-            match effect {
-                Effect::Get { store, key } => {
-                    o.send(self.topology.store(store), Msg::Get { tag: state.tag, key });
-                    state.wait = Wait::Doc;
-                }
-                Effect::GetWeak { store, key } => {
-                    state.wait = Wait::Level { store, key };
-                    o.choose_random(LEVEL, vec![Rand::Read { stale: false }, Rand::Read { stale: true }]);
-                }
-                Effect::Put { put, .. } => {
-                    if self.failures_enabled {
-                        state.pending = Some(put);
-                        state.wait = Wait::Fate;
-                        o.choose_random(FATE, vec![Rand::Fate(Fate::Ok), Rand::Fate(Fate::FailBefore), Rand::Fate(Fate::Ambiguous)]);
-                    } else {
-                        self.send_put(state, put, false, o);
-                    }
-                }
-                Effect::Publish(out) => o.send(self.topology.downstream(), Msg::Output(out)),
-                Effect::Ack(input) => o.send(Topology::broker(), Msg::Ack(input)),
-                Effect::Nack(input) => o.send(Topology::broker(), Msg::Nack(input)),
+        let waits = |e: &Effect<P>| matches!(e, Effect::Get { .. } | Effect::GetWeak { .. } | Effect::Put { .. });
+        assert!(
+            fx.effects.iter().rev().skip(1).all(|e| !waits(e)),
+            "an effect that waits for an answer must be the last of its step"
+        );
+        let mut effects = fx.effects.into_iter();
+        if let Some(first) = effects.next() {
+            self.carry(state, first, o);
+        }
+        if self.failures_enabled {
+            // The rest one at a time: a crash may come between any two.
+            state.todo = effects.collect();
+            if !state.todo.is_empty() {
+                o.choose_random(NEXT, vec![Rand::Next]);
             }
+        } else {
+            // No failure can come between them: carried out at once, as one step.
+            for effect in effects {
+                self.carry(state, effect, o);
+            }
+        }
+    }
+
+    /// Carries out one effect: a message, and for a read or a write what the handler waits for.
+    fn carry(&self, state: &mut HandlerState<P>, effect: Effect<P>, o: &mut Out<Node<P>>) {
+        match effect {
+            Effect::Get { store, key } => {
+                o.send(self.topology.store(store), Msg::Get { tag: state.tag, key });
+                state.wait = Wait::Doc;
+            }
+            Effect::GetWeak { store, key } => {
+                state.wait = Wait::Level { store, key };
+                o.choose_random(LEVEL, vec![Rand::Read { stale: false }, Rand::Read { stale: true }]);
+            }
+            Effect::Put { put, .. } => {
+                if self.failures_enabled {
+                    state.pending = Some(put);
+                    state.wait = Wait::Fate;
+                    o.choose_random(FATE, vec![Rand::Fate(Fate::Ok), Rand::Fate(Fate::FailBefore), Rand::Fate(Fate::Ambiguous)]);
+                } else {
+                    self.send_put(state, put, false, o);
+                }
+            }
+            Effect::Publish(out) => o.send(self.topology.downstream(), Msg::Output(out)),
+            Effect::Ack(input) => o.send(Topology::broker(), Msg::Ack(input)),
+            Effect::Nack(input) => o.send(Topology::broker(), Msg::Nack(input)),
         }
     }
 

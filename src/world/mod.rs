@@ -6,9 +6,11 @@
 //!   nacks it or reconnects after a crash. Options: in-order delivery (`ordered`), and a causal
 //!   order of the inputs (`causal`: an input is sent only once the inputs it follows have been
 //!   processed, so the broker holds it back until a copy of each of those has been acked).
-//! - [`handler`]: a handler runs a family's [`Protocol`] one input at a time. It may crash while
-//!   busy (Stateright's `Crash`), and each store write it issues may fail before it applies or
-//!   apply and report failure (a random choice drawn when the write is issued).
+//! - [`handler`]: a handler runs a family's [`Protocol`] one input at a time, and carries out the
+//!   effects of each step one at a time (when failures are possible). It may crash while busy
+//!   (Stateright's `Crash`), between any two effects too, and each store write it issues may fail
+//!   before it applies or apply and report failure (a random choice drawn when the write is
+//!   issued).
 //! - [`store`]: versioned documents with optimistic concurrency; one document is written
 //!   atomically. Stores never crash (their durability is the premise). Option: stale reads
 //!   (`stale_keys`: the store keeps the previous committed version of those documents, and a
@@ -119,6 +121,8 @@ pub enum Rand {
     Fate(Fate),
     /// Whether a read at a weak consistency level returns an older committed version.
     Read { stale: bool },
+    /// A handler carries out the next effect of its last step (a crash may come first).
+    Next,
 }
 
 /// Where each actor sits: broker, handlers, stores, downstream, in this order.

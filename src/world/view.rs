@@ -199,8 +199,9 @@ impl<'a, P: Protocol> View<'a, P> {
     /// building the successors (the same answer as trying every action, [`any_successor`];
     /// the quiescence test compares the two on every reachable state of a model file of each
     /// family):
-    /// - a pending random choice (a dispatch, a read level, a write's fate) always has an option
-    ///   within the budget: a dispatch and a read level spend nothing, and a fate may be `Ok`;
+    /// - a pending random choice (a dispatch, a read level, a write's fate, the next effect)
+    ///   always has an option within the budget: a dispatch, a read level and a next effect
+    ///   spend nothing, and a fate may be `Ok`;
     /// - a handler that is down can recover, which spends nothing (its crash, counted while it
     ///   is down, moves to its storage);
     /// - a busy handler that is up can crash if the budget has a failure left;
