@@ -50,8 +50,12 @@ ExactlyOnceIn(l) ==
         /\ Cardinality({o \in Outputs : o.input = m}) = 1
         /\ \A o \in Outputs : o.input = m => o.position = StoredAt(l, m)
 
-\* The inputs the broker may still deliver: queued or leased.
-InFlight == (DOMAIN queue \cup {leases[h] : h \in Handlers}) \ {NoLease}
+\* The inputs still to be processed: queued or leased by the broker, or in a
+\* handler's hands (a copy on its way to a handler, or the copy a handler
+\* works on, whose lease may have expired).
+InFlight ==
+    (DOMAIN queue \cup {leases[h] : h \in Handlers} \cup {hs[h].input : h \in Handlers}
+       \cup {e.msg.input : e \in {x \in DOMAIN net : x.msg.type = "Deliver"}}) \ {NoLease}
 
 \* A handler that is up has a document on its way to it that it will take,
 \* and P(w, d) holds of its work w and that document d.

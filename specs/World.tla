@@ -4,11 +4,12 @@
 (* (section 1 of the catalog): an at-least-once broker that leases one     *)
 (* copy of an input at a time to competing handlers, a store of versioned  *)
 (* documents with optimistic concurrency, and a downstream that records    *)
-(* every output copy.  Handlers may crash while busy, and each store write *)
-(* may fail before it applies or apply and report failure; all of these    *)
-(* draw on one budget, MaxFailures.  The broker may hand out inputs in     *)
-(* order, and may hold an input back until the inputs it causally follows  *)
-(* have been processed (a client sends RemoveItem only after its AddItem). *)
+(* every output copy.  Handlers may crash while busy, each store write may *)
+(* fail before it applies or time out and apply later, and the broker may  *)
+(* take back a leased copy; all of these draw on one budget,               *)
+(* MaxFailures.  The broker may hand out inputs in order, and may hold an  *)
+(* input back until the inputs it causally follows have been processed (a  *)
+(* client sends RemoveItem only after its AddItem).                        *)
 (*                                                                         *)
 (* This module is not a family: a family EXTENDS it and supplies only its  *)
 (* protocol, an operator OnEvent(ctx, work, event) that returns the new    *)
@@ -47,7 +48,7 @@ CONSTANTS
     Msgs,         \* logical input messages, numbered 1..Msgs
     Handlers,     \* competing handlers, as model values
     DupCount,     \* sender duplicates: extra copies, given to inputs 1, 2, ... in turn
-    MaxFailures   \* crashes, failed and ambiguous writes per run, all together
+    MaxFailures   \* crashes, failed and timed-out writes, expired leases per run, all together
 
 ASSUME Msgs \in Nat \ {0} /\ DupCount \in Nat /\ MaxFailures \in Nat
 
@@ -55,13 +56,15 @@ VARIABLES
     net,       \* messages in flight: a bag, envelope [src, dst, msg] -> copies
     queue,     \* the broker's copies waiting for a handler: a bag, input -> copies
     leases,    \* the copy each handler holds (NoLease if none)
+    leaseNo,   \* the delivery number of each handler's lease (0 if none)
     hs,        \* each handler's state: [tag, work, wait, pending]
     docs,      \* the store: key -> [version, doc], for the keys written so far
     received,  \* downstream: every copy of every output, a bag
     crashed,   \* handlers that are down right now
-    failures   \* each handler's durable count of failures (its Stateright storage)
+    failures,  \* each handler's durable count of failures (its Stateright storage)
+    expired    \* leases the broker has taken back so far (each is a failure)
 
-vars == <<net, queue, leases, hs, docs, received, crashed, failures>>
+vars == <<net, queue, leases, leaseNo, hs, docs, received, crashed, failures, expired>>
 
 Inputs == 1..Msgs
 NoLease == 0
@@ -85,30 +88,37 @@ RECURSIVE SumOver(_, _)
 SumOver(S, f) ==
     IF S = {} THEN 0 ELSE LET x == CHOOSE y \in S : TRUE IN f[x] + SumOver(S \ {x}, f)
 
-\* The failure budget used: every failure so far plus the handlers down right now.
-FailuresUsed == SumOver(Handlers, failures) + Cardinality({h \in Handlers : crashed[h]})
+\* The failure budget used: every failure so far (the handlers' and the expired
+\* leases) plus the handlers down right now.
+FailuresUsed == SumOver(Handlers, failures) + expired + Cardinality({h \in Handlers : crashed[h]})
 
 -----------------------------------------------------------------------------
 (* Messages.                                                               *)
 
-DeliverMsg(m) == [type |-> "Deliver", input |-> m]
-AckMsg(m) == [type |-> "Ack", input |-> m]
-NackMsg(m) == [type |-> "Nack", input |-> m]
+\* A copy of input m with its delivery number n (a delivery tag, a receipt
+\* handle): the number of lease expiries before its dispatch.  A lease that
+\* expired had a smaller number than every lease given after it, and without
+\* an expiry no ack arrives late.  An ack or a nack names the delivery it
+\* answers.
+DeliverMsg(m, n) == [type |-> "Deliver", input |-> m, n |-> n]
+AckMsg(m, n) == [type |-> "Ack", input |-> m, n |-> n]
+NackMsg(m, n) == [type |-> "Nack", input |-> m, n |-> n]
 ReconnectMsg == [type |-> "Reconnect"]
 GetMsg(tag, k) == [type |-> "Get", tag |-> tag, key |-> k]
 \* A read at a weak consistency level that returns an older committed version.
 StaleGetMsg(tag, k) == [type |-> "GetStale", tag |-> tag, key |-> k]
 DocMsg(tag, k, v, d) == [type |-> "Doc", tag |-> tag, key |-> k, version |-> v, doc |-> d]
-\* expected is {} for a write with no version check, else {version read}.
-PutMsg(tag, put, ambiguous) ==
+\* expected is {} for a write with no version check, else {version read}; late:
+\* the write timed out (its writer was told it failed) and gets no answer.
+PutMsg(tag, put, late) ==
     [type |-> "Put", tag |-> tag, key |-> put.key, doc |-> put.doc,
-     expected |-> put.expected, ambiguous |-> ambiguous, publish |-> put.publish]
+     expected |-> put.expected, late |-> late, publish |-> put.publish]
 PutReplyMsg(tag, k, result) == [type |-> "PutReply", tag |-> tag, key |-> k, result |-> result]
 OutputMsg(o) == [type |-> "Output", out |-> o]
-\* A call of the endpoint the store serves (see StoreCall); ambiguous: the
-\* response is lost on its way back.
-CallMsg(tag, call, ambiguous) ==
-    [type |-> "Call", tag |-> tag, key |-> call.key, op |-> call.op, ambiguous |-> ambiguous]
+\* A call of the endpoint the store serves (see StoreCall); late: the call
+\* timed out (its caller was told it failed) and gets no answer.
+CallMsg(tag, call, late) ==
+    [type |-> "Call", tag |-> tag, key |-> call.key, op |-> call.op, late |-> late]
 \* The store to itself: request op on key k, applied whenever it is delivered.
 LaterMsg(k, op) == [type |-> "Later", key |-> k, op |-> op]
 
@@ -166,20 +176,23 @@ Call(k, op) == [type |-> "Call", key |-> k, op |-> op]
 Ack(m) == [type |-> "Ack", input |-> m]
 Nack(m) == [type |-> "Nack", input |-> m]
 
-Idle(tag) == [tag |-> tag, ids |-> 0, work |-> {}, wait |-> "Nothing", pending |-> {}, todo |-> <<>>]
+Idle(tag) == [tag |-> tag, ids |-> 0, work |-> {}, wait |-> "Nothing", pending |-> {}, input |-> 0, delivery |-> 0, todo |-> <<>>]
 
 \* Handler h works on an input or has effects left to carry out: only then can
 \* a crash lose anything.  (A sum, not a disjunction: TLC would count a state
 \* reached through both disjuncts twice among the generated states.)
 Busy(h) == Cardinality(hs[h].work) + Len(hs[h].todo) > 0
 
+\* A handler state s that is idle (no work, no effects left) holds no delivery.
+Settle(s) == IF Cardinality(s.work) + Len(s.todo) = 0 THEN [s EXCEPT !.input = 0, !.delivery = 0] ELSE s
+
 \* Handler h issues a write: it sends it to the store and waits for the reply.
-SendPut(h, acc, put, ambiguous) ==
+SendPut(h, acc, put, late) ==
     IF put.type = "Call"
       THEN [state |-> [acc.state EXCEPT !.wait = "Reply"],
-            net   |-> Send(acc.net, h, "store", CallMsg(acc.state.tag, put, ambiguous))]
+            net   |-> Send(acc.net, h, "store", CallMsg(acc.state.tag, put, late))]
     ELSE [state |-> [acc.state EXCEPT !.wait = "PutReply"],
-          net   |-> Send(acc.net, h, "store", PutMsg(acc.state.tag, put, ambiguous))]
+          net   |-> Send(acc.net, h, "store", PutMsg(acc.state.tag, put, late))]
 
 \* Carries out one effect f of handler h, on acc = [state, net].
 CarryOne(h, acc, f) ==
@@ -198,9 +211,9 @@ CarryOne(h, acc, f) ==
     [] f.type = "Publish" ->
          [state |-> s, net |-> Send(acc.net, h, "downstream", OutputMsg(f.out))]
     [] f.type = "Ack" ->
-         [state |-> s, net |-> Send(acc.net, h, "broker", AckMsg(f.input))]
+         [state |-> s, net |-> Send(acc.net, h, "broker", AckMsg(f.input, s.delivery))]
     [] f.type = "Nack" ->
-         [state |-> s, net |-> Send(acc.net, h, "broker", NackMsg(f.input))]
+         [state |-> s, net |-> Send(acc.net, h, "broker", NackMsg(f.input, s.delivery))]
 
 RECURSIVE CarryAll(_, _, _)
 \* Carries out the effects fx of handler h in order, at once.
@@ -222,17 +235,20 @@ Carry(h, acc, fx) ==
 \* decides, and its effects become messages and waits.  Returns [state, net].
 Step(h, s, event, n, OnEvent(_, _, _)) ==
     LET r == OnEvent([handler |-> h, tag |-> s.tag, ids |-> s.ids], s.work, event)
-    IN Carry(h, [state |-> [s EXCEPT !.work = r.work, !.wait = "Nothing", !.ids = @ + Drawn(r)],
-                 net |-> n], r.fx)
+        c == Carry(h, [state |-> [s EXCEPT !.work = r.work, !.wait = "Nothing", !.ids = @ + Drawn(r)],
+                       net |-> n], r.fx)
+    IN [state |-> Settle(c.state), net |-> c.net]
 
 -----------------------------------------------------------------------------
 
 WorldTypeOK ==
     /\ \A e \in DOMAIN net : net[e] \in Nat \ {0} /\ e.src \in Handlers \cup {"broker", "store"}
     /\ DOMAIN queue \subseteq Inputs /\ \A m \in DOMAIN queue : queue[m] \in Nat \ {0}
-    /\ leases \in [Handlers -> Inputs \cup {NoLease}]
+    /\ leases \in [Handlers -> Nat]
+    /\ leaseNo \in [Handlers -> Nat]
     /\ \A h \in Handlers :
          /\ hs[h].tag \in Nat
+         /\ hs[h].delivery \in Nat
          /\ \A i \in 1..Len(hs[h].todo) : hs[h].todo[i].type \in {"Publish", "Ack", "Nack", "Get", "GetWeak", "Put", "Call"}
          /\ hs[h].ids \in Nat
          /\ Cardinality(hs[h].work) <= 1
@@ -242,6 +258,7 @@ WorldTypeOK ==
     /\ \A o \in DOMAIN received : received[o] \in Nat \ {0}
     /\ crashed \in [Handlers -> BOOLEAN]
     /\ failures \in [Handlers -> 0..MaxFailures]
+    /\ expired \in 0..MaxFailures
 
 \* The broker starts with one copy of each input and the sender duplicates.
 InitialQueue == [m \in Inputs |-> 1 + Cardinality({d \in 0..DupCount - 1 : (d % Msgs) + 1 = m})]
@@ -264,11 +281,13 @@ WorldInit(opts) ==
     /\ net = EmptyBag
     /\ queue = InitialQueue @@ opts.jobs
     /\ leases = [h \in Handlers |-> NoLease]
+    /\ leaseNo = [h \in Handlers |-> 0]
     /\ hs = [h \in Handlers |-> Idle(0)]
     /\ docs = [k \in {} |-> 0]
     /\ received = EmptyBag
     /\ crashed = [h \in Handlers |-> FALSE]
     /\ failures = [h \in Handlers |-> 0]
+    /\ expired = 0
 
 -----------------------------------------------------------------------------
 (* The broker.                                                             *)
@@ -296,25 +315,61 @@ Dispatch(h, m, opts) ==
     /\ opts.ordered => \A n \in DOMAIN queue : Released(n, opts.causal) => m <= n
     /\ queue' = BagRemove(queue, m)
     /\ leases' = [leases EXCEPT ![h] = m]
-    /\ net' = Send(net, "broker", h, DeliverMsg(m))
-    /\ UNCHANGED <<hs, docs, received, crashed, failures>>
+    /\ leaseNo' = [leaseNo EXCEPT ![h] = expired]
+    /\ net' = Send(net, "broker", h, DeliverMsg(m, expired))
+    /\ UNCHANGED <<hs, docs, received, crashed, failures, expired>>
 
-\* The broker receives an ack: the handler's lease ends.
+\* The handler that sent envelope e holds the lease its ack or nack names.
+Names(e) == leases[e.src] = e.msg.input /\ leaseNo[e.src] = e.msg.n
+
+\* The broker receives an ack: the lease it names ends.  An ack of a copy
+\* whose lease expired (the handler holds another lease, or none) is dropped.
 BrokerAck(e) ==
     /\ e.dst = "broker" /\ e.msg.type = "Ack"
-    /\ leases' = [leases EXCEPT ![e.src] = NoLease]
+    /\ IF Names(e)
+         THEN /\ leases' = [leases EXCEPT ![e.src] = NoLease]
+              /\ leaseNo' = [leaseNo EXCEPT ![e.src] = 0]
+         ELSE UNCHANGED <<leases, leaseNo>>
     /\ net' = BagRemove(net, e)
-    /\ UNCHANGED <<queue, hs, docs, received, crashed, failures>>
+    /\ UNCHANGED <<queue, hs, docs, received, crashed, failures, expired>>
 
-\* The broker receives a nack or a reconnect: the copy leased goes back.
-BrokerRequeue(e) ==
-    /\ e.dst = "broker" /\ e.msg.type \in {"Nack", "Reconnect"}
+\* The broker receives a nack: the copy it names goes back, if its lease has
+\* not expired; else the nack is dropped.
+BrokerNack(e) ==
+    /\ e.dst = "broker" /\ e.msg.type = "Nack"
+    /\ IF Names(e)
+         THEN /\ queue' = BagAdd(queue, e.msg.input)
+              /\ leases' = [leases EXCEPT ![e.src] = NoLease]
+              /\ leaseNo' = [leaseNo EXCEPT ![e.src] = 0]
+         ELSE UNCHANGED <<queue, leases, leaseNo>>
+    /\ net' = BagRemove(net, e)
+    /\ UNCHANGED <<hs, docs, received, crashed, failures, expired>>
+
+\* The broker receives a reconnect after a crash: whatever copy the handler
+\* holds goes back.
+BrokerReconnect(e) ==
+    /\ e.dst = "broker" /\ e.msg.type = "Reconnect"
     /\ IF leases[e.src] = NoLease
          THEN UNCHANGED queue
          ELSE queue' = BagAdd(queue, leases[e.src])
     /\ leases' = [leases EXCEPT ![e.src] = NoLease]
+    /\ leaseNo' = [leaseNo EXCEPT ![e.src] = 0]
     /\ net' = BagRemove(net, e)
-    /\ UNCHANGED <<hs, docs, received, crashed, failures>>
+    /\ UNCHANGED <<hs, docs, received, crashed, failures, expired>>
+
+\* The broker takes back the copy it leased to handler h: the lease expired
+\* (the handler is slow, or its ack was lost).  The copy is offered again
+\* while h may still work on it; h is not told.  A job's lease does not
+\* expire.  Draws on the failure budget.
+Expire(h, opts) ==
+    /\ leases[h] # NoLease
+    /\ leases[h] \notin DOMAIN opts.jobs
+    /\ FailuresUsed + 1 <= MaxFailures
+    /\ queue' = BagAdd(queue, leases[h])
+    /\ leases' = [leases EXCEPT ![h] = NoLease]
+    /\ leaseNo' = [leaseNo EXCEPT ![h] = 0]
+    /\ expired' = expired + 1
+    /\ UNCHANGED <<net, hs, docs, received, crashed, failures>>
 
 -----------------------------------------------------------------------------
 (* The store.                                                              *)
@@ -325,7 +380,7 @@ StoreGet(e, emptyDoc) ==
     /\ e.dst = "store" /\ m.type = "Get"
     /\ net' = Send(BagRemove(net, e), "store", e.src,
                    DocMsg(m.tag, m.key, VersionOf(m.key), DocOf(m.key, emptyDoc)))
-    /\ UNCHANGED <<queue, leases, hs, docs, received, crashed, failures>>
+    /\ UNCHANGED <<queue, leases, leaseNo, hs, docs, received, crashed, failures, expired>>
 
 \* The store answers a stale read with the previous committed version of the
 \* document, if it keeps it, else with the current one.
@@ -337,16 +392,18 @@ StoreGetStale(e, emptyDoc) ==
     /\ net' = Send(BagRemove(net, e), "store", e.src,
                    IF kept THEN DocMsg(m.tag, m.key, VersionOf(m.key) - 1, docs[m.key].prev)
                    ELSE DocMsg(m.tag, m.key, VersionOf(m.key), DocOf(m.key, emptyDoc)))
-    /\ UNCHANGED <<queue, leases, hs, docs, received, crashed, failures>>
+    /\ UNCHANGED <<queue, leases, leaseNo, hs, docs, received, crashed, failures, expired>>
 
 \* The store applies a write if the version is still the one read, and with it
 \* publishes the write's outputs in the same atomic step.  For a key in
-\* staleKeys it keeps the document as it was before the write (prev).
+\* staleKeys it keeps the document as it was before the write (prev).  A write
+\* that timed out (late) lands without an answer: its writer has moved on.
 StorePut(e, emptyDoc, staleKeys) ==
     LET m == e.msg
         applied == m.expected = {} \/ VersionOf(m.key) = The(m.expected)
-        result == IF m.ambiguous THEN "Failed" ELSE IF applied THEN "Ok" ELSE "Conflict"
-        reply == Send(BagRemove(net, e), "store", e.src, PutReplyMsg(m.tag, m.key, result))
+        result == IF applied THEN "Ok" ELSE "Conflict"
+        reply == IF m.late THEN BagRemove(net, e)
+                 ELSE Send(BagRemove(net, e), "store", e.src, PutReplyMsg(m.tag, m.key, result))
     IN
     /\ e.dst = "store" /\ m.type = "Put"
     /\ IF applied
@@ -358,7 +415,7 @@ StorePut(e, emptyDoc, staleKeys) ==
               /\ net' = SendOutputs(reply, "store", "downstream", m.publish)
          ELSE /\ net' = reply
               /\ UNCHANGED docs
-    /\ UNCHANGED <<queue, leases, hs, received, crashed, failures>>
+    /\ UNCHANGED <<queue, leases, leaseNo, hs, received, crashed, failures, expired>>
 
 \* The endpoint of a store that serves none: no Call ever reaches it.
 NoServe(k, d, op) == [write |-> {}, response |-> d, publish |-> <<>>, later |-> {}]
@@ -367,16 +424,14 @@ NoServe(k, d, op) == [write |-> {}, response |-> d, publish |-> <<>>, later |-> 
 \* ({} or {the new document}), response, publish (outputs sent in the same
 \* atomic step, later ({} or {a request the store applies to the document at
 \* any later point: a message to itself, such as a retention timer's
-\* eviction)].  A lost response comes back as a failed write.
+\* eviction)].  A call that timed out (late) gets no answer.
 StoreCall(e, Serve(_, _, _), emptyDoc) ==
     LET m == e.msg
         r == Serve(m.key, DocOf(m.key, emptyDoc), m.op)
         v == IF r.write = {} THEN VersionOf(m.key) ELSE VersionOf(m.key) + 1
         n == IF r.later = {} THEN BagRemove(net, e)
              ELSE Send(BagRemove(net, e), "store", "store", LaterMsg(m.key, The(r.later)))
-        reply == Send(n, "store", e.src,
-                      IF m.ambiguous THEN PutReplyMsg(m.tag, m.key, "Failed")
-                      ELSE DocMsg(m.tag, m.key, v, r.response))
+        reply == IF m.late THEN n ELSE Send(n, "store", e.src, DocMsg(m.tag, m.key, v, r.response))
     IN
     /\ e.dst = "store" /\ m.type = "Call"
     /\ IF r.write = {}
@@ -385,7 +440,7 @@ StoreCall(e, Serve(_, _, _), emptyDoc) ==
          ELSE /\ docs' = [k \in DOMAIN docs \cup {m.key} |->
                             IF k # m.key THEN docs[k] ELSE [version |-> v, doc |-> The(r.write)]]
               /\ net' = SendOutputs(reply, "store", "downstream", r.publish)
-    /\ UNCHANGED <<queue, leases, hs, received, crashed, failures>>
+    /\ UNCHANGED <<queue, leases, leaseNo, hs, received, crashed, failures, expired>>
 
 \* The store applies a request it sent itself (see StoreCall); no reply.
 StoreLater(e, Serve(_, _, _), emptyDoc) ==
@@ -399,7 +454,7 @@ StoreLater(e, Serve(_, _, _), emptyDoc) ==
          ELSE /\ docs' = [k \in DOMAIN docs \cup {m.key} |->
                             IF k # m.key THEN docs[k] ELSE [version |-> VersionOf(m.key) + 1, doc |-> The(r.write)]]
               /\ net' = SendOutputs(BagRemove(net, e), "store", "downstream", r.publish)
-    /\ UNCHANGED <<queue, leases, hs, received, crashed, failures>>
+    /\ UNCHANGED <<queue, leases, leaseNo, hs, received, crashed, failures, expired>>
 
 -----------------------------------------------------------------------------
 (* Downstream.                                                             *)
@@ -409,7 +464,7 @@ DownstreamReceive(e) ==
     /\ e.dst = "downstream" /\ e.msg.type = "Output"
     /\ received' = BagAdd(received, e.msg.out)
     /\ net' = BagRemove(net, e)
-    /\ UNCHANGED <<queue, leases, hs, docs, crashed, failures>>
+    /\ UNCHANGED <<queue, leases, leaseNo, hs, docs, crashed, failures, expired>>
 
 -----------------------------------------------------------------------------
 (* Handlers.                                                               *)
@@ -429,10 +484,11 @@ HandlerReceive(e, OnEvent(_, _, _)) ==
     /\ LET event == CASE m.type = "Deliver" -> Delivered(m.input)
                       [] m.type = "Doc" -> Loaded(m.key, m.version, m.doc)
                       [] m.type = "PutReply" -> Written(m.key, m.result)
-           r == Step(h, hs[h], event, BagRemove(net, e), OnEvent)
+           s == IF m.type = "Deliver" THEN [hs[h] EXCEPT !.input = m.input, !.delivery = m.n] ELSE hs[h]
+           r == Step(h, s, event, BagRemove(net, e), OnEvent)
        IN /\ hs' = [hs EXCEPT ![h] = r.state]
           /\ net' = r.net
-    /\ UNCHANGED <<queue, leases, docs, received, crashed, failures>>
+    /\ UNCHANGED <<queue, leases, leaseNo, docs, received, crashed, failures, expired>>
 
 \* The write handler h is issuing reaches the store.
 FateOk(h) ==
@@ -442,7 +498,7 @@ FateOk(h) ==
     /\ ~crashed[h] /\ s.wait = "Fate"
     /\ hs' = [hs EXCEPT ![h] = r.state]
     /\ net' = r.net
-    /\ UNCHANGED <<queue, leases, docs, received, crashed, failures>>
+    /\ UNCHANGED <<queue, leases, leaseNo, docs, received, crashed, failures, expired>>
 
 \* The write handler h is issuing fails before it applies: a new incarnation
 \* sees the failure.
@@ -457,21 +513,24 @@ FateFailBefore(h, OnEvent(_, _, _)) ==
     /\ failures' = [failures EXCEPT ![h] = @ + 1]
     /\ hs' = [hs EXCEPT ![h] = r.state]
     /\ net' = r.net
-    /\ UNCHANGED <<queue, leases, docs, received, crashed>>
+    /\ UNCHANGED <<queue, leases, leaseNo, docs, received, crashed, expired>>
 
-\* The write handler h is issuing applies (if its version check passes) but a
-\* new incarnation will see it as failed.
-FateAmbiguous(h) ==
+\* The write handler h is issuing times out: a new incarnation is told it
+\* failed at once, while the write is still on its way; it applies (version
+\* check included) whenever it reaches the store, and no one hears of it.
+FateTimeout(h, OnEvent(_, _, _)) ==
     LET s == hs[h]
+        put == The(s.pending)
         s1 == [s EXCEPT !.tag = @ + 1, !.pending = {}]
-        r == SendPut(h, [state |-> s1, net |-> net], The(s.pending), TRUE)
+        sent == SendPut(h, [state |-> s1, net |-> net], put, TRUE)
+        r == Step(h, sent.state, Written(put.key, "Failed"), sent.net, OnEvent)
     IN
     /\ ~crashed[h] /\ s.wait = "Fate"
     /\ FailuresUsed + 1 <= MaxFailures
     /\ failures' = [failures EXCEPT ![h] = @ + 1]
     /\ hs' = [hs EXCEPT ![h] = r.state]
     /\ net' = r.net
-    /\ UNCHANGED <<queue, leases, docs, received, crashed>>
+    /\ UNCHANGED <<queue, leases, leaseNo, docs, received, crashed, expired>>
 
 \* The weak read handler h is issuing returns the current version (fresh) or
 \* the previous one (stale).
@@ -482,7 +541,7 @@ ReadAtLevel(h, stale) ==
     /\ ~crashed[h] /\ s.wait = "Level"
     /\ hs' = [hs EXCEPT ![h] = [s EXCEPT !.pending = {}, !.wait = "Doc"]]
     /\ net' = Send(net, h, "store", IF stale THEN StaleGetMsg(s.tag, k) ELSE GetMsg(s.tag, k))
-    /\ UNCHANGED <<queue, leases, docs, received, crashed, failures>>
+    /\ UNCHANGED <<queue, leases, leaseNo, docs, received, crashed, failures, expired>>
 
 \* Handler h carries out the next effect of its last step.
 CarryNext(h) ==
@@ -490,9 +549,9 @@ CarryNext(h) ==
         r == CarryOne(h, [state |-> [s EXCEPT !.todo = Tail(@)], net |-> net], Head(s.todo))
     IN
     /\ ~crashed[h] /\ s.todo # <<>>
-    /\ hs' = [hs EXCEPT ![h] = r.state]
+    /\ hs' = [hs EXCEPT ![h] = Settle(r.state)]
     /\ net' = r.net
-    /\ UNCHANGED <<queue, leases, docs, received, crashed, failures>>
+    /\ UNCHANGED <<queue, leases, leaseNo, docs, received, crashed, failures, expired>>
 
 \* A busy handler crashes: it keeps its state until it recovers, and its
 \* messages stay in flight.
@@ -501,7 +560,7 @@ Crash(h) ==
     /\ Busy(h)
     /\ FailuresUsed + 1 <= MaxFailures
     /\ crashed' = [crashed EXCEPT ![h] = TRUE]
-    /\ UNCHANGED <<net, queue, leases, hs, docs, received, failures>>
+    /\ UNCHANGED <<net, queue, leases, leaseNo, hs, docs, received, failures, expired>>
 
 \* A crashed handler restarts as a new incarnation with nothing in hand and
 \* tells the broker that its lease is gone.
@@ -511,7 +570,7 @@ Recover(h) ==
     /\ failures' = [failures EXCEPT ![h] = @ + 1]
     /\ crashed' = [crashed EXCEPT ![h] = FALSE]
     /\ net' = Send(net, h, "broker", ReconnectMsg)
-    /\ UNCHANGED <<queue, leases, docs, received>>
+    /\ UNCHANGED <<queue, leases, leaseNo, docs, received, expired>>
 
 -----------------------------------------------------------------------------
 
@@ -522,7 +581,8 @@ WorldNext(OnEvent(_, _, _), Serve(_, _, _), opts) ==
     \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m, opts)
     \/ \E e \in DOMAIN net :
          \/ BrokerAck(e)
-         \/ BrokerRequeue(e)
+         \/ BrokerNack(e)
+         \/ BrokerReconnect(e)
          \/ StoreGet(e, opts.emptyDoc)
          \/ StoreGetStale(e, opts.emptyDoc)
          \/ StorePut(e, opts.emptyDoc, opts.staleKeys)
@@ -531,9 +591,10 @@ WorldNext(OnEvent(_, _, _), Serve(_, _, _), opts) ==
          \/ DownstreamReceive(e)
          \/ HandlerReceive(e, OnEvent)
     \/ \E h \in Handlers :
+         \/ Expire(h, opts)
          \/ FateOk(h)
          \/ FateFailBefore(h, OnEvent)
-         \/ FateAmbiguous(h)
+         \/ FateTimeout(h, OnEvent)
          \/ CarryNext(h)
          \/ Crash(h)
          \/ Recover(h)
@@ -548,14 +609,21 @@ ExactlyOnceOrders(causal) ==
         /\ \A m \in Inputs : \E i \in 1..Msgs : s[i] = m
         /\ \A c \in causal : At(s, c[1]) < At(s, c[2]) }
 
-\* A handler that is up is about to take a failure report for a write of key k
-\* it issued that Applied(w, k) says had in fact applied (w its work): the
-\* retry after an ambiguous timeout is next.
-FailureReportForAppliedWrite(Applied(_, _)) ==
+\* A write or call m that timed out will apply when it reaches the store (a
+\* call always does; a write if its version check passes).
+WillApply(m) == m.late /\ (m.type = "Call" \/ m.expected = {} \/ The(m.expected) = VersionOf(m.key))
+
+\* A write that timed out is on its way and will apply: its writer was told it
+\* failed.
+AmbiguousWrite == \E e \in DOMAIN net : e.msg.type = "Put" /\ WillApply(e.msg)
+
+\* A write or call that timed out is on its way and will apply, while its
+\* writer (up, the same incarnation), told that it failed, works on: the
+\* retry races the late write.
+LateWrite ==
     \E e \in DOMAIN net :
-        /\ e.msg.type = "PutReply" /\ e.msg.result = "Failed"
-        /\ e.dst \in Handlers /\ ~crashed[e.dst] /\ e.msg.tag = hs[e.dst].tag
-        /\ \E w \in hs[e.dst].work : Applied(w, e.msg.key)
+        /\ e.msg.type \in {"Put", "Call"} /\ WillApply(e.msg)
+        /\ e.src \in Handlers /\ ~crashed[e.src] /\ e.msg.tag = hs[e.src].tag /\ Busy(e.src)
 
 \* Every input consumed: nothing left in the queue, nothing leased.
 InputConsumed == DOMAIN queue = {} /\ \A h \in Handlers : leases[h] = NoLease

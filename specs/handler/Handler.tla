@@ -140,8 +140,4 @@ CrashMidProcessing ==
 \* A write is on its way whose version check will fail.
 ConcurrencyConflict == WriteWillConflict(Key)
 
-\* A write is on its way that will apply but be reported as failed.
-AmbiguousWrite ==
-    \E e \in DOMAIN net : e.msg.type = "Put" /\ e.msg.ambiguous
-
 =============================================================================

@@ -170,12 +170,9 @@ PerEntityOrder ==
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
-\* A relay that is up is about to take a failure report for a mark that had
-\* in fact applied: it will poll again (a retry after an ambiguous timeout).
-RetryAfterAmbiguousTimeout ==
-    FailureReportForAppliedWrite(LAMBDA w, k :
-        /\ w.phase \in {"Marking", "MarkThenPublish"}
-        /\ The(w.out).input \in DOMAIN Rows /\ Rows[The(w.out).input].sent)
+\* A relay told its mark timed out works on (polls again) while the mark is
+\* still on its way and will apply (World.tla's LateWrite).
+RetryAfterAmbiguousTimeout == LateWrite
 
 \* A relay is down between publishing a row and marking it sent (or, marking
 \* first, between the mark and the publication).

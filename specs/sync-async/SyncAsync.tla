@@ -1,18 +1,18 @@
 ----------------------------- MODULE SyncAsync -----------------------------
 (***************************************************************************)
-(* The boundary between a web request and the asynchronous core (the      *)
+(* The boundary between a web request and the asynchronous core (the       *)
 (* exactly-once blog's sync-async post, Pobiega and Masternak, written     *)
-(* fresh).  The browser's "submit order" request for cart m is input m;   *)
+(* fresh).  The browser's "submit order" request for cart m is input m;    *)
 (* browsers retry (sender duplicates, and a redelivery after every failure *)
-(* or timeout, including the ambiguous one where the cart was saved and    *)
-(* the answer lost).  The web handler loads the cart; if it is not         *)
-(* submitted, it saves it with Submitted set (version check), then sends   *)
-(* SubmitOrder; if it is submitted already (a retry), it sends SubmitOrder *)
-(* again, not knowing whether the first send happened.  The Orders         *)
-(* endpoint is modelled minimally: a cart's orders are derived from the    *)
-(* SubmitOrder copies downstream received, deduplicated by cart id, or    *)
-(* one per copy in ReceiverNoDedup.  Broker, store, downstream and         *)
-(* failures are the shared World.  Twin of src/families/sync_async.rs.    *)
+(* or timeout, including one whose save lands after the browser was told   *)
+(* it failed).  The web handler loads the cart; if it is not submitted, it *)
+(* saves it with Submitted set (version check), then sends SubmitOrder; if *)
+(* it is submitted already (a retry), it sends SubmitOrder again, not      *)
+(* knowing whether the first send happened.  The Orders endpoint is        *)
+(* modelled minimally: a cart's orders are derived from the SubmitOrder    *)
+(* copies downstream received, deduplicated by cart id, or one per copy in *)
+(* ReceiverNoDedup.  Broker, store, downstream and failures are the shared *)
+(* World.  Twin of src/families/sync_async.rs.                             *)
 (***************************************************************************)
 EXTENDS World
 
@@ -102,10 +102,9 @@ AtMostOneOrder == \A c \in Inputs : Orders(c) <= 1
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
-\* A handler that is up is about to take a failure report for a save that
-\* had in fact applied: the browser will retry a request that was applied.
-RetryAfterAmbiguousTimeout ==
-    FailureReportForAppliedWrite(LAMBDA w, k : w.phase = "Saving" /\ Submitted(k))
+\* The browser, told its save timed out, retries while the save is still on
+\* its way and will apply (World.tla's LateWrite).
+RetryAfterAmbiguousTimeout == LateWrite
 
 \* A handler is down after its save applied and before any SubmitOrder of
 \* the cart was sent.

@@ -188,10 +188,6 @@ fn crash_mid_processing(v: &V) -> bool {
     })
 }
 
-/// A write is on its way that will apply but be reported as failed.
-fn ambiguous_write(v: &V) -> bool {
-    v.in_flight().any(|msg| matches!(msg, crate::world::Msg::Put { ambiguous: true, .. }))
-}
 
 const PROPERTIES: &[Property<HandlerProtocol>] = &[
     property!("NoGhostMessages", Invariant, "no output for an input whose change was never committed", no_ghost_messages),
@@ -202,7 +198,7 @@ const PROPERTIES: &[Property<HandlerProtocol>] = &[
     property!("DuplicateDelivered", Sometimes, situations::DUPLICATE_DELIVERED, duplicate_delivered),
     property!("CrashMidProcessing", Sometimes, "a handler is down between committing a change and sending its output", crash_mid_processing),
     property!("ConcurrencyConflict", Sometimes, situations::WRITE_WILL_CONFLICT, |v| situations::write_will_conflict(v, KEY)),
-    property!("AmbiguousWrite", Sometimes, "a write is on its way that will apply but be reported as failed", ambiguous_write),
+    property!("AmbiguousWrite", Sometimes, situations::AMBIGUOUS_WRITE, situations::ambiguous_write),
 ];
 
 

@@ -8,8 +8,8 @@
 //!
 //! The server is the store's endpoint ([`Protocol::serve`]): each HTTP call is one atomic step
 //! of the store on the request's document, and its fate is drawn when the caller issues it, as a
-//! write's is: delivered, the request lost (`FailBefore`), or the response lost (`Ambiguous`:
-//! applied, and the caller sees a timeout). The charge is the output the server sends in the
+//! write's is: delivered, the request lost (`FailBefore`), or timed out (`Timeout`: the caller
+//! sees a timeout at once, and the request reaches the server later). The charge is the output the server sends in the
 //! same atomic step (to a payment ledger, the downstream recorder). A's records live in the same
 //! store under the inputs' keys; the requests under keys derived from fresh ids. Twin of
 //! `specs/http/Http.tla`.

@@ -16,7 +16,7 @@
 //! The business state is a ledger of applied changes, as in `outbox`; one entity, so that the
 //! order of its outputs can be checked. Twin of `specs/outbox-relay/OutboxRelay.tla`.
 
-use super::situations::{self, failure_report_for_applied_write};
+use super::situations;
 use super::world_family::WorldFamily;
 use super::ledger::{Ledger, Output};
 use crate::property;
@@ -259,15 +259,6 @@ fn per_entity_order(v: &V) -> bool {
     })
 }
 
-/// A relay that is up is about to take a failure report for a mark that had in fact applied: it
-/// will poll again (a retry after an ambiguous timeout).
-fn retry_after_ambiguous_timeout(v: &V) -> bool {
-    let e = entity(v);
-    failure_report_for_applied_write(v, |w, _| match w.phase {
-        Phase::Marking { out } | Phase::MarkThenPublish { out } => e.row(out.input).is_some_and(|r| r.sent),
-        _ => false,
-    })
-}
 
 /// A relay is down between publishing a row and marking it sent (or, marking first, between the
 /// mark and the publication).
@@ -292,7 +283,7 @@ const PROPERTIES: &[Property<OutboxRelayProtocol>] = &[
     property!("AtMostOnceDelivery", Invariant, "downstream receives no output twice", at_most_once_delivery),
     property!("PerEntityOrder", Invariant, "the entity's outputs are first published in commit order", per_entity_order),
     property!("Termination", Liveness, "every run ends with the input and the relay's polls consumed", situations::terminated),
-    property!("RetryAfterAmbiguousTimeout", Sometimes, "a relay is about to poll again after a mark reported failed that had applied", retry_after_ambiguous_timeout),
+    property!("RetryAfterAmbiguousTimeout", Sometimes, situations::LATE_WRITE, situations::late_write),
     property!("CrashBetweenPublishAndMark", Sometimes, "a relay is down between publishing a row and marking it sent", crash_between_publish_and_mark),
 ];
 

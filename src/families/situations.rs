@@ -3,7 +3,7 @@
 //! operators of the same names in `specs/World.tla`.
 
 use crate::property;
-use crate::world::{Key, Msg, Property, Protocol, View, WriteResult};
+use crate::world::{Key, Msg, Property, Protocol, View};
 
 /// A condition that speaks only at quiescence (no step left within the boundary), where it is
 /// `holds`; true in every other state.
@@ -16,17 +16,41 @@ pub fn some_handler_holds<P: Protocol>(v: &View<P>, pred: impl Fn(&P::Work, bool
     v.handlers().any(|(h, down)| h.work.as_ref().is_some_and(|w| pred(w, down)))
 }
 
-/// A handler that is up is about to take a failure report for a write of `key` it issued that
-/// `applied(work, key)` says had in fact applied: the retry after an ambiguous timeout is next.
-pub fn failure_report_for_applied_write<P: Protocol>(v: &View<P>, applied: impl Fn(&P::Work, Key) -> bool) -> bool {
-    v.envelopes().any(|(_, dst, msg)| match msg {
-        Msg::PutReply { tag, key, result: WriteResult::Failed } if v.world.topology.is_handler(dst) => {
-            let h = v.handler(dst);
-            !v.is_down(usize::from(dst)) && *tag == h.tag && h.work.as_ref().is_some_and(|w| applied(w, *key))
-        }
+/// A write or call that timed out will apply when it reaches the store (a call always does; a
+/// write if its version check passes, against store 0).
+fn will_apply<P: Protocol>(v: &View<P>, msg: &crate::world::NodeMsg<P>) -> bool {
+    match msg {
+        Msg::Put { key, expected, late: true, .. } => expected.is_none_or(|e| e == v.store(0).get_version(*key)),
+        Msg::Call { late: true, .. } => true,
         _ => false,
+    }
+}
+
+/// A write that timed out is on its way and will apply: its writer was told it failed. Twin of
+/// World.tla's `AmbiguousWrite`.
+pub fn ambiguous_write<P: Protocol>(v: &View<P>) -> bool {
+    v.in_flight().any(|msg| matches!(msg, Msg::Put { .. }) && will_apply(v, msg))
+}
+
+/// The meaning of `AmbiguousWrite`.
+pub const AMBIGUOUS_WRITE: &str = "a write that timed out is on its way and will apply: its writer was told it failed";
+
+/// A write or call that timed out is on its way and will apply, while its writer (up, the same
+/// incarnation), told that it failed, works on: the retry races the late write. Twin of
+/// World.tla's `LateWrite`.
+pub fn late_write<P: Protocol>(v: &View<P>) -> bool {
+    v.envelopes().any(|(src, _, msg)| {
+        let i = usize::from(src);
+        let tag = match msg {
+            Msg::Put { tag, late: true, .. } | Msg::Call { tag, late: true, .. } => *tag,
+            _ => return false,
+        };
+        v.world.topology.is_handler(src) && !v.is_down(i) && v.handler(src).tag == tag && v.handler(src).is_busy() && will_apply(v, msg)
     })
 }
+
+/// The meaning of `LateWrite`.
+pub const LATE_WRITE: &str = "a handler told its write timed out works on while that write is still on its way and will apply";
 
 /// A handler that is up has a document on its way to it that it will take, and `pred` holds of
 /// its work and that document.
@@ -84,8 +108,12 @@ pub const WRITE_WILL_CONFLICT: &str = "a write is on its way whose version check
 /// The meaning of `DuplicateDelivered` (its condition reads the family's documents).
 pub const DUPLICATE_DELIVERED: &str = "a handler is loading a copy of an input whose change is already committed";
 
-/// The number of inputs the broker may still deliver: queued or leased.
+/// The number of inputs still to be processed: queued or leased by the broker, or in a handler's
+/// hands (a copy on its way to a handler, or the copy a handler works on, whose lease may have
+/// expired). Twin of LedgerWorld.tla's `InFlight`.
 pub fn inputs_in_flight<P: Protocol>(v: &View<P>) -> usize {
     let b = v.broker();
-    (1..=v.world.inputs).filter(|i| b.queue.contains(i) || b.leases.contains(&Some(*i))).count()
+    let delivering = |i: u8| v.in_flight().any(|m| matches!(m, Msg::Deliver { input, .. } if *input == i));
+    let held = |i: u8| v.handlers().any(|(h, _)| h.input == i);
+    (1..=v.world.inputs).filter(|&i| b.queue.contains(&i) || b.leases.contains(&Some(i)) || delivering(i) || held(i)).count()
 }

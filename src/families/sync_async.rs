@@ -1,7 +1,7 @@
 //! `sync-async`: the boundary between a web request and the asynchronous core. The browser's
 //! "submit order" request for cart `m` is input `m`; browsers and clients retry (sender
-//! duplicates, and a redelivery after every failure: an error or a timeout, including the
-//! ambiguous one where the cart was saved and the answer lost). The web handler loads the cart;
+//! duplicates, and a redelivery after every failure: an error or a timeout, including one whose
+//! save still lands after the browser was told it failed). The web handler loads the cart;
 //! if it is not submitted, it saves it with `Submitted` set (version check) and then sends a
 //! `SubmitOrder` message; if it is already submitted (a retry, the first request may have been
 //! applied), it sends `SubmitOrder` again, since it cannot know whether the first send happened
@@ -11,7 +11,7 @@
 //!
 //! Twin of `specs/sync-async/SyncAsync.tla`.
 
-use super::situations::{self, at_quiescence, failure_report_for_applied_write, some_handler_holds};
+use super::situations::{self, at_quiescence, some_handler_holds};
 use super::world_family::WorldFamily;
 use crate::property;
 use crate::world::Property;
@@ -163,11 +163,6 @@ fn at_most_one_order(v: &V) -> bool {
     (1..=v.world.inputs).all(|c| orders(v, c) <= 1)
 }
 
-/// A handler that is up is about to take a failure report for a save that had in fact applied:
-/// the browser will retry a request that was applied.
-fn retry_after_ambiguous_timeout(v: &V) -> bool {
-    failure_report_for_applied_write(v, |w, key| w.phase == Phase::Saving && submitted(v, key))
-}
 
 /// A handler is down after its save applied and before any `SubmitOrder` of the cart was sent.
 fn crash_between_save_and_send(v: &V) -> bool {
@@ -179,7 +174,7 @@ const PROPERTIES: &[Property<SyncAsyncProtocol>] = &[
     property!("NoLostOrders", Invariant, "at quiescence every cart is submitted and has its order", no_lost_orders),
     property!("AtMostOneOrder", Invariant, "no cart has two orders (the second Porsche)", at_most_one_order),
     property!("Termination", Liveness, "every run ends with every request consumed", situations::terminated::<SyncAsyncProtocol>),
-    property!("RetryAfterAmbiguousTimeout", Sometimes, "a handler is about to take a failure report for a save that had applied: the browser retries an applied request", retry_after_ambiguous_timeout),
+    property!("RetryAfterAmbiguousTimeout", Sometimes, situations::LATE_WRITE, situations::late_write),
     property!("CrashBetweenSaveAndSend", Sometimes, "a handler is down after saving the cart and before sending SubmitOrder", crash_between_save_and_send),
 ];
 

@@ -89,9 +89,9 @@ impl<P: TlaMap> World<P> {
     fn tla_msg(&self, msg: &Msg<P::Doc, P::Output>) -> Value {
         let p = &self.protocol;
         match msg {
-            Msg::Deliver(m) => tla::record([("type", s("Deliver")), ("input", int(*m))]),
-            Msg::Ack(m) => tla::record([("type", s("Ack")), ("input", int(*m))]),
-            Msg::Nack(m) => tla::record([("type", s("Nack")), ("input", int(*m))]),
+            Msg::Deliver { input, n } => tla::record([("type", s("Deliver")), ("input", int(*input)), ("n", int(*n))]),
+            Msg::Ack { input, n } => tla::record([("type", s("Ack")), ("input", int(*input)), ("n", int(*n))]),
+            Msg::Nack { input, n } => tla::record([("type", s("Nack")), ("input", int(*input)), ("n", int(*n))]),
             Msg::Reconnect => tla::record([("type", s("Reconnect"))]),
             Msg::Get { tag, key } => tla::record([("type", s("Get")), ("tag", int(*tag)), ("key", int(*key))]),
             Msg::GetStale { tag, key } => tla::record([("type", s("GetStale")), ("tag", int(*tag)), ("key", int(*key))]),
@@ -102,13 +102,13 @@ impl<P: TlaMap> World<P> {
                 ("version", int(*version)),
                 ("doc", p.tla_doc(doc, &self.tla_names())),
             ]),
-            Msg::Put { tag, key, doc, expected, ambiguous, publish } => tla::record([
+            Msg::Put { tag, key, doc, expected, late, publish } => tla::record([
                 ("type", s("Put")),
                 ("tag", int(*tag)),
                 ("key", int(*key)),
                 ("doc", p.tla_doc(doc, &self.tla_names())),
                 ("expected", opt(expected.map(int))),
-                ("ambiguous", Value::Bool(*ambiguous)),
+                ("late", Value::Bool(*late)),
                 ("publish", Value::Seq(publish.iter().map(|o| p.tla_output(o, &self.tla_names())).collect())),
             ]),
             Msg::PutReply { tag, key, result } => tla::record([
@@ -121,12 +121,12 @@ impl<P: TlaMap> World<P> {
                     WriteResult::Failed => "Failed",
                 })),
             ]),
-            Msg::Call { tag, key, op, ambiguous } => tla::record([
+            Msg::Call { tag, key, op, late } => tla::record([
                 ("type", s("Call")),
                 ("tag", int(*tag)),
                 ("key", int(*key)),
                 ("op", p.tla_doc(op, &self.tla_names())),
-                ("ambiguous", Value::Bool(*ambiguous)),
+                ("late", Value::Bool(*late)),
             ]),
             Msg::Later { key, op } => tla::record([("type", s("Later")), ("key", int(*key)), ("op", p.tla_doc(op, &self.tla_names()))]),
             Msg::Output(o) => tla::record([("type", s("Output")), ("out", p.tla_output(o, &self.tla_names()))]),
@@ -147,6 +147,9 @@ impl<P: TlaMap> World<P> {
                         (self.tla_actor(super::Topology::handler(h)), int(l.unwrap_or(0)))
                     });
                     vars.push(("leases".into(), Value::Function(leases.collect())));
+                    let lease_no = b.lease_no.iter().enumerate().map(|(h, n)| (self.tla_actor(super::Topology::handler(h)), int(*n)));
+                    vars.push(("leaseNo".into(), Value::Function(lease_no.collect())));
+                    vars.push(("expired".into(), int(b.expired)));
                 }
                 NodeState::Handler(h) => {
                     let me = self.tla_actor(id);
@@ -167,6 +170,8 @@ impl<P: TlaMap> World<P> {
                             Wait::Level { key, .. } => Some(tla::record([("type", s("GetWeak")), ("key", int(key))])),
                             _ => h.pending.as_ref().map(|put| self.tla_put(put)),
                         })),
+                        ("input", int(h.input)),
+                        ("delivery", int(h.delivery)),
                         ("todo", Value::Seq(h.todo.iter().map(|e| self.tla_effect(e)).collect())),
                     ])));
                     crashed.push((me.clone(), Value::Bool(state.crashed[i])));

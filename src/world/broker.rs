@@ -17,6 +17,9 @@ pub struct Broker {
     /// Handlers that run jobs, and the jobs (inputs only they take; they take nothing else).
     pub relays: Vec<usize>,
     pub jobs: Vec<Input>,
+    /// Leases may expire (failures are possible at all): the broker offers to take back each
+    /// copy leased (not a job), and the model's boundary keeps expiries within the budget.
+    pub expiry: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -25,21 +28,33 @@ pub struct BrokerState {
     pub queue: Vec<Input>,
     /// The copy each handler holds, by handler index.
     pub leases: Vec<Option<Input>>,
+    /// The delivery number of each lease, by handler index (0 when none, or before any expiry):
+    /// an ack or a nack names the delivery it answers, as a delivery tag or a receipt handle does.
+    pub lease_no: Vec<u8>,
+    /// Leases expired so far: each draws on the failure budget. A copy is dispatched with the
+    /// number of expiries so far as its delivery number: a lease that expired had a smaller one
+    /// than every lease given after it, and without an expiry no ack can arrive late.
+    pub expired: u8,
 }
 
 const DISPATCH: &str = "dispatch";
+const EXPIRE: &str = "expire";
 
 impl Broker {
     pub fn on_start<P: Protocol>(&self, o: &mut Out<Node<P>>) -> BrokerState {
         let state = BrokerState {
             queue: self.copies.clone(),
             leases: vec![None; self.handlers],
+            lease_no: vec![0; self.handlers],
+            expired: 0,
         };
         self.offer(&state, o);
         state
     }
 
-    /// Acks, nacks and reconnects. Returns the new state, or None when nothing changes.
+    /// Acks, nacks and reconnects. An ack or a nack ends the lease it names (its input and
+    /// delivery number), and only that one: an ack of a copy whose lease expired is dropped.
+    /// Returns the new state, or None for a message the broker does not take.
     pub fn on_msg<P: Protocol>(
         &self,
         state: &BrokerState,
@@ -50,11 +65,24 @@ impl Broker {
         let h = usize::from(src).checked_sub(1).filter(|h| *h < self.handlers)?;
         let mut next = state.clone();
         match msg {
-            Msg::Ack(_) => next.leases[h] = None,
-            Msg::Nack(_) | Msg::Reconnect => {
+            Msg::Ack { input, n } => {
+                if next.leases[h] == Some(input) && next.lease_no[h] == n {
+                    next.leases[h] = None;
+                    next.lease_no[h] = 0;
+                }
+            }
+            Msg::Nack { input, n } => {
+                if next.leases[h] == Some(input) && next.lease_no[h] == n {
+                    next.leases[h] = None;
+                    next.lease_no[h] = 0;
+                    insert_sorted(&mut next.queue, input);
+                }
+            }
+            Msg::Reconnect => {
                 if let Some(input) = next.leases[h].take() {
                     insert_sorted(&mut next.queue, input);
                 }
+                next.lease_no[h] = 0;
             }
             _ => return None,
         }
@@ -62,16 +90,28 @@ impl Broker {
         Some(next)
     }
 
-    /// Leases a copy of `input` to a handler.
+    /// Leases a copy of `input` to a handler, or takes back the copy a handler holds (its lease
+    /// expired, or its ack was lost): the copy is offered again while the handler may still work
+    /// on it, and the handler is not told.
     pub fn on_random<P: Protocol>(&self, state: &BrokerState, random: &Rand, o: &mut Out<Node<P>>) -> BrokerState {
-        let Rand::Dispatch { handler, input } = *random else {
-            unreachable!("the broker only dispatches")
-        };
         let mut next = state.clone();
-        let at = next.queue.iter().position(|x| *x == input).expect("dispatched copy is queued");
-        next.queue.remove(at);
-        next.leases[handler] = Some(input);
-        o.send(Topology::handler(handler), Msg::Deliver(input));
+        match *random {
+            Rand::Dispatch { handler, input } => {
+                let at = next.queue.iter().position(|x| *x == input).expect("dispatched copy is queued");
+                next.queue.remove(at);
+                let n = next.expired;
+                next.leases[handler] = Some(input);
+                next.lease_no[handler] = n;
+                o.send(Topology::handler(handler), Msg::Deliver { input, n });
+            }
+            Rand::Expire { handler } => {
+                let input = next.leases[handler].take().expect("an expiring lease is held");
+                next.lease_no[handler] = 0;
+                insert_sorted(&mut next.queue, input);
+                next.expired += 1;
+            }
+            _ => unreachable!("the broker only dispatches and expires leases"),
+        }
         self.offer(&next, o);
         next
     }
@@ -110,6 +150,21 @@ impl Broker {
             o.remove_random(DISPATCH);
         } else {
             o.choose_random(DISPATCH, choices);
+        }
+        if !self.expiry {
+            return;
+        }
+        let expiries: Vec<Rand> = state
+            .leases
+            .iter()
+            .enumerate()
+            .filter(|(_, lease)| lease.is_some_and(|input| !self.jobs.contains(&input)))
+            .map(|(handler, _)| Rand::Expire { handler })
+            .collect();
+        if expiries.is_empty() {
+            o.remove_random(EXPIRE);
+        } else {
+            o.choose_random(EXPIRE, expiries);
         }
     }
 }

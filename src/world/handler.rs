@@ -184,6 +184,10 @@ pub struct HandlerState<P: Protocol> {
     pub work: Option<P::Work>,
     pub wait: Wait,
     pub pending: Option<PendingPut<P>>,
+    /// The input and the delivery number of the copy the handler works on (0 when idle): its
+    /// acks and nacks name the delivery.
+    pub input: Input,
+    pub delivery: u8,
     /// The effects of the last step not carried out yet, in order (empty unless failures are
     /// possible: the next one is carried out by a step of its own, and a crash may come first).
     pub todo: Vec<Effect<P>>,
@@ -219,12 +223,13 @@ impl<P: Protocol> Handler<P> {
             }
         };
         o.save(tag);
-        HandlerState { tag, ids: 0, work: None, wait: Wait::Nothing, pending: None, todo: Vec::new() }
+        HandlerState { tag, ids: 0, work: None, wait: Wait::Nothing, pending: None, input: 0, delivery: 0, todo: Vec::new() }
     }
 
     pub fn on_msg(&self, id: Id, state: &HandlerState<P>, msg: Msg<P::Doc, P::Output>, o: &mut Out<Node<P>>) -> Option<HandlerState<P>> {
+        let delivery = if let Msg::Deliver { input, n } = msg { Some((input, n)) } else { None };
         let event = match msg {
-            Msg::Deliver(input) if !state.is_busy() && state.wait == Wait::Nothing => Event::Delivered(input),
+            Msg::Deliver { input, .. } if !state.is_busy() && state.wait == Wait::Nothing => Event::Delivered(input),
             Msg::Doc { tag, key, version, doc } if tag == state.tag && state.wait == Wait::Doc => {
                 Event::Loaded { key, version, doc: Arc::unwrap_or_clone(doc) }
             }
@@ -240,6 +245,10 @@ impl<P: Protocol> Handler<P> {
         };
         let mut next = state.clone();
         next.wait = Wait::Nothing;
+        if let Some((input, n)) = delivery {
+            next.input = input;
+            next.delivery = n;
+        }
         self.step(id, &mut next, event, o);
         Some(next)
     }
@@ -252,6 +261,7 @@ impl<P: Protocol> Handler<P> {
             if !next.todo.is_empty() {
                 o.choose_random(NEXT, vec![Rand::Next]);
             }
+            settle(&mut next);
             return next;
         }
         if let (Rand::Read { stale }, Wait::Level { store, key }) = (*random, state.wait) {
@@ -266,11 +276,19 @@ impl<P: Protocol> Handler<P> {
             next.tag += 1;
             o.save(next.tag);
         }
-        if fate == Fate::FailBefore {
-            next.wait = Wait::Nothing;
-            self.step(id, &mut next, Event::Written { key: put.key, result: WriteResult::Failed }, o);
-        } else {
-            self.send_put(&mut next, put, fate == Fate::Ambiguous, o);
+        let key = put.key;
+        match fate {
+            Fate::Ok => self.send_put(&mut next, put, false, o),
+            Fate::FailBefore => {
+                next.wait = Wait::Nothing;
+                self.step(id, &mut next, Event::Written { key, result: WriteResult::Failed }, o);
+            }
+            Fate::Timeout => {
+                // Told it failed at once; the write goes on its way and lands whenever it does.
+                self.send_put(&mut next, put, true, o);
+                next.wait = Wait::Nothing;
+                self.step(id, &mut next, Event::Written { key, result: WriteResult::Failed }, o);
+            }
         }
         next
     }
@@ -300,6 +318,7 @@ impl<P: Protocol> Handler<P> {
                 self.carry(state, effect, o);
             }
         }
+        settle(state);
     }
 
     /// Carries out one effect: a message, and for a read or a write what the handler waits for.
@@ -317,27 +336,35 @@ impl<P: Protocol> Handler<P> {
                 if self.failures_enabled {
                     state.pending = Some(put);
                     state.wait = Wait::Fate;
-                    o.choose_random(FATE, vec![Rand::Fate(Fate::Ok), Rand::Fate(Fate::FailBefore), Rand::Fate(Fate::Ambiguous)]);
+                    o.choose_random(FATE, vec![Rand::Fate(Fate::Ok), Rand::Fate(Fate::FailBefore), Rand::Fate(Fate::Timeout)]);
                 } else {
                     self.send_put(state, put, false, o);
                 }
             }
             Effect::Publish(out) => o.send(self.topology.downstream(), Msg::Output(out)),
-            Effect::Ack(input) => o.send(Topology::broker(), Msg::Ack(input)),
-            Effect::Nack(input) => o.send(Topology::broker(), Msg::Nack(input)),
+            Effect::Ack(input) => o.send(Topology::broker(), Msg::Ack { input, n: state.delivery }),
+            Effect::Nack(input) => o.send(Topology::broker(), Msg::Nack { input, n: state.delivery }),
         }
     }
 
-    fn send_put(&self, state: &mut HandlerState<P>, put: PendingPut<P>, ambiguous: bool, o: &mut Out<Node<P>>) {
+    fn send_put(&self, state: &mut HandlerState<P>, put: PendingPut<P>, late: bool, o: &mut Out<Node<P>>) {
         if put.call {
-            o.send(self.topology.store(put.store), Msg::Call { tag: state.tag, key: put.key, op: Arc::new(put.doc), ambiguous });
+            o.send(self.topology.store(put.store), Msg::Call { tag: state.tag, key: put.key, op: Arc::new(put.doc), late });
             state.wait = Wait::Reply;
             return;
         }
         o.send(
             self.topology.store(put.store),
-            Msg::Put { tag: state.tag, key: put.key, doc: Arc::new(put.doc), expected: put.expected, ambiguous, publish: put.publish },
+            Msg::Put { tag: state.tag, key: put.key, doc: Arc::new(put.doc), expected: put.expected, late, publish: put.publish },
         );
         state.wait = Wait::PutReply;
+    }
+}
+
+/// An idle handler (no work, no effects left) holds no delivery.
+fn settle<P: Protocol>(state: &mut HandlerState<P>) {
+    if !state.is_busy() {
+        state.input = 0;
+        state.delivery = 0;
     }
 }

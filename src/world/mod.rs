@@ -3,13 +3,14 @@
 //! - [`broker`]: the at-least-once input queue. It holds copies of the logical inputs (one copy
 //!   of each, plus `DupCount` sender duplicates), leases one copy at a time to an idle handler
 //!   (a random choice: competing consumers, any order), and takes a copy back when the handler
-//!   nacks it or reconnects after a crash. Options: in-order delivery (`ordered`), and a causal
+//!   nacks it or reconnects after a crash, or when the lease expires (a random choice that
+//!   spends a failure; the handler is not told). Options: in-order delivery (`ordered`), and a causal
 //!   order of the inputs (`causal`: an input is sent only once the inputs it follows have been
 //!   processed, so the broker holds it back until a copy of each of those has been acked).
 //! - [`handler`]: a handler runs a family's [`Protocol`] one input at a time, and carries out the
 //!   effects of each step one at a time (when failures are possible). It may crash while busy
 //!   (Stateright's `Crash`), between any two effects too, and each store write it issues may fail
-//!   before it applies or apply and report failure (a random choice drawn when the write is
+//!   before it applies or time out and apply later (a random choice drawn when the write is
 //!   issued).
 //! - [`store`]: versioned documents with optimistic concurrency; one document is written
 //!   atomically. Stores never crash (their durability is the premise). Option: stale reads
@@ -17,11 +18,11 @@
 //!   read at a weak level, [`Effects::get_weak`], may return it; drawn when the read is issued).
 //! - [`downstream`]: records every copy of every output message.
 //!
-//! **The failure budget.** Crashes, failed writes and ambiguous writes draw on one budget per
-//! run, `MaxFailures`. A handler keeps the number of failures it has had in its durable
-//! storage (Stateright's `Storage`); a crash is counted while the handler is down and added to
-//! the storage when it recovers. The model's boundary keeps the sum over all handlers (plus the
-//! handlers down right now) within `MaxFailures`, allows only handlers to crash, and only while
+//! **The failure budget.** Crashes, failed writes, timed-out writes and expired leases draw on
+//! one budget per run, `MaxFailures`. A handler keeps the number of failures it has had in its
+//! durable storage (Stateright's `Storage`); a crash is counted while the handler is down and
+//! added to the storage when it recovers; the broker counts the expiries. The model's boundary
+//! keeps the sum (plus the handlers down right now) within `MaxFailures`, allows only handlers to crash, and only while
 //! they are busy (a crash of an idle handler loses nothing). The TLA+ twins leave the
 //! out-of-budget actions out, so both checkers explore the same finite, acyclic graph.
 
@@ -63,8 +64,10 @@ pub enum Fate {
     Ok,
     /// The write fails before it applies; the handler sees a failure.
     FailBefore,
-    /// The write applies (if its version check passes) but the handler sees a failure.
-    Ambiguous,
+    /// The write times out: the handler is told it failed at once, while the write is still on
+    /// its way; it applies (version check included) whenever it reaches the store, after the
+    /// handler has moved on, and no one hears of it.
+    Timeout,
 }
 
 /// What a store reports for a write.
@@ -80,12 +83,13 @@ pub enum WriteResult {
 /// Every message of the shared world. `D` is the family's document, `O` its output message.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Msg<D, O> {
-    /// Broker to handler: a copy of an input.
-    Deliver(Input),
-    /// Handler to broker: done with the copy.
-    Ack(Input),
-    /// Handler to broker: give the copy back for redelivery.
-    Nack(Input),
+    /// Broker to handler: a copy of an input, with its delivery number `n` (a delivery tag, a
+    /// receipt handle: the number of lease expiries before its dispatch).
+    Deliver { input: Input, n: u8 },
+    /// Handler to broker: done with the copy of delivery `n`.
+    Ack { input: Input, n: u8 },
+    /// Handler to broker: give the copy of delivery `n` back for redelivery.
+    Nack { input: Input, n: u8 },
     /// Handler to broker, after a crash: the copy it held is to be redelivered.
     Reconnect,
     /// Handler to store. `tag` is the handler's incarnation: replies to an earlier incarnation
@@ -98,13 +102,14 @@ pub enum Msg<D, O> {
     /// Write `doc` if the version is still `expected` (always, when `expected` is None: a write
     /// with no version check); with `publish`, the store also sends these outputs in the same
     /// atomic step (a transaction spanning state and messages).
-    Put { tag: u8, key: Key, doc: Arc<D>, expected: Option<Version>, ambiguous: bool, publish: Vec<O> },
+    /// `late`: the write timed out (its writer was told it failed) and the store does not answer.
+    Put { tag: u8, key: Key, doc: Arc<D>, expected: Option<Version>, late: bool, publish: Vec<O> },
     PutReply { tag: u8, key: Key, result: WriteResult },
     /// Handler to store: a call of an endpoint the store serves (an HTTP server whose state is
     /// the store's documents, [`Protocol::serve`]), request `op` on the document under `key`. The
-    /// store answers with `Doc` (the response), or, when `ambiguous` (the response is lost on
-    /// the way back), with a failed `PutReply`.
-    Call { tag: u8, key: Key, op: Arc<D>, ambiguous: bool },
+    /// store answers with `Doc` (the response), or not at all when `late` (the call timed out:
+    /// its caller was told it failed, and the request reaches the server later).
+    Call { tag: u8, key: Key, op: Arc<D>, late: bool },
     /// Store to itself: request `op` on `key`, applied whenever it is delivered (a timer of the
     /// endpoint, such as a retention window's eviction); no reply.
     Later { key: Key, op: Arc<D> },
@@ -123,6 +128,9 @@ pub enum Rand {
     Read { stale: bool },
     /// A handler carries out the next effect of its last step (a crash may come first).
     Next,
+    /// The broker takes back the copy leased to handler `handler` (an actor index): its lease
+    /// expired, or its ack was lost. Draws on the failure budget.
+    Expire { handler: usize },
 }
 
 /// Where each actor sits: broker, handlers, stores, downstream, in this order.
@@ -216,7 +224,7 @@ pub const WORLD_CONSTANTS: &[ConstDef] = &[
     ConstDef { name: "Msgs", ty: ConstType::Int { min: 1, max: 6 }, doc: "logical input messages, numbered 1..Msgs" },
     ConstDef { name: "Handlers", ty: ConstType::ModelValues { max: 4 }, doc: "competing handlers, as model values" },
     ConstDef { name: "DupCount", ty: ConstType::Int { min: 0, max: 6 }, doc: "sender duplicates: extra copies, given to inputs 1, 2, ... in turn" },
-    ConstDef { name: "MaxFailures", ty: ConstType::Int { min: 0, max: 6 }, doc: "crashes, failed and ambiguous writes per run, all together" },
+    ConstDef { name: "MaxFailures", ty: ConstType::Int { min: 0, max: 6 }, doc: "crashes, failed and timed-out writes and expired leases per run, all together" },
     ConstDef { name: "Variant", ty: ConstType::Variant, doc: "the variant of the algorithm" },
 ];
 

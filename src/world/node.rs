@@ -103,6 +103,7 @@ pub fn build<P: Protocol>(world: World<P>) -> WorldModel<P> {
         causal: world.causal.clone(),
         relays: world.relays.clone(),
         jobs: world.jobs.clone(),
+        expiry: world.max_failures > 0,
     };
     let mut model = ActorModel::new(world.clone(), ())
         .actor(Node::Broker(broker))
@@ -162,6 +163,9 @@ pub(super) fn failures_used_of<'a, P: Protocol>(
     let topo = &world.topology;
     let mut used = 0usize;
     for i in 0..actors {
+        if let NodeState::Broker(b) = state(i) {
+            used += b.expired as usize;
+        }
         if crashed(i) {
             if !topo.is_handler(Id::from(i)) {
                 return None;

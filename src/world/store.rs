@@ -109,7 +109,7 @@ impl<P: Protocol> Store<P> {
                 o.send(src, Msg::Doc { tag, key, version, doc });
                 Some(state.clone())
             }
-            Msg::Put { tag, key, doc, expected, ambiguous, publish } => {
+            Msg::Put { tag, key, doc, expected, late, publish } => {
                 let (version, old) = state.shared(key);
                 let mut next = state.clone();
                 let applied = expected.is_none_or(|e| e == version);
@@ -124,17 +124,14 @@ impl<P: Protocol> Store<P> {
                         o.send(self.downstream, Msg::Output(out));
                     }
                 }
-                let result = if ambiguous {
-                    WriteResult::Failed
-                } else if applied {
-                    WriteResult::Ok
-                } else {
-                    WriteResult::Conflict
-                };
-                o.send(src, Msg::PutReply { tag, key, result });
+                // A write that timed out lands without an answer: its writer has moved on.
+                if !late {
+                    let result = if applied { WriteResult::Ok } else { WriteResult::Conflict };
+                    o.send(src, Msg::PutReply { tag, key, result });
+                }
                 Some(next)
             }
-            Msg::Call { tag, key, op, ambiguous } => {
+            Msg::Call { tag, key, op, late } => {
                 let Some(server) = &self.server else { return None };
                 let (version, old) = state.shared(key);
                 let served = server.serve(key, &old, &op);
@@ -152,12 +149,9 @@ impl<P: Protocol> Store<P> {
                 if let Some(op) = served.later {
                     o.send(me, Msg::Later { key, op: Arc::new(op) });
                 }
-                let reply = if ambiguous {
-                    Msg::PutReply { tag, key, result: WriteResult::Failed }
-                } else {
-                    Msg::Doc { tag, key, version, doc: Arc::new(served.response) }
-                };
-                o.send(src, reply);
+                if !late {
+                    o.send(src, Msg::Doc { tag, key, version, doc: Arc::new(served.response) });
+                }
                 Some(next)
             }
             Msg::Later { key, op } => {

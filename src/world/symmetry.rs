@@ -79,10 +79,15 @@ pub fn rename<P: Protocol>(s: &WorldState<P>, perm: &[usize]) -> WorldState<P> {
             leases[perm[i]] = *lease;
         }
         b.leases = leases;
+        let mut lease_no = b.lease_no.clone();
+        for (i, n) in b.lease_no.iter().enumerate() {
+            lease_no[perm[i]] = *n;
+        }
+        b.lease_no = lease_no;
         out.actor_states[0] = Arc::new(NodeState::Broker(b));
         for choices in out.random_choices[0].map.values_mut() {
             for c in choices.iter_mut() {
-                if let Rand::Dispatch { handler, .. } = c {
+                if let Rand::Dispatch { handler, .. } | Rand::Expire { handler } = c {
                     *handler = perm[*handler];
                 }
             }

@@ -89,8 +89,15 @@ pub struct View<'a, P: Protocol> {
     net: Net<'a, P>,
     down: Down<'a>,
     storages: &'a [Option<u8>],
-    /// Some actor has a random choice pending.
+    /// Some actor has a random choice pending with an option that spends nothing.
     choosing: bool,
+    /// The broker offers to expire a lease (which spends a failure).
+    expiring: bool,
+}
+
+/// A random choice's option spends a failure (a lease's expiry).
+fn spends(r: &super::Rand) -> bool {
+    matches!(r, super::Rand::Expire { .. })
 }
 
 impl<'a, P: Protocol> View<'a, P> {
@@ -104,7 +111,8 @@ impl<'a, P: Protocol> View<'a, P> {
             net: Net::Actor(&s.network),
             down: Down::Flags(&s.crashed),
             storages: &s.actor_storages,
-            choosing: s.random_choices.iter().any(|r| !r.map.is_empty()),
+            choosing: s.random_choices.iter().flat_map(|r| r.map.values().flatten()).any(|r| !spends(r)),
+            expiring: s.random_choices.iter().flat_map(|r| r.map.values().flatten()).any(spends),
         }
     }
 
@@ -119,7 +127,8 @@ impl<'a, P: Protocol> View<'a, P> {
             net: Net::Fast(&s.network),
             down: Down::Bits(s.crashed),
             storages: &s.storages[..s.actors.len()],
-            choosing: !s.random.is_empty(),
+            choosing: s.random.iter().flat_map(|(_, _, rs)| rs.iter()).any(|r| !spends(r)),
+            expiring: s.random.iter().flat_map(|(_, _, rs)| rs.iter()).any(spends),
         }
     }
 
@@ -201,7 +210,8 @@ impl<'a, P: Protocol> View<'a, P> {
     /// family):
     /// - a pending random choice (a dispatch, a read level, a write's fate, the next effect)
     ///   always has an option within the budget: a dispatch, a read level and a next effect
-    ///   spend nothing, and a fate may be `Ok`;
+    ///   spend nothing, and a fate may be `Ok`; a lease's expiry spends a failure, so it is a
+    ///   step only if the budget has one left;
     /// - a handler that is down can recover, which spends nothing (its crash, counted while it
     ///   is down, moves to its storage);
     /// - a busy handler that is up can crash if the budget has a failure left;
@@ -212,9 +222,9 @@ impl<'a, P: Protocol> View<'a, P> {
             return true;
         }
         let world = self.world;
-        if self.failures_used().is_some_and(|used| used < world.max_failures as usize) && self.max_crashes > 0 {
+        if self.failures_used().is_some_and(|used| used < world.max_failures as usize) {
             let busy = |id: Id| self.handler(id).is_busy();
-            if world.topology.handler_ids().any(busy) {
+            if self.expiring || (self.max_crashes > 0 && world.topology.handler_ids().any(busy)) {
                 return true;
             }
         }
