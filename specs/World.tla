@@ -322,14 +322,16 @@ Dispatch(h, m, opts) ==
 \* The handler that sent envelope e holds the lease its ack or nack names.
 Names(e) == leases[e.src] = e.msg.input /\ leaseNo[e.src] = e.msg.n
 
+\* Handler h's lease ends (whatever becomes of its copy).
+EndLease(h) ==
+    /\ leases' = [leases EXCEPT ![h] = NoLease]
+    /\ leaseNo' = [leaseNo EXCEPT ![h] = 0]
+
 \* The broker receives an ack: the lease it names ends.  An ack of a copy
 \* whose lease expired (the handler holds another lease, or none) is dropped.
 BrokerAck(e) ==
     /\ e.dst = "broker" /\ e.msg.type = "Ack"
-    /\ IF Names(e)
-         THEN /\ leases' = [leases EXCEPT ![e.src] = NoLease]
-              /\ leaseNo' = [leaseNo EXCEPT ![e.src] = 0]
-         ELSE UNCHANGED <<leases, leaseNo>>
+    /\ IF Names(e) THEN EndLease(e.src) ELSE UNCHANGED <<leases, leaseNo>>
     /\ net' = BagRemove(net, e)
     /\ UNCHANGED <<queue, hs, docs, received, crashed, failures, expired>>
 
@@ -339,8 +341,7 @@ BrokerNack(e) ==
     /\ e.dst = "broker" /\ e.msg.type = "Nack"
     /\ IF Names(e)
          THEN /\ queue' = BagAdd(queue, e.msg.input)
-              /\ leases' = [leases EXCEPT ![e.src] = NoLease]
-              /\ leaseNo' = [leaseNo EXCEPT ![e.src] = 0]
+              /\ EndLease(e.src)
          ELSE UNCHANGED <<queue, leases, leaseNo>>
     /\ net' = BagRemove(net, e)
     /\ UNCHANGED <<hs, docs, received, crashed, failures, expired>>
@@ -352,8 +353,7 @@ BrokerReconnect(e) ==
     /\ IF leases[e.src] = NoLease
          THEN UNCHANGED queue
          ELSE queue' = BagAdd(queue, leases[e.src])
-    /\ leases' = [leases EXCEPT ![e.src] = NoLease]
-    /\ leaseNo' = [leaseNo EXCEPT ![e.src] = 0]
+    /\ EndLease(e.src)
     /\ net' = BagRemove(net, e)
     /\ UNCHANGED <<hs, docs, received, crashed, failures, expired>>
 
@@ -366,8 +366,7 @@ Expire(h, opts) ==
     /\ leases[h] \notin DOMAIN opts.jobs
     /\ FailuresUsed + 1 <= MaxFailures
     /\ queue' = BagAdd(queue, leases[h])
-    /\ leases' = [leases EXCEPT ![h] = NoLease]
-    /\ leaseNo' = [leaseNo EXCEPT ![h] = 0]
+    /\ EndLease(h)
     /\ expired' = expired + 1
     /\ UNCHANGED <<net, hs, docs, received, crashed, failures>>
 

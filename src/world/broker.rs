@@ -37,6 +37,19 @@ pub struct BrokerState {
     pub expired: u8,
 }
 
+impl BrokerState {
+    /// Handler `h` holds the lease that an ack or a nack of delivery `n` of `input` names.
+    fn names(&self, h: usize, input: Input, n: u8) -> bool {
+        self.leases[h] == Some(input) && self.lease_no[h] == n
+    }
+
+    /// Handler `h`'s lease ends; returns the input it held, if any.
+    fn end_lease(&mut self, h: usize) -> Option<Input> {
+        self.lease_no[h] = 0;
+        self.leases[h].take()
+    }
+}
+
 const DISPATCH: &str = "dispatch";
 const EXPIRE: &str = "expire";
 
@@ -66,23 +79,20 @@ impl Broker {
         let mut next = state.clone();
         match msg {
             Msg::Ack { input, n } => {
-                if next.leases[h] == Some(input) && next.lease_no[h] == n {
-                    next.leases[h] = None;
-                    next.lease_no[h] = 0;
+                if next.names(h, input, n) {
+                    next.end_lease(h);
                 }
             }
             Msg::Nack { input, n } => {
-                if next.leases[h] == Some(input) && next.lease_no[h] == n {
-                    next.leases[h] = None;
-                    next.lease_no[h] = 0;
+                if next.names(h, input, n) {
+                    next.end_lease(h);
                     insert_sorted(&mut next.queue, input);
                 }
             }
             Msg::Reconnect => {
-                if let Some(input) = next.leases[h].take() {
+                if let Some(input) = next.end_lease(h) {
                     insert_sorted(&mut next.queue, input);
                 }
-                next.lease_no[h] = 0;
             }
             _ => return None,
         }
@@ -105,8 +115,7 @@ impl Broker {
                 o.send(Topology::handler(handler), Msg::Deliver { input, n });
             }
             Rand::Expire { handler } => {
-                let input = next.leases[handler].take().expect("an expiring lease is held");
-                next.lease_no[handler] = 0;
+                let input = next.end_lease(handler).expect("an expiring lease is held");
                 insert_sorted(&mut next.queue, input);
                 next.expired += 1;
             }
