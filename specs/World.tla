@@ -29,9 +29,8 @@
 (* the store, with a fate drawn as a write's is, and may schedule a        *)
 (* request to itself for later, e.g. an eviction (StoreLater).  The        *)
 (* family's Init and Next are WorldInit(opts) and WorldNext(OnEvent,       *)
-(* Serve, opts).  The checks every family shares (Done, Termination,       *)
-(* WriteWillConflict, ConflictBetweenHandlers) are defined at the end,     *)
-(* once.                                                                   *)
+(* Serve, opts).  The checks every family shares (Done, Termination, and  *)
+(* the world's situations) are defined at the end, once.                   *)
 (*                                                                         *)
 (* It is the lockstep twin of the Stateright actor model in src/world: the *)
 (* variables are that model's whole state (network of envelopes as a bag,  *)
@@ -468,6 +467,20 @@ DownstreamReceive(e) ==
 -----------------------------------------------------------------------------
 (* Handlers.                                                               *)
 
+\* Handler h takes message m now (if it is up): a delivery while idle, or the
+\* answer it waits for, addressed to its incarnation.
+Takes(h, m) ==
+    \/ m.type = "Deliver" /\ ~Busy(h) /\ hs[h].wait = "Nothing"
+    \/ m.type = "Doc" /\ m.tag = hs[h].tag /\ hs[h].wait = "Doc"
+    \/ m.type = "PutReply" /\ m.tag = hs[h].tag /\ hs[h].wait = "PutReply"
+    \/ m.type \in {"Doc", "PutReply"} /\ m.tag = hs[h].tag /\ hs[h].wait = "Reply"
+
+\* The event a message a handler takes is to its protocol.
+EventOf(m) ==
+    CASE m.type = "Deliver" -> Delivered(m.input)
+      [] m.type = "Doc" -> Loaded(m.key, m.version, m.doc)
+      [] m.type = "PutReply" -> Written(m.key, m.result)
+
 \* A handler that is up takes a message it is waiting for and runs the protocol.
 \* Anything else (a delivery while busy, a reply to an earlier incarnation) waits.
 HandlerReceive(e, OnEvent(_, _, _)) ==
@@ -476,15 +489,9 @@ HandlerReceive(e, OnEvent(_, _, _)) ==
     IN
     /\ h \in Handlers
     /\ ~crashed[h]
-    /\ \/ m.type = "Deliver" /\ ~Busy(h) /\ hs[h].wait = "Nothing"
-       \/ m.type = "Doc" /\ m.tag = hs[h].tag /\ hs[h].wait = "Doc"
-       \/ m.type = "PutReply" /\ m.tag = hs[h].tag /\ hs[h].wait = "PutReply"
-       \/ m.type \in {"Doc", "PutReply"} /\ m.tag = hs[h].tag /\ hs[h].wait = "Reply"
-    /\ LET event == CASE m.type = "Deliver" -> Delivered(m.input)
-                      [] m.type = "Doc" -> Loaded(m.key, m.version, m.doc)
-                      [] m.type = "PutReply" -> Written(m.key, m.result)
-           s == IF m.type = "Deliver" THEN [hs[h] EXCEPT !.input = m.input, !.delivery = m.n] ELSE hs[h]
-           r == Step(h, s, event, BagRemove(net, e), OnEvent)
+    /\ Takes(h, m)
+    /\ LET s == IF m.type = "Deliver" THEN [hs[h] EXCEPT !.input = m.input, !.delivery = m.n] ELSE hs[h]
+           r == Step(h, s, EventOf(m), BagRemove(net, e), OnEvent)
        IN /\ hs' = [hs EXCEPT ![h] = r.state]
           /\ net' = r.net
     /\ UNCHANGED <<queue, leases, leaseNo, docs, received, crashed, failures, expired>>
@@ -634,21 +641,60 @@ Done == InputConsumed
 \* Every run ends with the input consumed (the one liveness property).
 Termination == <>Done
 
-\* A write to key k is on its way whose version check will fail, whoever wrote
-\* since its writer read (another handler, or its own earlier incarnation).
-WriteWillConflict(k) ==
-    \E e \in DOMAIN net :
-        /\ e.msg.type = "Put" /\ e.msg.key = k /\ e.msg.expected # {}
-        /\ The(e.msg.expected) # VersionOf(k)
+-----------------------------------------------------------------------------
+(* The world's situations: non-vacuity checks with one meaning in every     *)
+(* family, beside the family's own (twins of src/families/situations.rs).   *)
 
-\* A write to key k will fail its version check, and its handler has never
-\* failed (so its own writes were all answered before it read): the version
-\* moved because another handler wrote.
-ConflictBetweenHandlers(k) ==
+\* A write will fail its version check, and its writer has never failed (so
+\* its own writes were all answered before it read): the version moved
+\* because another handler wrote.
+ConflictBetweenHandlers ==
     \E e \in DOMAIN net :
-        /\ e.msg.type = "Put" /\ e.msg.key = k /\ e.msg.expected # {}
-        /\ The(e.msg.expected) # VersionOf(k)
-        /\ hs[e.src].tag = 0
+        /\ e.msg.type = "Put" /\ e.msg.expected # {}
+        /\ The(e.msg.expected) # VersionOf(e.msg.key)
+        /\ e.src \in Handlers /\ hs[e.src].tag = 0
+
+\* A handler that is down has the answer to a write (or call) of its that
+\* applied on its way to it, and taking it, the handler would send outputs: a
+\* change it committed has outputs not yet sent.  A family names it
+\* CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent).
+CommittedNotPublished(OnEvent(_, _, _)) ==
+    \E e \in DOMAIN net :
+        LET h == e.dst
+            m == e.msg
+        IN
+        /\ h \in Handlers /\ crashed[h]
+        /\ \/ m.type = "PutReply" /\ m.result = "Ok" /\ hs[h].wait \in {"PutReply", "Reply"}
+           \/ m.type = "Doc" /\ hs[h].wait = "Reply"
+        /\ Takes(h, m)
+        /\ LET r == OnEvent([handler |-> h, tag |-> hs[h].tag, ids |-> hs[h].ids], hs[h].work, EventOf(m))
+           IN \E i \in DOMAIN r.fx : r.fx[i].type = "Publish"
+
+\* A handler that is down has an ack among the effects it had left: it crashed
+\* after publishing and before acking (only a publish can come before an ack
+\* in one step).
+CrashAfterPublishBeforeAck ==
+    \E h \in Handlers : crashed[h] /\ \E i \in DOMAIN hs[h].todo : hs[h].todo[i].type = "Ack"
+
+\* A handler's lease is taken back and its copy offered again: a nack or a
+\* reconnect that ends a lease is on its way to the broker, or a handler holds
+\* a copy (or has one on its way to it, or its ack of it on the way back) that
+\* its lease no longer names (the lease expired, or the ack will be lost).
+\* Not a sender duplicate.
+Redelivery ==
+    LET Named(h, m, n) == leases[h] = m /\ leaseNo[h] = n IN
+    \/ \E e \in DOMAIN net :
+        \/ e.src \in Handlers /\ e.msg.type = "Nack" /\ Named(e.src, e.msg.input, e.msg.n)
+        \/ e.src \in Handlers /\ e.msg.type = "Ack" /\ ~Named(e.src, e.msg.input, e.msg.n)
+        \/ e.src \in Handlers /\ e.msg.type = "Reconnect" /\ leases[e.src] # NoLease
+        \/ e.dst \in Handlers /\ e.msg.type = "Deliver" /\ ~Named(e.dst, e.msg.input, e.msg.n)
+    \/ \E h \in Handlers : hs[h].input # 0 /\ ~Named(h, hs[h].input, hs[h].delivery)
+
+\* A weak read is on its way that will return an older committed version: the
+\* store keeps the previous version of its document.
+StaleRead ==
+    \E e \in DOMAIN net :
+        e.msg.type = "GetStale" /\ e.msg.key \in DOMAIN docs /\ "prev" \in DOMAIN docs[e.msg.key]
 
 \* The handlers are interchangeable: a model file that checks invariants only may
 \* name SYMMETRY HandlerPerms (symmetry reduction is unsound for liveness).

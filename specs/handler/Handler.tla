@@ -130,14 +130,7 @@ DuplicateDelivered ==
     \E h \in Handlers : \E w \in hs[h].work :
         w.phase = "Loading" /\ StoredAt(Ledger, w.input) # 0
 
-\* A handler is down after committing its input's change and before any output of it was sent.
-CrashMidProcessing ==
-    \E h \in Handlers : \E w \in hs[h].work :
-        /\ crashed[h]
-        /\ StoredAt(Ledger, w.input) # 0
-        /\ ~\E o \in Outputs : o.input = w.input
-
-\* A write is on its way whose version check will fail.
-ConcurrencyConflict == WriteWillConflict(Key)
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
 
 =============================================================================

@@ -173,7 +173,7 @@ DuplicateDelivered ==
         w.phase = "Loading" /\ DocAt(w.input).kind # "Unwritten"
 
 \* A handler is down after the server charged its request and before A recorded the response.
-CrashMidProcessing ==
+CrashAfterCharge ==
     \E h \in Handlers : \E w \in hs[h].work :
         crashed[h] /\ DocAt(w.req).kind = "Processed" /\ DocAt(w.input).kind # "Responded"
 
@@ -181,5 +181,8 @@ CrashMidProcessing ==
 RetryAfterAmbiguousTimeout ==
     \E h \in Handlers : \E w \in hs[h].work :
         w.phase = "Posting" /\ w.retried /\ DocAt(w.req).kind = "Processed"
+
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
 
 =============================================================================

@@ -132,7 +132,7 @@ DuplicateDelivered ==
         w.phase = "Loading" /\ DocAt(w.input).kind = "Responded"
 
 \* A handler is down after the server charged its input and before A recorded the response.
-CrashMidProcessing ==
+CrashAfterCharge ==
     \E h \in Handlers : \E w \in hs[h].work :
         crashed[h] /\ DocAt(EntryKey(w.input)).kind = "Processed" /\ DocAt(w.input).kind # "Responded"
 
@@ -140,5 +140,8 @@ CrashMidProcessing ==
 RetryAfterAmbiguousTimeout ==
     \E h \in Handlers : \E w \in hs[h].work :
         w.phase = "Posting" /\ w.retried /\ DocAt(EntryKey(w.input)).kind = "Processed"
+
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
 
 =============================================================================

@@ -136,16 +136,11 @@ ExactlyOnceOutcome ==
 DuplicateDelivered ==
     \E h \in Handlers : \E w \in hs[h].work : w.phase = "Loading" /\ Committed(w.input)
 
-\* A handler is down after committing its input's change and before its event was published.
-CrashMidProcessing ==
-    \E h \in Handlers : \E w \in hs[h].work :
-        crashed[h] /\ Committed(w.input) /\ Output(w.input) \notin Outputs
-
-\* A write is on its way whose version check will fail.
-ConcurrencyConflict == WriteWillConflict(Key)
-
 \* A handler holds a copy of an AddItem whose RemoveItem is already committed.
 LateDuplicate ==
     \E h \in Handlers : \E w \in hs[h].work : IsAdd(w.input) /\ Committed(w.input + 1)
+
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
 
 =============================================================================

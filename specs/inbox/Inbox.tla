@@ -183,7 +183,7 @@ CrashBetweenWrites ==
         /\ StoredAt(Ledger, w.input) # 0
         /\ w.input \in DOMAIN Entity.outbox \/ ~InInbox(w.input)
 
-\* A write of a handler that never failed will fail its version check: the other handler wrote.
-ConcurrencyConflict == ConflictBetweenHandlers(EntityKey)
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
 
 =============================================================================

@@ -186,19 +186,13 @@ ExactlyOnceOutcome ==
 DuplicateDelivered ==
     \E h \in Handlers : \E w \in hs[h].work : w.phase = "Loading" /\ Committed(w.input)
 
-\* A handler is down after committing a shot and before any result of it was published.
-CrashMidProcessing ==
-    \E h \in Handlers : \E w \in hs[h].work :
-        /\ crashed[h] /\ IsShot(w.input) /\ Committed(w.input)
-        /\ ~\E o \in Outputs : o.shot = w.input
-
-\* A write is on its way whose version check will fail.
-ConcurrencyConflict == WriteWillConflict(Key)
-
 \* A handler holds a copy of a shot already committed, and the target has moved since.
 MovingTarget ==
     \E h \in Handlers : \E w \in hs[h].work :
         /\ IsShot(w.input)
         /\ \E i, j \in 1..Len(Log) : i < j /\ Log[i].input = w.input /\ Log[j].outcome = "Moved"
+
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
 
 =============================================================================

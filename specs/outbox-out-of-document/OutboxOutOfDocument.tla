@@ -201,11 +201,11 @@ CrashBetweenWrites ==
         /\ StoredAt(Ledger, w.input) # 0
         /\ ~RecordDone(w.input) \/ w.input \in Entity.txns
 
-\* A write of a handler that never failed will fail its version check: the other handler wrote.
-ConcurrencyConflict == ConflictBetweenHandlers(EntityKey)
-
 \* A handler completes another input's unfinished transaction before its own.
 CompletesOtherTransaction ==
     \E h \in Handlers : \E w \in hs[h].work : w.phase = "LoadingTxn" /\ w.txn # w.input
+
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
 
 =============================================================================

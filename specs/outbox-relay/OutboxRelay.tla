@@ -170,10 +170,6 @@ PerEntityOrder ==
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
-\* A relay told its mark timed out works on (polls again) while the mark is
-\* still on its way and will apply (World.tla's LateWrite).
-RetryAfterAmbiguousTimeout == LateWrite
-
 \* A relay is down between publishing a row and marking it sent (or, marking
 \* first, between the mark and the publication).
 CrashBetweenPublishAndMark ==
@@ -183,5 +179,8 @@ CrashBetweenPublishAndMark ==
            \/ /\ w.phase = "MarkThenPublish"
               /\ The(w.out).input \in DOMAIN Rows /\ Rows[The(w.out).input].sent
               /\ ~OutputSent(The(w.out).input)
+
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
 
 =============================================================================

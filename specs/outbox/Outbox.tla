@@ -151,21 +151,13 @@ DuplicateDelivered ==
     \E h \in Handlers : \E w \in hs[h].work :
         w.phase = "Loading" /\ w.input \in DOMAIN Entity.outbox
 
-\* A handler is down after its commit applied and before the entry's output was dispatched.
-CrashMidProcessing ==
-    \E h \in Handlers : \E w \in hs[h].work :
-        /\ crashed[h]
-        /\ w.phase = "Committing"
-        /\ w.input \in DOMAIN Entity.outbox /\ Entity.outbox[w.input] # {}
-        /\ ~OutputSent(w.input)
-
-\* A write of a handler that never failed will fail its version check: the other handler wrote.
-ConcurrencyConflict == ConflictBetweenHandlers(Key)
-
 \* A handler is about to load a document in which its input's entry is still
 \* pending: it will dispatch an output committed by an earlier attempt.
 PendingEntryFound ==
     AboutToLoad(LAMBDA w, d : w.phase = "Loading" /\ w.input \in DOMAIN d.outbox
                               /\ d.outbox[w.input] # {})
+
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
 
 =============================================================================

@@ -228,11 +228,11 @@ DuplicateDelivered ==
         w.phase = "Loading" /\ (w.input \in DOMAIN Entity.done \/ RecordsOf(w.input) # {})
 
 \* A handler is down between two store writes: its input has a record and no committed effect.
-CrashMidProcessing ==
+CrashBetweenRecordAndCommit ==
     \E h \in Handlers : \E w \in hs[h].work :
         crashed[h] /\ RecordsOf(w.input) # {} /\ w.input \notin DOMAIN Entity.done
 
-\* A write of a handler that never failed will fail its version check: the other handler wrote.
-ConcurrencyConflict == ConflictBetweenHandlers(EntityKey)
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
 
 =============================================================================

@@ -128,17 +128,6 @@ DuplicateDelivered ==
     \E h \in Handlers : \E w \in hs[h].work :
         w.phase = "Loading" /\ StoredAt(History, w.input) # 0
 
-\* A handler is down after its version was stored and before any output of its input was sent.
-CrashMidProcessing ==
-    \E h \in Handlers : \E w \in hs[h].work :
-        /\ crashed[h]
-        /\ w.phase = "Storing"
-        /\ StoredAt(History, w.input) # 0
-        /\ ~OutputSent(w.input)
-
-\* A write of a handler that never failed will fail its version check: the other handler wrote.
-ConcurrencyConflict == ConflictBetweenHandlers(Key)
-
 \* A duplicate is loading after a later input changed the entity: its re-run
 \* needs the past version.
 DuplicateAfterLaterChange ==
@@ -146,5 +135,8 @@ DuplicateAfterLaterChange ==
         /\ w.phase = "Loading"
         /\ StoredAt(History, w.input) # 0
         /\ StoredAt(History, w.input) < Len(History)
+
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
 
 =============================================================================

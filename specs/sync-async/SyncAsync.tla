@@ -102,14 +102,13 @@ AtMostOneOrder == \A c \in Inputs : Orders(c) <= 1
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
-\* The browser, told its save timed out, retries while the save is still on
-\* its way and will apply (World.tla's LateWrite).
-RetryAfterAmbiguousTimeout == LateWrite
-
 \* A handler is down after its save applied and before any SubmitOrder of
 \* the cart was sent.
 CrashBetweenSaveAndSend ==
     \E h \in Handlers : \E w \in hs[h].work :
         crashed[h] /\ w.phase = "Saving" /\ Submitted(w.input) /\ ~Sent(w.input)
+
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
 
 =============================================================================

@@ -194,12 +194,7 @@ DuplicateDelivered ==
     \E h \in Handlers : \E w \in hs[h].work :
         w.phase = "Loading" /\ (w.input \in DOMAIN Entity.outbox \/ ~InputTokenExists(w.input))
 
-\* A handler is down after its commit applied and before its output was sent.
-CrashMidProcessing ==
-    \E h \in Handlers : \E w \in hs[h].work :
-        crashed[h] /\ w.input \in DOMAIN Entity.outbox /\ ~OutputSent(w.input)
-
-\* A write of a handler that never failed will fail its version check: the other handler wrote.
-ConcurrencyConflict == ConflictBetweenHandlers(EntityKey)
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
 
 =============================================================================

@@ -83,7 +83,7 @@ pub enum Command {
         json: bool,
     },
     /// Print the shortest counterexample of each violated property, from either checker or both.
-    #[command(after_help = "Examples:\n  exactly trace models/handler/UpdateThenSend.cfg\n  exactly trace models/handler/GiveUp.cfg --property Termination --checker tlc\n  exactly trace models/handler/ResendStoredChange.cfg --property CrashMidProcessing --json\n\nEach step shows its action and the parts of the state it changed. A non-vacuity check named with --property gives the shortest path to a state that shows it. Traces are breadth-first with one worker: the shortest there are.")]
+    #[command(after_help = "Examples:\n  exactly trace models/handler/UpdateThenSend.cfg\n  exactly trace models/handler/GiveUp.cfg --property Termination --checker tlc\n  exactly trace models/handler/ResendStoredChange.cfg --property CrashAfterCommitBeforePublish --json\n\nEach step shows its action and the parts of the state it changed. A non-vacuity check named with --property gives the shortest path to a state that shows it. Traces are breadth-first with one worker: the shortest there are.")]
     Trace {
         /// The model file.
         model: PathBuf,

@@ -180,14 +180,6 @@ fn duplicate_delivered(v: &V) -> bool {
     some_handler_holds(v, |w, _| w.phase == Phase::Loading && l.stored(w.input).is_some())
 }
 
-/// A handler is down after committing its input's change and before any output of it was sent.
-fn crash_mid_processing(v: &V) -> bool {
-    let l = ledger(v);
-    some_handler_holds(v, |w, down| {
-        down && l.stored(w.input).is_some() && !v.outputs().iter().any(|o| o.input == w.input)
-    })
-}
-
 
 const PROPERTIES: &[Property<HandlerProtocol>] = &[
     property!("NoGhostMessages", Invariant, "no output for an input whose change was never committed", no_ghost_messages),
@@ -196,9 +188,6 @@ const PROPERTIES: &[Property<HandlerProtocol>] = &[
     property!("ConsistentOutput", Invariant, "all outputs of an input agree with each other and with its committed change", consistent_output),
     situations::termination(),
     property!("DuplicateDelivered", Sometimes, situations::DUPLICATE_DELIVERED, duplicate_delivered),
-    property!("CrashMidProcessing", Sometimes, "a handler is down between committing a change and sending its output", crash_mid_processing),
-    property!("ConcurrencyConflict", Sometimes, situations::WRITE_WILL_CONFLICT, |v| situations::write_will_conflict(v, KEY)),
-    property!("AmbiguousWrite", Sometimes, situations::AMBIGUOUS_WRITE, situations::ambiguous_write),
 ];
 
 

@@ -314,7 +314,7 @@ fn duplicate_delivered(v: &V) -> bool {
 
 /// A handler is down between two writes: the server charged its request, and A has not recorded
 /// the response.
-fn crash_mid_processing(v: &V) -> bool {
+fn crash_after_charge(v: &V) -> bool {
     some_handler_holds(v, |w, down| {
         down && doc_at(v, w.req).kind == DocKind::Processed && doc_at(v, w.input).kind != DocKind::Responded
     })
@@ -336,7 +336,7 @@ const PROPERTIES: &[Property<HttpProtocol>] = &[
     property!("NoGarbage", Invariant, "at quiescence the server keeps no stored request or response", no_garbage),
     situations::termination(),
     property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input an earlier attempt recorded", duplicate_delivered),
-    property!("CrashMidProcessing", Sometimes, "a handler is down after the server charged its request and before A recorded the response", crash_mid_processing),
+    property!("CrashAfterCharge", Sometimes, "a handler is down after the server charged its request and before A recorded the response", crash_after_charge),
     property!("RetryAfterAmbiguousTimeout", Sometimes, RETRY_AFTER_AMBIGUOUS_TIMEOUT, retry_after_ambiguous_timeout),
 ];
 
@@ -348,6 +348,11 @@ impl WorldFamily for HttpFamily {
     const SUMMARY: &'static str =
         "Exactly-once HTTP between two message-driven systems: PUT the request under a recorded id, POST, GET the response, DELETE; every call retried.";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
+        ("CrashAfterCommitBeforePublish", "its handler sends nothing downstream: the effect is the server's charge, answered to the caller"),
+        ("CrashAfterPublishBeforeAck", "its handler sends nothing downstream"),
+        ("StaleRead", "it reads no document weakly"),
+    ];
     const PROPERTIES: &'static [Property<HttpProtocol>] = PROPERTIES;
     fn world(&self, consts: &Consts) -> crate::world::World<HttpProtocol> {
         crate::world::world(HttpProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)

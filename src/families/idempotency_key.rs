@@ -239,7 +239,7 @@ fn duplicate_delivered(v: &V) -> bool {
     some_handler_holds(v, |w, _| w.phase == Phase::Loading && doc_at(v, w.input).kind == DocKind::Responded)
 }
 
-fn crash_mid_processing(v: &V) -> bool {
+fn crash_after_charge(v: &V) -> bool {
     some_handler_holds(v, |w, down| {
         down && doc_at(v, entry_key(w.input)).kind == DocKind::Processed && doc_at(v, w.input).kind != DocKind::Responded
     })
@@ -255,7 +255,7 @@ const PROPERTIES: &[Property<IdempotencyKeyProtocol>] = &[
     property!("BoundedDedupState", Invariant, "the server's table holds only ids within their retention window (each with its eviction to come)", bounded_dedup_state),
     situations::termination(),
     property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input whose response is recorded", duplicate_delivered),
-    property!("CrashMidProcessing", Sometimes, "a handler is down after the server charged its input and before A recorded the response", crash_mid_processing),
+    property!("CrashAfterCharge", Sometimes, "a handler is down after the server charged its input and before A recorded the response", crash_after_charge),
     property!("RetryAfterAmbiguousTimeout", Sometimes, RETRY_AFTER_AMBIGUOUS_TIMEOUT, retry_after_ambiguous_timeout),
 ];
 
@@ -267,6 +267,11 @@ impl WorldFamily for IdempotencyKeyFamily {
     const SUMMARY: &'static str =
         "An operation-id header and a server-side table of processed ids, kept forever or for a retention window; GET-before-POST.";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
+        ("CrashAfterCommitBeforePublish", "its handler sends nothing downstream: the effect is the server's charge, answered to the caller"),
+        ("CrashAfterPublishBeforeAck", "its handler sends nothing downstream"),
+        ("StaleRead", "it reads no document weakly"),
+    ];
     const PROPERTIES: &'static [Property<IdempotencyKeyProtocol>] = PROPERTIES;
     fn world(&self, consts: &Consts) -> crate::world::World<IdempotencyKeyProtocol> {
         crate::world::world(IdempotencyKeyProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)

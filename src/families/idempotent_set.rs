@@ -230,12 +230,6 @@ fn duplicate_delivered(v: &V) -> bool {
     some_handler_holds(v, |w, _| w.phase == Phase::Loading && o.committed(w.input))
 }
 
-/// A handler is down after committing its input's change and before its event was published.
-fn crash_mid_processing(v: &V) -> bool {
-    let o = order(v);
-    some_handler_holds(v, |w, down| down && o.committed(w.input) && !v.outputs().contains(&output(w.input)))
-}
-
 /// A handler holds a copy of an `AddItem` whose `RemoveItem` is already committed.
 fn late_duplicate(v: &V) -> bool {
     let o = order(v);
@@ -249,8 +243,6 @@ const PROPERTIES: &[Property<IdempotentSetProtocol>] = &[
     property!("ExactlyOnceOutcome", Invariant, "at quiescence the items and events are those of an exactly-once run in causal order", exactly_once_outcome),
     situations::termination(),
     property!("DuplicateDelivered", Sometimes, situations::DUPLICATE_DELIVERED, duplicate_delivered),
-    property!("CrashMidProcessing", Sometimes, "a handler is down between committing a change and publishing its event", crash_mid_processing),
-    property!("ConcurrencyConflict", Sometimes, situations::WRITE_WILL_CONFLICT, |v| situations::write_will_conflict(v, KEY)),
     property!("LateDuplicate", Sometimes, "a handler holds a copy of an AddItem whose RemoveItem is already committed", late_duplicate),
 ];
 

@@ -267,7 +267,6 @@ const PROPERTIES: &[Property<InboxProtocol>] = &[
     property!("DuplicateDelivered", Sometimes, "a handler is loading the entity for a copy of an input whose change is committed", duplicate_delivered),
     property!("DuplicateRace", Sometimes, ledger::DUPLICATE_RACE, |v| ledger::duplicate_race(v, |w: &Work| w.input)),
     property!("CrashBetweenWrites", Sometimes, "a handler is down after its commit, with the entry not yet removed or the id not yet in the inbox", crash_between_writes),
-    ledger::concurrency_conflict(),
 ];
 
 
@@ -278,6 +277,10 @@ impl WorldFamily for InboxFamily {
     const SUMMARY: &'static str =
         "The outbox plus a separate inbox store of processed ids: commit state and entry, dispatch, mark the id, remove the entry.";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
+        ("CrashAfterPublishBeforeAck", "its handler acks only after the write that follows its publish (removing the inbox entry)"),
+        ("StaleRead", "its correct variant reads the inbox strongly (StaleInbox reads it weakly and reaches it)"),
+    ];
     const PROPERTIES: &'static [Property<InboxProtocol>] = PROPERTIES;
     /// No fresh ids: nothing in a state names a handler but its own slot.
     const SYMMETRIC: bool = true;

@@ -3,7 +3,7 @@
 //! standard properties over such a state are defined once here; a family names them in its
 //! property list (`ledger::no_ghost_messages()`). Twin of `specs/LedgerWorld.tla`.
 
-use super::situations::{self, at_quiescence};
+use super::situations::at_quiescence;
 use crate::property;
 use crate::world::{FreshId, Input, Key, Property, Protocol, View};
 use serde::Serialize;
@@ -126,16 +126,6 @@ pub fn duplicate_race<P: LedgerProtocol>(v: &View<P>, input: impl Fn(&P::Work) -
     let (doc, _) = read(v);
     let busy: Vec<Input> = v.handlers().filter(|(_, down)| !down).filter_map(|(h, _)| h.work.as_ref().map(&input)).collect();
     busy.iter().enumerate().any(|(i, a)| busy[i + 1..].contains(a) && P::ledger(&doc).stored(*a).is_some())
-}
-
-/// `ConcurrencyConflict` on the ledger's document.
-pub fn conflict<P: LedgerProtocol>(v: &View<P>) -> bool {
-    situations::concurrency_conflict(v, P::KEY)
-}
-
-/// `ConcurrencyConflict` on the ledger's document ([`situations::concurrency_conflict`]).
-pub const fn concurrency_conflict<P: LedgerProtocol>() -> Property<P> {
-    property!("ConcurrencyConflict", Sometimes, situations::CONCURRENCY_CONFLICT, conflict::<P>)
 }
 
 /// The meaning of `DuplicateRace` (its condition reads the family's work).

@@ -292,12 +292,6 @@ fn duplicate_delivered(v: &V) -> bool {
     some_handler_holds(v, |w, _| w.phase == Phase::Loading && r.committed(w.input))
 }
 
-/// A handler is down after committing a shot and before any result of it was published.
-fn crash_mid_processing(v: &V) -> bool {
-    let r = range(v);
-    some_handler_holds(v, |w, down| down && is_shot(w.input) && r.committed(w.input) && !published(v, w.input))
-}
-
 /// A handler holds a copy of a shot already committed, and the target has moved since.
 fn moving_target(v: &V) -> bool {
     let r = range(v);
@@ -313,8 +307,6 @@ const PROPERTIES: &[Property<MessageIdProtocol>] = &[
     property!("ExactlyOnceOutcome", Invariant, "at quiescence the log and results are those of an exactly-once run", exactly_once_outcome),
     situations::termination(),
     property!("DuplicateDelivered", Sometimes, situations::DUPLICATE_DELIVERED, duplicate_delivered),
-    property!("CrashMidProcessing", Sometimes, "a handler is down between committing a shot and publishing its result", crash_mid_processing),
-    property!("ConcurrencyConflict", Sometimes, situations::WRITE_WILL_CONFLICT, |v| situations::write_will_conflict(v, KEY)),
     property!("MovingTarget", Sometimes, "a handler holds a copy of a committed shot, and the target has moved since", moving_target),
 ];
 

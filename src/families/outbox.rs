@@ -215,20 +215,6 @@ fn duplicate_delivered(v: &V) -> bool {
     found
 }
 
-/// A handler is down after its commit applied and before the entry's output was dispatched.
-fn crash_mid_processing(v: &V) -> bool {
-    let e = entity(v);
-    let found = v.handlers().any(|(h, crashed)| {
-        crashed
-            && h.work.as_ref().is_some_and(|w| {
-                matches!(w.phase, Phase::Committing { .. })
-                    && matches!(e.entry(w.input), Some(Some(_)))
-                    && !ledger::output_sent(v, w.input)
-            })
-    });
-    found
-}
-
 /// A handler is about to load a document in which its input's entry is still pending: it will
 /// dispatch an output committed by an earlier attempt.
 fn pending_entry_found(v: &V) -> bool {
@@ -246,8 +232,6 @@ const PROPERTIES: &[Property<OutboxProtocol>] = &[
     property!("BoundedDedupState", Invariant, "the document holds no more ids than inputs the broker may still deliver", bounded_dedup_state),
     situations::termination(),
     property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input whose id is already in the document", duplicate_delivered),
-    property!("CrashMidProcessing", Sometimes, "a handler is down between its commit and the dispatch of the entry", crash_mid_processing),
-    ledger::concurrency_conflict(),
     property!("PendingEntryFound", Sometimes, "a handler is about to load its input's entry still pending, committed by an earlier attempt", pending_entry_found),
 ];
 
@@ -259,6 +243,10 @@ impl WorldFamily for OutboxFamily {
     const SUMMARY: &'static str =
         "The outbox inside the entity document: state, id and outgoing messages committed together, then dispatched.";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
+        ("CrashAfterPublishBeforeAck", "its handler acks only after the write that follows its dispatch (clearing the outbox)"),
+        ("StaleRead", "it reads no document weakly"),
+    ];
     const PROPERTIES: &'static [Property<OutboxProtocol>] = PROPERTIES;
     /// No fresh ids: nothing in a state names a handler but its own slot.
     const SYMMETRIC: bool = true;

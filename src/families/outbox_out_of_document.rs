@@ -324,7 +324,6 @@ const PROPERTIES: &[Property<OutboxOutOfDocumentProtocol>] = &[
     property!("DuplicateDelivered", Sometimes, "a handler is reading the outbox record of a copy of an input whose change is committed", duplicate_delivered),
     property!("DuplicateRace", Sometimes, ledger::DUPLICATE_RACE, |v| ledger::duplicate_race(v, |w: &Work| w.input)),
     property!("CrashBetweenWrites", Sometimes, "a handler is down after its commit, with its record not done or its transaction id not cleared", crash_between_writes),
-    ledger::concurrency_conflict(),
     property!("CompletesOtherTransaction", Sometimes, "a handler completes another input's unfinished transaction before its own", completes_other_transaction),
 ];
 
@@ -336,6 +335,10 @@ impl WorldFamily for OutboxOutOfDocumentFamily {
     const SUMMARY: &'static str =
         "The outbox for small documents: one transaction id in the entity, the outbox record in another store.";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
+        ("CrashAfterPublishBeforeAck", "its handler acks only after the writes that follow its dispatch"),
+        ("StaleRead", "it reads no document weakly"),
+    ];
     const PROPERTIES: &'static [Property<OutboxOutOfDocumentProtocol>] = PROPERTIES;
     /// No fresh ids: nothing in a state names a handler but its own slot.
     const SYMMETRIC: bool = true;

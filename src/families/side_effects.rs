@@ -397,7 +397,7 @@ fn duplicate_delivered(v: &V) -> bool {
 }
 
 /// A handler is down between two store writes: its input has a record and no committed effect.
-fn crash_mid_processing(v: &V) -> bool {
+fn crash_between_record_and_commit(v: &V) -> bool {
     let e = entity(v);
     some_handler_holds(v, |w, down| down && !records(v, w.input).is_empty() && e.effect(w.input).is_none())
 }
@@ -409,8 +409,7 @@ const PROPERTIES: &[Property<SideEffectsProtocol>] = &[
     property!("NoGarbage", Invariant, "at quiescence no record is left and every blob is a committed effect", no_garbage),
     property!("BoundedDedupState", Invariant, "no more blobs than committed effects, recorded names and attempts under way", bounded_dedup_state),
     property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input already recorded or committed", duplicate_delivered),
-    property!("CrashMidProcessing", Sometimes, "a handler is down between its record and its commit", crash_mid_processing),
-    ledger::concurrency_conflict(),
+    property!("CrashBetweenRecordAndCommit", Sometimes, "a handler is down between its record and its commit", crash_between_record_and_commit),
 ];
 
 
@@ -421,6 +420,10 @@ impl WorldFamily for SideEffectsFamily {
     const SUMMARY: &'static str =
         "Side effects other than messages (blobs): unique names per attempt, recorded before the upload, published after the commit, losers cleaned up.";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
+        ("CrashAfterPublishBeforeAck", "its handler acks only after the write that follows its publish"),
+        ("StaleRead", "it reads no document weakly"),
+    ];
     const PROPERTIES: &'static [Property<SideEffectsProtocol>] = PROPERTIES;
     fn world(&self, consts: &Consts) -> crate::world::World<SideEffectsProtocol> {
         crate::world::world(SideEffectsProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)

@@ -3,7 +3,8 @@
 //! operators of the same names in `specs/World.tla`.
 
 use crate::property;
-use crate::world::{Key, Msg, Property, Protocol, View};
+use crate::world::handler::{Effect, Wait};
+use crate::world::{Msg, Property, Protocol, View, WriteResult};
 
 /// A condition that speaks only at quiescence (no step left within the boundary), where it is
 /// `holds`; true in every other state.
@@ -78,32 +79,113 @@ pub const fn termination<P: Protocol>() -> Property<P> {
     property!("Termination", Liveness, "every run ends with the input consumed", terminated::<P>)
 }
 
-/// A write to the document under `key` of store 0 will fail its version check, and its writer
-/// has never failed (so its own writes were all answered before it read): the version moved
-/// because another handler wrote. Twin of World.tla's `ConflictBetweenHandlers(k)`.
-pub fn concurrency_conflict<P: Protocol>(v: &View<P>, key: Key) -> bool {
-    let (version, _) = v.store(0).get(key);
-    v.envelopes().any(|(src, _, msg)| match msg {
-        Msg::Put { key: k, expected: Some(x), .. } => *k == key && *x != version && v.handler(src).tag == 0,
+/// A write will fail its version check, and its writer has never failed (so its own writes were
+/// all answered before it read): the version moved because another handler wrote. Twin of
+/// World.tla's `ConflictBetweenHandlers`.
+pub fn conflict_between_handlers<P: Protocol>(v: &View<P>) -> bool {
+    v.envelopes().any(|(src, dst, msg)| match (msg, v.world.topology.store_index(dst)) {
+        (Msg::Put { key, expected: Some(x), .. }, Some(store)) => {
+            *x != v.store(store).get_version(*key) && v.world.topology.is_handler(src) && v.handler(src).tag == 0
+        }
         _ => false,
     })
 }
 
-/// The meaning of `ConcurrencyConflict` as [`concurrency_conflict`] checks it.
-pub const CONCURRENCY_CONFLICT: &str = "a write of a handler that never failed will fail its version check: the other handler wrote";
-
-/// A write to the document under `key` of store 0 is on its way whose version check will fail,
-/// whoever wrote since its writer read (another handler, or its own earlier incarnation). The
-/// `ConcurrencyConflict` of `handler`, `idempotent-set` and `message-id`, which it reaches with
-/// one handler too: a looser meaning than [`concurrency_conflict`]'s, kept as it is until the
-/// world's situation checks replace both. Twin of World.tla's `WriteWillConflict(k)`.
-pub fn write_will_conflict<P: Protocol>(v: &View<P>, key: Key) -> bool {
-    let (version, _) = v.store(0).get(key);
-    v.in_flight().any(|msg| matches!(msg, Msg::Put { key: k, expected: Some(e), .. } if *k == key && *e != version))
+/// A handler that is down has the answer to a write (or call) of its that applied on its way to
+/// it, and taking it, the handler would send outputs: a change it committed has outputs not yet
+/// sent. Twin of World.tla's `CrashAfterCommitBeforePublish(OnEvent)`.
+pub fn crash_after_commit_before_publish<P: Protocol>(v: &View<P>) -> bool {
+    v.envelopes().any(|(_, dst, msg)| {
+        let topology = &v.world.topology;
+        if !topology.is_handler(dst) || !v.is_down(usize::from(dst)) {
+            return false;
+        }
+        let h = v.handler(dst);
+        let applied = match (msg, h.wait) {
+            (Msg::PutReply { result: WriteResult::Ok, .. }, Wait::PutReply | Wait::Reply) | (Msg::Doc { .. }, Wait::Reply) => true,
+            _ => false,
+        };
+        applied
+            && h.takes(msg).is_some_and(|event| {
+                let index = topology.handler_index(dst) as u8;
+                h.reaction(&v.world.protocol, index, event).iter().any(|e| matches!(e, Effect::Publish(_)))
+            })
+    })
 }
 
-/// The meaning of `ConcurrencyConflict` as [`write_will_conflict`] checks it.
-pub const WRITE_WILL_CONFLICT: &str = "a write is on its way whose version check will fail";
+/// A handler that is down has an ack among the effects it had left: it crashed after publishing
+/// and before acking (only a publish can come before an ack in one step). Twin of World.tla's
+/// `CrashAfterPublishBeforeAck`.
+pub fn crash_after_publish_before_ack<P: Protocol>(v: &View<P>) -> bool {
+    v.handlers().any(|(h, down)| down && h.todo.iter().any(|e| matches!(e, Effect::Ack(_))))
+}
+
+/// A handler's lease is taken back and its copy offered again: a nack or a reconnect that ends a
+/// lease is on its way to the broker, or a handler holds a copy (or has one on its way to it, or
+/// its ack of it on the way back) that its lease no longer names (the lease expired, or the ack
+/// will be lost). Not a sender duplicate. Twin of World.tla's `Redelivery`.
+pub fn redelivery<P: Protocol>(v: &View<P>) -> bool {
+    let b = v.broker();
+    let names = |h: usize, input: u8, n: u8| b.leases[h] == Some(input) && b.lease_no[h] == n;
+    let topology = &v.world.topology;
+    let in_flight = v.envelopes().any(|(src, dst, msg)| match *msg {
+        Msg::Nack { input, n } if topology.is_handler(src) => names(topology.handler_index(src), input, n),
+        Msg::Ack { input, n } if topology.is_handler(src) => !names(topology.handler_index(src), input, n),
+        Msg::Reconnect if topology.is_handler(src) => b.leases[topology.handler_index(src)].is_some(),
+        Msg::Deliver { input, n } if topology.is_handler(dst) => !names(topology.handler_index(dst), input, n),
+        _ => false,
+    });
+    in_flight || v.handlers().enumerate().any(|(i, (h, _))| h.input != 0 && !names(i, h.input, h.delivery))
+}
+
+/// A weak read is on its way that will return an older committed version: the store keeps the
+/// previous version of its document. Twin of World.tla's `StaleRead`.
+pub fn stale_read<P: Protocol>(v: &View<P>) -> bool {
+    v.envelopes().any(|(_, dst, msg)| match (msg, v.world.topology.store_index(dst)) {
+        (Msg::GetStale { key, .. }, Some(store)) => v.store(store).previous.iter().any(|(k, _)| k == key),
+        _ => false,
+    })
+}
+
+/// The situations of the shared world, each with one meaning in every family, checked beside a
+/// family's own (twins of the World.tla operators of the same names).
+pub const fn world_situations<P: Protocol>() -> [Property<P>; 7] {
+    [
+        property!(
+            "CrashAfterCommitBeforePublish",
+            Sometimes,
+            "a handler is down while a change it committed has outputs not yet sent",
+            crash_after_commit_before_publish::<P>
+        ),
+        property!("CrashAfterPublishBeforeAck", Sometimes, "a handler is down after publishing and before acking", crash_after_publish_before_ack::<P>),
+        property!(
+            "ConflictBetweenHandlers",
+            Sometimes,
+            "a write fails its version check because another handler wrote (its writer never failed)",
+            conflict_between_handlers::<P>
+        ),
+        property!("AmbiguousWrite", Sometimes, AMBIGUOUS_WRITE, ambiguous_write::<P>),
+        property!("LateWrite", Sometimes, LATE_WRITE, late_write::<P>),
+        property!(
+            "Redelivery",
+            Sometimes,
+            "a copy is taken back and offered again (a nack, a crash, an expired lease or a lost ack), not a sender duplicate",
+            redelivery::<P>
+        ),
+        property!("StaleRead", Sometimes, "a weak read is on its way that will return an older committed version", stale_read::<P>),
+    ]
+}
+
+/// The names of the world's situations.
+pub const WORLD_SITUATIONS: [&str; 7] = [
+    "CrashAfterCommitBeforePublish",
+    "CrashAfterPublishBeforeAck",
+    "ConflictBetweenHandlers",
+    "AmbiguousWrite",
+    "LateWrite",
+    "Redelivery",
+    "StaleRead",
+];
 
 /// The meaning of `DuplicateDelivered` (its condition reads the family's documents).
 pub const DUPLICATE_DELIVERED: &str = "a handler is loading a copy of an input whose change is already committed";

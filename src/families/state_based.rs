@@ -170,20 +170,6 @@ fn duplicate_delivered(v: &V) -> bool {
     found
 }
 
-/// A handler is down after its version was stored and before any output of its input was sent.
-fn crash_mid_processing(v: &V) -> bool {
-    let h = history(v);
-    let found = v.handlers().any(|(hs, crashed)| {
-        crashed
-            && hs.work.is_some_and(|w| {
-                matches!(w.phase, Phase::Storing(_))
-                    && h.stored(w.input).is_some()
-                    && !ledger::output_sent(v, w.input)
-            })
-    });
-    found
-}
-
 /// A handler is loading a copy of an input whose version is no longer the newest: its re-run
 /// needs the past version.
 fn duplicate_after_later_change(v: &V) -> bool {
@@ -202,8 +188,6 @@ const PROPERTIES: &[Property<StateBasedProtocol>] = &[
     property!("ExactlyOnceOutcome", Invariant, "at quiescence the history and the distinct outputs are those of processing each input once", ledger::exactly_once::<StateBasedProtocol>),
     situations::termination(),
     property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input that already produced a version", duplicate_delivered),
-    property!("CrashMidProcessing", Sometimes, "a handler is down between storing its version and publishing", crash_mid_processing),
-    ledger::concurrency_conflict(),
     property!("DuplicateAfterLaterChange", Sometimes, "a duplicate is loading after a later input changed the entity", duplicate_after_later_change),
 ];
 

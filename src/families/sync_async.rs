@@ -174,7 +174,6 @@ const PROPERTIES: &[Property<SyncAsyncProtocol>] = &[
     property!("NoLostOrders", Invariant, "at quiescence every cart is submitted and has its order", no_lost_orders),
     property!("AtMostOneOrder", Invariant, "no cart has two orders (the second Porsche)", at_most_one_order),
     property!("Termination", Liveness, "every run ends with every request consumed", situations::terminated::<SyncAsyncProtocol>),
-    property!("RetryAfterAmbiguousTimeout", Sometimes, situations::LATE_WRITE, situations::late_write),
     property!("CrashBetweenSaveAndSend", Sometimes, "a handler is down after saving the cart and before sending SubmitOrder", crash_between_save_and_send),
 ];
 

@@ -329,15 +329,6 @@ fn duplicate_delivered(v: &V) -> bool {
     })
 }
 
-/// A handler is down between two store writes: its commit applied, and no output of its input
-/// has been sent yet.
-fn crash_mid_processing(v: &V) -> bool {
-    let e = entity(v);
-    some_handler_holds(v, |w, down| {
-        down && e.entry(w.input).is_some() && !ledger::output_sent(v, w.input)
-    })
-}
-
 const PROPERTIES: &[Property<TokenProtocol>] = &[
     ledger::no_lost_messages(),
     property!("AtMostOnceProcessing", Invariant, "downstream processes no logical output twice: its copies carry one token", at_most_once_processing),
@@ -345,8 +336,6 @@ const PROPERTIES: &[Property<TokenProtocol>] = &[
     property!("BoundedDedupState", Invariant, "no more tokens than messages in flight (inputs queued or leased, outputs committed)", bounded_dedup_state),
     situations::termination(),
     property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input already committed or whose token is gone", duplicate_delivered),
-    property!("CrashMidProcessing", Sometimes, "a handler is down after its commit applied and before its output was sent", crash_mid_processing),
-    ledger::concurrency_conflict(),
 ];
 
 
@@ -357,6 +346,10 @@ impl WorldFamily for TokenFamily {
     const SUMMARY: &'static str =
         "Token-based deduplication: a message is processed only while its token exists; processing deletes it.";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
+        ("CrashAfterPublishBeforeAck", "its handler acks only after the writes that follow its dispatch"),
+        ("StaleRead", "it reads no document weakly"),
+    ];
     const PROPERTIES: &'static [Property<TokenProtocol>] = PROPERTIES;
     fn world(&self, consts: &Consts) -> crate::world::World<TokenProtocol> {
         crate::world::world(TokenProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)

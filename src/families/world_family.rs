@@ -2,7 +2,7 @@
 //! [`Family`] impl (checking, shortest traces, replay and the Explorer) from its protocol, its
 //! variants, its properties and the world of a model file.
 
-use super::Family;
+use super::{situations, Family};
 use crate::core::outcome::Outcome;
 use crate::core::tla;
 use crate::core::trace::Step;
@@ -34,11 +34,23 @@ pub trait WorldFamily: Sync + 'static {
     /// The world of a model file's constants (they were validated against the family's).
     fn world(&self, consts: &Consts) -> World<Self::P>;
 
+    /// The world's situations the family's correct variant cannot reach, each with the reason
+    /// (its model files check them all the same; a test holds the correct variant to reaching
+    /// every other one).
+    const UNREACHABLE: &'static [(&'static str, &'static str)] = &[("StaleRead", "it reads no document weakly")];
+
+    /// Every property: the family's own, then the world's situations
+    /// ([`situations::world_situations`]).
+    fn all_properties() -> Vec<Property<Self::P>> {
+        Self::PROPERTIES.iter().copied().chain(situations::world_situations::<Self::P>()).collect()
+    }
+
     /// The properties named in `props` (all of them the family's).
     fn selected(props: &[PropertyDef]) -> Vec<Property<Self::P>> {
+        let all = Self::all_properties();
         props
             .iter()
-            .map(|d| *Self::PROPERTIES.iter().find(|p| p.name == d.name).unwrap_or_else(|| panic!("{} is not a property of {}", d.name, Self::ID)))
+            .map(|d| *all.iter().find(|p| p.name == d.name).unwrap_or_else(|| panic!("{} is not a property of {}", d.name, Self::ID)))
             .collect()
     }
 
@@ -78,7 +90,7 @@ impl<T: WorldFamily> Family for T {
         T::CONSTANTS
     }
     fn properties(&self) -> Vec<PropertyDef> {
-        T::PROPERTIES.iter().map(Property::def).collect()
+        T::all_properties().iter().map(Property::def).collect()
     }
     fn check(&self, consts: &Consts, props: &[PropertyDef], opts: &RunOptions) -> Outcome {
         if consts.symmetric() || opts.actor_model {
@@ -90,6 +102,9 @@ impl<T: WorldFamily> Family for T {
             let fast = Fast::new(build(self.world(consts)), &T::selected(props), vec![sr::sentinel()]);
             sr::run(fast, props, opts)
         }
+    }
+    fn unreachable(&self) -> &'static [(&'static str, &'static str)] {
+        T::UNREACHABLE
     }
     fn symmetric(&self) -> bool {
         T::SYMMETRIC

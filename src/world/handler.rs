@@ -199,6 +199,30 @@ impl<P: Protocol> HandlerState<P> {
     pub fn is_busy(&self) -> bool {
         self.work.is_some() || !self.todo.is_empty()
     }
+
+    /// The event `msg` is to this handler, if it is a message the handler takes now (whether it
+    /// is up is the caller's business). Twin of World.tla's `Takes` and `EventOf`.
+    pub fn takes(&self, msg: &Msg<P::Doc, P::Output>) -> Option<Event<P::Doc>> {
+        let answer = |tag: u8, waits: &[Wait]| tag == self.tag && waits.contains(&self.wait);
+        match msg {
+            Msg::Deliver { input, .. } if !self.is_busy() && self.wait == Wait::Nothing => Some(Event::Delivered(*input)),
+            Msg::Doc { tag, key, version, doc } if answer(*tag, &[Wait::Doc, Wait::Reply]) => {
+                Some(Event::Loaded { key: *key, version: *version, doc: (**doc).clone() })
+            }
+            Msg::PutReply { tag, key, result } if answer(*tag, &[Wait::PutReply, Wait::Reply]) => {
+                Some(Event::Written { key: *key, result: *result })
+            }
+            _ => None,
+        }
+    }
+
+    /// The effects `protocol` asks for when handler `handler` (its index) in this state takes
+    /// `event` (the state itself is left as it is).
+    pub fn reaction(&self, protocol: &P, handler: u8, event: Event<P::Doc>) -> Vec<Effect<P>> {
+        let mut fx = Effects { effects: Vec::new(), handler, tag: self.tag, ids: self.ids };
+        protocol.on_event(self.work.as_ref(), event, &mut fx);
+        fx.effects
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -228,21 +252,8 @@ impl<P: Protocol> Handler<P> {
 
     pub fn on_msg(&self, id: Id, state: &HandlerState<P>, msg: Msg<P::Doc, P::Output>, o: &mut Out<Node<P>>) -> Option<HandlerState<P>> {
         let delivery = if let Msg::Deliver { input, n } = msg { Some((input, n)) } else { None };
-        let event = match msg {
-            Msg::Deliver { input, .. } if !state.is_busy() && state.wait == Wait::Nothing => Event::Delivered(input),
-            Msg::Doc { tag, key, version, doc } if tag == state.tag && state.wait == Wait::Doc => {
-                Event::Loaded { key, version, doc: Arc::unwrap_or_clone(doc) }
-            }
-            Msg::PutReply { tag, key, result } if tag == state.tag && state.wait == Wait::PutReply => {
-                Event::Written { key, result }
-            }
-            Msg::Doc { tag, key, version, doc } if tag == state.tag && state.wait == Wait::Reply => {
-                Event::Loaded { key, version, doc: Arc::unwrap_or_clone(doc) }
-            }
-            Msg::PutReply { tag, key, result } if tag == state.tag && state.wait == Wait::Reply => Event::Written { key, result },
-            // Anything else (a reply to an earlier incarnation, a delivery while busy) waits.
-            _ => return None,
-        };
+        // Anything else (a reply to an earlier incarnation, a delivery while busy) waits.
+        let event = state.takes(&msg)?;
         let mut next = state.clone();
         next.wait = Wait::Nothing;
         if let Some((input, n)) = delivery {

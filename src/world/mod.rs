@@ -161,6 +161,10 @@ impl Topology {
     pub fn store(&self, i: usize) -> Id {
         Id::from(1 + self.handlers + i)
     }
+    /// The index of the store `id` is, if it is one.
+    pub fn store_index(&self, id: Id) -> Option<usize> {
+        usize::from(id).checked_sub(1 + self.handlers).filter(|i| *i < self.stores)
+    }
     pub fn downstream(&self) -> Id {
         Id::from(1 + self.handlers + self.stores)
     }

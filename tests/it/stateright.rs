@@ -47,9 +47,26 @@ fn every_check_can_fail_and_every_situation_happens() {
                         j.consts.string("Variant") == correct
                             && j.expectation.as_ref().unwrap().properties.get(p.name) == Some(&Verdict::Reached)
                     });
-                    assert!(reached_by_correct, "{}: the correct variant never reaches {}", family.id(), p.name);
+                    // A world situation the family declares unreachable (with the reason) must not be
+                    // reached by its correct variant; every other one must be.
+                    match family.unreachable().iter().find(|(name, _)| *name == p.name) {
+                        None => assert!(reached_by_correct, "{}: the correct variant never reaches {}", family.id(), p.name),
+                        Some((_, why)) => assert!(
+                            !reached_by_correct,
+                            "{}: {} is declared unreachable ({why}), yet the correct variant reaches it",
+                            family.id(),
+                            p.name
+                        ),
+                    }
                 }
             }
+        }
+        for (name, _) in family.unreachable() {
+            assert!(
+                exactly::families::situations::WORLD_SITUATIONS.contains(name),
+                "{}: {name} is declared unreachable, and it is not one of the world's situations",
+                family.id()
+            );
         }
         // The correct variant passes every safety and liveness property it checks, but those the
         // catalog says it fails by design.
