@@ -421,7 +421,6 @@ impl WorldFamily for SideEffectsFamily {
         "Side effects other than messages (blobs): unique names per attempt, recorded before the upload, published after the commit, losers cleaned up.";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
     const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
-        ("CrashAfterPublishBeforeAck", "its handler acks only after the write that follows its publish"),
         ("StaleRead", "it reads no document weakly"),
     ];
     const PROPERTIES: &'static [Property<SideEffectsProtocol>] = PROPERTIES;
