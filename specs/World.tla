@@ -175,7 +175,11 @@ Call(k, op) == [type |-> "Call", key |-> k, op |-> op]
 Ack(m) == [type |-> "Ack", input |-> m]
 Nack(m) == [type |-> "Nack", input |-> m]
 
-Idle(tag) == [tag |-> tag, ids |-> 0, work |-> {}, wait |-> "Nothing", pending |-> {}, input |-> 0, delivery |-> 0, todo |-> <<>>]
+\* A handler that starts, as incarnation tag, having had failed writes that
+\* failed before applying (a history kept across crashes, for FailedWrite).
+Idle(tag, failed) ==
+    [tag |-> tag, ids |-> 0, work |-> {}, wait |-> "Nothing", pending |-> {}, input |-> 0, delivery |-> 0, todo |-> <<>>,
+     failed |-> failed]
 
 \* Handler h works on an input or has effects left to carry out: only then can
 \* a crash lose anything.  (A sum, not a disjunction: TLC would count a state
@@ -247,6 +251,7 @@ WorldTypeOK ==
     /\ leaseNo \in [Handlers -> Nat]
     /\ \A h \in Handlers :
          /\ hs[h].tag \in Nat
+         /\ hs[h].failed \in 0..hs[h].tag
          /\ hs[h].delivery \in Nat
          /\ \A i \in 1..Len(hs[h].todo) : hs[h].todo[i].type \in {"Publish", "Ack", "Nack", "Get", "GetWeak", "Put", "Call"}
          /\ hs[h].ids \in Nat
@@ -281,7 +286,7 @@ WorldInit(opts) ==
     /\ queue = InitialQueue @@ opts.jobs
     /\ leases = [h \in Handlers |-> NoLease]
     /\ leaseNo = [h \in Handlers |-> 0]
-    /\ hs = [h \in Handlers |-> Idle(0)]
+    /\ hs = [h \in Handlers |-> Idle(0, 0)]
     /\ docs = [k \in {} |-> 0]
     /\ received = EmptyBag
     /\ crashed = [h \in Handlers |-> FALSE]
@@ -511,7 +516,7 @@ FateOk(h) ==
 FateFailBefore(h, OnEvent(_, _, _)) ==
     LET s == hs[h]
         put == The(s.pending)
-        s1 == [s EXCEPT !.tag = @ + 1, !.pending = {}]
+        s1 == [s EXCEPT !.tag = @ + 1, !.pending = {}, !.failed = @ + 1]
         r == Step(h, s1, Written(put.key, "Failed"), net, OnEvent)
     IN
     /\ ~crashed[h] /\ s.wait = "Fate"
@@ -572,7 +577,7 @@ Crash(h) ==
 \* tells the broker that its lease is gone.
 Recover(h) ==
     /\ crashed[h]
-    /\ hs' = [hs EXCEPT ![h] = Idle(failures[h] + 1)]
+    /\ hs' = [hs EXCEPT ![h] = Idle(failures[h] + 1, hs[h].failed)]
     /\ failures' = [failures EXCEPT ![h] = @ + 1]
     /\ crashed' = [crashed EXCEPT ![h] = FALSE]
     /\ net' = Send(net, h, "broker", ReconnectMsg)
@@ -689,6 +694,10 @@ Redelivery ==
         \/ e.src \in Handlers /\ e.msg.type = "Reconnect" /\ leases[e.src] # NoLease
         \/ e.dst \in Handlers /\ e.msg.type = "Deliver" /\ ~Named(e.dst, e.msg.input, e.msg.n)
     \/ \E h \in Handlers : hs[h].input # 0 /\ ~Named(h, hs[h].input, hs[h].delivery)
+
+\* A write (or call) has failed before applying: its writer was told, and it
+\* never lands (a history each handler keeps in hs[h].failed).
+FailedWrite == \E h \in Handlers : hs[h].failed > 0
 
 \* A weak read is on its way that will return an older committed version: the
 \* store keeps the previous version of its document.

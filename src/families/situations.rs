@@ -138,6 +138,13 @@ pub fn redelivery<P: Protocol>(v: &View<P>) -> bool {
     in_flight || v.handlers().enumerate().any(|(i, (h, _))| h.input != 0 && !names(i, h.input, h.delivery))
 }
 
+/// A write (or call) has failed before applying: its writer was told, and it never lands (a
+/// history each handler keeps, [`HandlerState::failed`](crate::world::HandlerState)). Twin of
+/// World.tla's `FailedWrite`.
+pub fn failed_write<P: Protocol>(v: &View<P>) -> bool {
+    v.handlers().any(|(h, _)| h.failed > 0)
+}
+
 /// A weak read is on its way that will return an older committed version: the store keeps the
 /// previous version of its document. Twin of World.tla's `StaleRead`.
 pub fn stale_read<P: Protocol>(v: &View<P>) -> bool {
@@ -149,7 +156,7 @@ pub fn stale_read<P: Protocol>(v: &View<P>) -> bool {
 
 /// The situations of the shared world, each with one meaning in every family, checked beside a
 /// family's own (twins of the World.tla operators of the same names).
-pub const fn world_situations<P: Protocol>() -> [Property<P>; 7] {
+pub const fn world_situations<P: Protocol>() -> [Property<P>; 8] {
     [
         property!(
             "CrashAfterCommitBeforePublish",
@@ -165,6 +172,7 @@ pub const fn world_situations<P: Protocol>() -> [Property<P>; 7] {
             conflict_between_handlers::<P>
         ),
         property!("AmbiguousWrite", Sometimes, AMBIGUOUS_WRITE, ambiguous_write::<P>),
+        property!("FailedWrite", Sometimes, "a write failed before applying: its writer was told, and it never lands", failed_write::<P>),
         property!("LateWrite", Sometimes, LATE_WRITE, late_write::<P>),
         property!(
             "Redelivery",
@@ -177,11 +185,12 @@ pub const fn world_situations<P: Protocol>() -> [Property<P>; 7] {
 }
 
 /// The names of the world's situations.
-pub const WORLD_SITUATIONS: [&str; 7] = [
+pub const WORLD_SITUATIONS: [&str; 8] = [
     "CrashAfterCommitBeforePublish",
     "CrashAfterPublishBeforeAck",
     "ConflictBetweenHandlers",
     "AmbiguousWrite",
+    "FailedWrite",
     "LateWrite",
     "Redelivery",
     "StaleRead",

@@ -173,9 +173,10 @@ impl<P: TlaMap> World<P> {
                         ("input", int(h.input)),
                         ("delivery", int(h.delivery)),
                         ("todo", Value::Seq(h.todo.iter().map(|e| self.tla_effect(e)).collect())),
+                        ("failed", int(h.failed)),
                     ])));
                     crashed.push((me.clone(), Value::Bool(state.crashed[i])));
-                    failures.push((me, int(state.actor_storages[i].unwrap_or(0))));
+                    failures.push((me, int(state.actor_storages[i].map_or(0, |d| d.failures))));
                 }
                 NodeState::Store(d) => {
                     let docs = d.docs.iter().map(|(k, v, doc)| {

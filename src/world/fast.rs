@@ -14,7 +14,7 @@
 //! [`view::View`] of the compact state, with no conversion.
 
 use super::node::within_budget_of;
-use super::{view, Node, NodeMsg, NodeState, Protocol, Rand, WorldModel, WorldState};
+use super::{view, Durable, Node, NodeMsg, NodeState, Protocol, Rand, WorldModel, WorldState};
 use crate::core::vocab::Kind;
 use stateright::actor::{is_no_op, Actor, ActorModelState, Command, Envelope, Id, Network, Out, RandomChoices, Timers};
 use stateright::{Expectation, Model, Property};
@@ -50,7 +50,7 @@ pub struct FastState<P: Protocol> {
     pub(super) random: Vec<(u8, u64, Arc<[Rand]>)>,
     /// Bit `i`: actor `i` is down.
     pub(super) crashed: u16,
-    pub(super) storages: [Option<u8>; MAX_ACTORS],
+    pub(super) storages: [Option<Durable>; MAX_ACTORS],
 }
 
 /// A step of the fast model.

@@ -1,7 +1,7 @@
 //! A handler: runs a family's [`Protocol`] on one input at a time, talking to the broker, the
 //! stores and downstream, with the failure plumbing every family shares.
 
-use super::{Fate, Input, Key, Msg, Node, Rand, Topology, Version, WriteResult};
+use super::{Durable, Fate, Input, Key, Msg, Node, Rand, Topology, Version, WriteResult};
 use serde::Serialize;
 use stateright::actor::{Id, Out};
 use std::fmt::Debug;
@@ -191,6 +191,9 @@ pub struct HandlerState<P: Protocol> {
     /// The effects of the last step not carried out yet, in order (empty unless failures are
     /// possible: the next one is carried out by a step of its own, and a crash may come first).
     pub todo: Vec<Effect<P>>,
+    /// Writes (or calls) of this handler that failed before applying, in any incarnation: a
+    /// history the world's `FailedWrite` reads (kept across crashes in its storage).
+    pub failed: u8,
 }
 
 impl<P: Protocol> HandlerState<P> {
@@ -237,17 +240,17 @@ const LEVEL: &str = "level";
 const NEXT: &str = "next";
 
 impl<P: Protocol> Handler<P> {
-    pub fn on_start(&self, storage: &Option<u8>, o: &mut Out<Node<P>>) -> HandlerState<P> {
-        let tag = match storage {
-            None => 0,
-            Some(failures) => {
+    pub fn on_start(&self, storage: &Option<Durable>, o: &mut Out<Node<P>>) -> HandlerState<P> {
+        let (tag, failed) = match storage {
+            None => (0, 0),
+            Some(d) => {
                 // Recovering from a crash: count it, and tell the broker the lease is gone.
                 o.send(Topology::broker(), Msg::Reconnect);
-                failures + 1
+                (d.failures + 1, d.failed_writes)
             }
         };
-        o.save(tag);
-        HandlerState { tag, ids: 0, work: None, wait: Wait::Nothing, pending: None, input: 0, delivery: 0, todo: Vec::new() }
+        o.save(Durable { failures: tag, failed_writes: failed });
+        HandlerState { tag, ids: 0, work: None, wait: Wait::Nothing, pending: None, input: 0, delivery: 0, todo: Vec::new(), failed }
     }
 
     pub fn on_msg(&self, id: Id, state: &HandlerState<P>, msg: Msg<P::Doc, P::Output>, o: &mut Out<Node<P>>) -> Option<HandlerState<P>> {
@@ -285,7 +288,8 @@ impl<P: Protocol> Handler<P> {
         let put = next.pending.take().expect("a fate is drawn for a pending write");
         if fate != Fate::Ok {
             next.tag += 1;
-            o.save(next.tag);
+            next.failed += u8::from(fate == Fate::FailBefore);
+            o.save(Durable { failures: next.tag, failed_writes: next.failed });
         }
         let key = put.key;
         match fate {

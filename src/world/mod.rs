@@ -45,7 +45,7 @@ use std::sync::Arc;
 pub use as_tla::TlaMap;
 pub use handler::{Effects, Event, FreshId, HandlerState, Protocol, Served, TlaNames};
 use crate::core::vocab::{ConstDef, ConstType, Consts};
-pub use node::{build, within_budget, Node, NodeMsg, NodeState, WorldModel, WorldState};
+pub use node::{build, within_budget, Durable, Node, NodeMsg, NodeState, WorldModel, WorldState};
 pub use view::{Property, View};
 
 /// A logical input message, numbered from 1.

@@ -7,6 +7,14 @@ use stateright::actor::{Actor, ActorModel, ActorModelState, Id, Out};
 use serde::Serialize;
 use std::borrow::Cow;
 
+/// What a handler keeps across crashes (its Stateright storage): the failures it has drawn on
+/// the budget (its incarnation), and how many of them were writes that failed before applying.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Durable {
+    pub failures: u8,
+    pub failed_writes: u8,
+}
+
 /// The actors. One enum so that a family's whole system is one Stateright `Actor` type.
 #[derive(Clone, Debug)]
 pub enum Node<P: Protocol> {
@@ -33,9 +41,9 @@ impl<P: Protocol> Actor for Node<P> {
     type Timer = ();
     type Random = Rand;
     /// Handlers keep the number of failures they have had.
-    type Storage = u8;
+    type Storage = Durable;
 
-    fn on_start(&self, id: Id, storage: &Option<u8>, o: &mut Out<Self>) -> Self::State {
+    fn on_start(&self, id: Id, storage: &Option<Durable>, o: &mut Out<Self>) -> Self::State {
         match self {
             Node::Broker(b) => NodeState::Broker(b.on_start(o)),
             Node::Handler(h) => NodeState::Handler(h.on_start(storage, o)),
@@ -142,7 +150,7 @@ pub fn within_budget_of<'a, P: Protocol>(
     actors: usize,
     crashed: impl Fn(usize) -> bool,
     state: impl Fn(usize) -> &'a NodeState<P>,
-    storage: impl Fn(usize) -> Option<u8>,
+    storage: impl Fn(usize) -> Option<Durable>,
 ) -> bool {
     fits(world, failures_used_of(world, actors, crashed, state, storage))
 }
@@ -158,7 +166,7 @@ pub(super) fn failures_used_of<'a, P: Protocol>(
     actors: usize,
     crashed: impl Fn(usize) -> bool,
     state: impl Fn(usize) -> &'a NodeState<P>,
-    storage: impl Fn(usize) -> Option<u8>,
+    storage: impl Fn(usize) -> Option<Durable>,
 ) -> Option<usize> {
     let topo = &world.topology;
     let mut used = 0usize;
@@ -175,8 +183,8 @@ pub(super) fn failures_used_of<'a, P: Protocol>(
                 _ => return None,
             }
         }
-        if let Some(n) = storage(i) {
-            used += n as usize;
+        if let Some(d) = storage(i) {
+            used += d.failures as usize;
         }
     }
     Some(used)

@@ -8,6 +8,7 @@
 //! [`property!`](crate::property) gives it to both models.
 
 use super::fast::{Fast, FastState};
+use super::Durable;
 use super::handler::{HandlerState, Protocol};
 use super::node::{failures_used_of, Node, NodeMsg, NodeState, WorldModel, WorldState};
 use super::{broker, store, World};
@@ -88,7 +89,7 @@ pub struct View<'a, P: Protocol> {
     actors: &'a [Arc<NodeState<P>>],
     net: Net<'a, P>,
     down: Down<'a>,
-    storages: &'a [Option<u8>],
+    storages: &'a [Option<Durable>],
     /// Some actor has a random choice pending with an option that spends nothing.
     choosing: bool,
     /// The broker offers to expire a lease (which spends a failure).
