@@ -29,7 +29,9 @@ fn largest_first(jobs: &[Job]) -> Vec<usize> {
 struct Compared {
     rows: Vec<Vec<String>>,
     result: serde_json::Value,
-    agree: bool,
+    /// Whether the checkers agree: None where a run stopped or a verdict is `unknown`, and
+    /// nothing seen disagrees (undecided is never agreement).
+    agree: Option<bool>,
     expected: bool,
     stops: Vec<Stop>,
 }
@@ -43,13 +45,13 @@ pub fn compare(root: &Path, jobs: &[Job], opts: &RunOptions, tlc: &Tlc, json_out
     // Back in the files' own order.
     let mut done: Vec<(usize, Result<Compared, Failure>)> = done.into_iter().map(|(k, r)| (order[k], r)).collect();
     done.sort_by_key(|(i, _)| *i);
-    let (mut all_agree, mut all_expected) = (true, true);
+    let (mut all_agree, mut all_expected) = (Some(true), true);
     let mut results = Vec::new();
     let mut table = Table::new(&["model", "property", "TLC", "Stateright", "agree", "expected"]);
     let mut stops = Vec::new();
     for (_, r) in done {
         let c = r?;
-        all_agree &= c.agree;
+        all_agree = both(all_agree, c.agree);
         all_expected &= c.expected;
         for row in c.rows {
             table.row(row);
@@ -70,7 +72,11 @@ pub fn compare(root: &Path, jobs: &[Job], opts: &RunOptions, tlc: &Tlc, json_out
         println!(
             "\n{} model files: the checkers {}; expectations {}.",
             jobs.len(),
-            if all_agree { "agree on every one" } else { "DISAGREE" },
+            match all_agree {
+                Some(true) => "agree on every one",
+                Some(false) => "DISAGREE",
+                None => "agree wherever both decided, but some verdicts are undecided (unknown)",
+            },
             if jobs.iter().all(|j| j.expectation.is_none()) {
                 "not applied (constants overridden)"
             } else if all_expected {
@@ -80,7 +86,16 @@ pub fn compare(root: &Path, jobs: &[Job], opts: &RunOptions, tlc: &Tlc, json_out
             }
         );
     }
-    Ok(exit_code(&stops, all_agree && all_expected))
+    Ok(exit_code(&stops, all_agree != Some(false) && all_expected))
+}
+
+/// Agreement of two parts: false if either disagrees, else undecided (None) if either is.
+fn both(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(false), _) | (_, Some(false)) => Some(false),
+        (Some(true), Some(true)) => Some(true),
+        _ => None,
+    }
 }
 
 /// Both checkers on one model file (the `at`-th of `of`).
@@ -118,7 +133,16 @@ fn compare_one(root: &Path, job: &Job, (at, of): (usize, usize), opts: &RunOptio
         let t = tl.properties.get(name);
         *v == Verdict::Unknown || t == Some(&Verdict::Unknown) || t == Some(v)
     });
-    let agree = counts_agree && verdicts_agree;
+    let undecided = stopped
+        || sr.properties.values().chain(tl.properties.values()).any(|v| *v == Verdict::Unknown)
+        || sr.properties.keys().any(|name| !tl.properties.contains_key(name));
+    let agree = if !(counts_agree && verdicts_agree) {
+        Some(false)
+    } else if undecided {
+        None
+    } else {
+        Some(true)
+    };
     let (e_tlc, m_tlc) = judge(job, "tlc", &tl);
     let (e_sr, m_sr) = judge(job, "stateright", &sr);
     let expected = match (e_tlc, e_sr) {
@@ -136,7 +160,7 @@ fn compare_one(root: &Path, job: &Job, (at, of): (usize, usize), opts: &RunOptio
     let mut all_agree = agree;
     for c in &counterexamples {
         let ok = c.agree(lockstep);
-        all_agree &= ok;
+        all_agree = both(all_agree, Some(ok));
         rows.push(counterexample_row(job, c, ok));
     }
     let result = json!({

@@ -80,4 +80,7 @@ NoLostMessages ==
 DuplicateDelivered ==
     \E h \in Handlers : \E w \in hs[h].work : w.phase = "Loading" /\ Committed(Ledger, w.input)
 
+\* The world's CommittedNotPublished for this protocol (World.tla).
+CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)
+
 =============================================================================

@@ -63,6 +63,21 @@ fn tlc_limits_stop_tlc_and_leave_no_java_behind() {
 }
 
 #[test]
+fn undecided_verdicts_are_never_agreement() {
+    // A state limit leaves every verdict that was not found on the way unknown: `compare` says
+    // the agreement is undecided (null), not true, and exits 4.
+    let o = exactly(&["compare", "models/handler/ResendStoredChange.cfg", "--max-states", "500", "--json"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["agree"], serde_json::Value::Null, "{v}");
+    assert_eq!(v["results"][0]["agree"], serde_json::Value::Null, "{v}");
+    let o = exactly(&["compare", "models/handler/ResendStoredChange.cfg", "--max-states", "500"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("some verdicts are undecided"), "{out}");
+}
+
+#[test]
 fn ctrl_c_stops_compare_saves_the_result_and_leaves_no_java_behind() {
     let data = crate::common::scratch("data");
     let mut child = spawn(&["compare", "models/handler/ResendStoredChange.cfg", "--const", "MaxFailures=2"], &data);
