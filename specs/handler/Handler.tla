@@ -18,7 +18,7 @@ EXTENDS World
 CONSTANT Variant
 
 Variants == {"ResendStoredChange", "SendThenUpdate", "AtomicUpdateAndSend",
-             "DedupByState", "UpdateThenSend", "GiveUp"}
+             "DedupByState", "UpdateThenSend", "AckBeforePublish", "GiveUp"}
 ASSUME Variant \in Variants
 
 \* The one document: the ledger, under key 0 of the store.
@@ -55,7 +55,7 @@ OnLoaded(w, event) ==
       THEN Continue(writing, <<PutAndPublish(Key, change, {event.version}, <<Output(m, p)>>)>>)
     ELSE IF stored # 0
       THEN \* A duplicate: the change is already in the ledger.
-           CASE Variant \in {"ResendStoredChange", "GiveUp"} ->
+           CASE Variant \in {"ResendStoredChange", "GiveUp", "AckBeforePublish"} ->
                   Finish(<<Publish(Output(m, stored)), Ack(m)>>)
              [] Variant = "DedupByState" ->
                   \* The output of this attempt, not of the stored change.
@@ -72,6 +72,8 @@ OnWritten(w, event) ==
     IF event.result = "Ok"
       THEN IF Variant \in {"SendThenUpdate", "AtomicUpdateAndSend"}
              THEN Finish(<<Ack(m)>>)
+           ELSE IF Variant = "AckBeforePublish"
+             THEN Finish(<<Ack(m), Publish(Output(m, w.position))>>)
              ELSE Finish(<<Publish(Output(m, w.position)), Ack(m)>>)
     ELSE IF Variant = "GiveUp"
       THEN Finish(<<>>)   \* dropped: neither acked nor nacked

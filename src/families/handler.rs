@@ -33,6 +33,9 @@ crate::variants! {
         DedupByState,
         /// Skip a duplicate entirely (no resend): an output lost to a crash after the commit.
         UpdateThenSend,
+        /// ResendStoredChange with the ack sent before the output after a commit: the same in a
+        /// world where a step's effects happen at once; a crash between them loses the output.
+        AckBeforePublish,
         /// On a failed or conflicting write, drop the input without nacking it: it is never
         /// redelivered and the run never ends with the input consumed.
         GiveUp,
@@ -79,7 +82,7 @@ impl HandlerProtocol {
                 let out = Output { input, position };
                 fx.put_and_publish(STORE, KEY, doc.with(input, position), Some(version), vec![out]);
             }
-            (ResendStoredChange | GiveUp, Some(stored)) => {
+            (ResendStoredChange | GiveUp | AckBeforePublish, Some(stored)) => {
                 fx.publish(Output { input, position: stored });
                 fx.ack(input);
                 return None;
@@ -109,6 +112,10 @@ impl HandlerProtocol {
         use Variant::*;
         match (result, self.variant) {
             (WriteResult::Ok, SendThenUpdate | AtomicUpdateAndSend) => fx.ack(input),
+            (WriteResult::Ok, AckBeforePublish) => {
+                fx.ack(input);
+                fx.publish(Output { input, position });
+            }
             (WriteResult::Ok, _) => {
                 fx.publish(Output { input, position });
                 fx.ack(input);
