@@ -101,10 +101,10 @@ pub fn crash_after_commit_before_publish<P: Protocol>(v: &View<P>) -> bool {
             return false;
         }
         let h = v.handler(dst);
-        let applied = match (msg, h.wait) {
-            (Msg::PutReply { result: WriteResult::Ok, .. }, Wait::PutReply | Wait::Reply) | (Msg::Doc { .. }, Wait::Reply) => true,
-            _ => false,
-        };
+        let applied = matches!(
+            (msg, h.wait),
+            (Msg::PutReply { result: WriteResult::Ok, .. }, Wait::PutReply | Wait::Reply) | (Msg::Doc { .. }, Wait::Reply)
+        );
         applied
             && h.takes(msg).is_some_and(|event| {
                 let index = topology.handler_index(dst) as u8;
