@@ -24,7 +24,7 @@ EXTENDS LedgerWorld
 CONSTANT Variant
 
 Variants == {"Correct", "FixedBlobName", "UploadBeforeRecord", "NoCleanup",
-             "PublishBeforeCommit", "AckOnFailure"}
+             "PublishBeforeCommit", "AckOnFailure", "GiveUp"}
 ASSUME Variant \in Variants
 
 -----------------------------------------------------------------------------
@@ -74,8 +74,11 @@ Abandoning(m) == W(m, "Abandoning", EmptyEntity, 0, {}, 0, {}, {}, 0, 0)
 \* Step result r with the effects pre carried out first.
 Before(pre, r) == [r EXCEPT !.fx = pre \o @]
 
-\* Give the input back for redelivery (ack it, in AckOnFailure).
-GiveBack(m) == IF Variant = "AckOnFailure" THEN Finish(<<Ack(m)>>) ELSE Finish(<<Nack(m)>>)
+\* Give the input back for redelivery (ack it, in AckOnFailure; drop it, in GiveUp).
+GiveBack(m) ==
+    CASE Variant = "AckOnFailure" -> Finish(<<Ack(m)>>)
+      [] Variant = "GiveUp" -> Finish(<<>>)   \* dropped: neither acked nor nacked
+      [] OTHER -> Finish(<<Nack(m)>>)
 
 \* Add this attempt's name to m's records (read at rv), with a version check.
 Record(m, e, v, r, rv, eff) ==

@@ -40,6 +40,9 @@ crate::variants! {
         PublishBeforeCommit,
         /// On a failed or conflicting write, ack the input instead of nacking it.
         AckOnFailure,
+        /// On a failed or conflicting write, drop the input without a nack: it is never
+        /// redelivered and the run never ends with the input consumed.
+        GiveUp,
     }
 }
 
@@ -188,12 +191,12 @@ impl SideEffectsProtocol {
         Some(Work { input, phase: Phase::Committing { records, rv, out } })
     }
 
-    /// Give the input back for redelivery (ack it, in `AckOnFailure`).
+    /// Give the input back for redelivery (ack it, in `AckOnFailure`; drop it, in `GiveUp`).
     fn give_back(&self, fx: &mut Effects<Self>, input: Input) -> Option<Work> {
-        if self.variant == Variant::AckOnFailure {
-            fx.ack(input);
-        } else {
-            fx.nack(input);
+        match self.variant {
+            Variant::AckOnFailure => fx.ack(input),
+            Variant::GiveUp => {}
+            _ => fx.nack(input),
         }
         None
     }
@@ -408,6 +411,7 @@ const PROPERTIES: &[Property<SideEffectsProtocol>] = &[
     property!("EffectsFromOneAttempt", Invariant, "every published blob holds what the attempt that published it wrote", effects_from_one_attempt),
     property!("NoGarbage", Invariant, "at quiescence no record is left and every blob is a committed effect", no_garbage),
     property!("BoundedDedupState", Invariant, "no more blobs than committed effects, recorded names and attempts under way", bounded_dedup_state),
+    super::situations::termination(),
     property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input already recorded or committed", duplicate_delivered),
     property!("CrashBetweenRecordAndCommit", Sometimes, "a handler is down between its record and its commit", crash_between_record_and_commit),
 ];
