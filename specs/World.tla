@@ -323,8 +323,10 @@ Dispatch(h, m, opts) ==
     /\ net' = Send(net, "broker", h, DeliverMsg(m, expired))
     /\ UNCHANGED <<hs, docs, received, crashed, failures, expired>>
 
-\* The handler that sent envelope e holds the lease its ack or nack names.
-Names(e) == leases[e.src] = e.msg.input /\ leaseNo[e.src] = e.msg.n
+\* Handler h holds the lease of delivery n of input m; the handler that sent
+\* envelope e holds the lease its ack or nack names.
+Named(h, m, n) == leases[h] = m /\ leaseNo[h] = n
+Names(e) == Named(e.src, e.msg.input, e.msg.n)
 
 \* Handler h's lease ends (whatever becomes of its copy).
 EndLease(h) ==
@@ -687,10 +689,9 @@ CrashAfterPublishBeforeAck ==
 \* its lease no longer names (the lease expired, or the ack will be lost).
 \* Not a sender duplicate.
 Redelivery ==
-    LET Named(h, m, n) == leases[h] = m /\ leaseNo[h] = n IN
     \/ \E e \in DOMAIN net :
-        \/ e.src \in Handlers /\ e.msg.type = "Nack" /\ Named(e.src, e.msg.input, e.msg.n)
-        \/ e.src \in Handlers /\ e.msg.type = "Ack" /\ ~Named(e.src, e.msg.input, e.msg.n)
+        \/ e.src \in Handlers /\ e.msg.type = "Nack" /\ Names(e)
+        \/ e.src \in Handlers /\ e.msg.type = "Ack" /\ ~Names(e)
         \/ e.src \in Handlers /\ e.msg.type = "Reconnect" /\ leases[e.src] # NoLease
         \/ e.dst \in Handlers /\ e.msg.type = "Deliver" /\ ~Named(e.dst, e.msg.input, e.msg.n)
     \/ \E h \in Handlers : hs[h].input # 0 /\ ~Named(h, hs[h].input, hs[h].delivery)

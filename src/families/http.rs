@@ -348,11 +348,7 @@ impl WorldFamily for HttpFamily {
     const SUMMARY: &'static str =
         "Exactly-once HTTP between two message-driven systems: PUT the request under a recorded id, POST, GET the response, DELETE; every call retried.";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
-    const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
-        ("CrashAfterCommitBeforePublish", "its handler sends nothing downstream: the effect is the server's charge, answered to the caller"),
-        ("CrashAfterPublishBeforeAck", "its handler sends nothing downstream"),
-        ("StaleRead", "it reads no document weakly"),
-    ];
+    const UNREACHABLE: &'static [(&'static str, &'static str)] = &super::situations::SENDS_NOTHING_DOWNSTREAM;
     const PROPERTIES: &'static [Property<HttpProtocol>] = PROPERTIES;
     fn world(&self, consts: &Consts) -> crate::world::World<HttpProtocol> {
         crate::world::world(HttpProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)

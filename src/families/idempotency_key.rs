@@ -267,11 +267,7 @@ impl WorldFamily for IdempotencyKeyFamily {
     const SUMMARY: &'static str =
         "An operation-id header and a server-side table of processed ids, kept forever or for a retention window; GET-before-POST.";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
-    const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
-        ("CrashAfterCommitBeforePublish", "its handler sends nothing downstream: the effect is the server's charge, answered to the caller"),
-        ("CrashAfterPublishBeforeAck", "its handler sends nothing downstream"),
-        ("StaleRead", "it reads no document weakly"),
-    ];
+    const UNREACHABLE: &'static [(&'static str, &'static str)] = &super::situations::SENDS_NOTHING_DOWNSTREAM;
     const PROPERTIES: &'static [Property<IdempotencyKeyProtocol>] = PROPERTIES;
     fn world(&self, consts: &Consts) -> crate::world::World<IdempotencyKeyProtocol> {
         crate::world::world(IdempotencyKeyProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)

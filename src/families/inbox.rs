@@ -277,6 +277,7 @@ impl WorldFamily for InboxFamily {
     const SUMMARY: &'static str =
         "The outbox plus a separate inbox store of processed ids: commit state and entry, dispatch, mark the id, remove the entry.";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const READS_WEAKLY: bool = true;
     const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
         ("CrashAfterPublishBeforeAck", "its handler acks only after the write that follows its publish (removing the inbox entry)"),
         ("StaleRead", "its correct variant reads the inbox strongly (StaleInbox reads it weakly and reaches it)"),

@@ -26,7 +26,9 @@ pub trait Family: Sync {
     /// Every property, each with its kind and meaning.
     fn properties(&self) -> Vec<PropertyDef>;
     /// The world's situations its correct variant cannot reach, each with the reason.
-    fn unreachable(&self) -> &'static [(&'static str, &'static str)];
+    fn unreachable(&self) -> Vec<(&'static str, &'static str)>;
+    /// The names of the world's situations, which every family checks beside its own.
+    fn world_situations(&self) -> Vec<&'static str>;
     /// Checks the Stateright twin with the given properties (all of them known to the family).
     fn check(&self, consts: &Consts, properties: &[PropertyDef], opts: &RunOptions) -> Outcome;
     /// The shortest Stateright path to a violation (or witness) of `prop`, if there is one.

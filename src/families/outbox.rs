@@ -245,7 +245,6 @@ impl WorldFamily for OutboxFamily {
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
     const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
         ("CrashAfterPublishBeforeAck", "its handler acks only after the write that follows its dispatch (clearing the outbox)"),
-        ("StaleRead", "it reads no document weakly"),
     ];
     const PROPERTIES: &'static [Property<OutboxProtocol>] = PROPERTIES;
     /// No fresh ids: nothing in a state names a handler but its own slot.

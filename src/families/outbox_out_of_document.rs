@@ -337,7 +337,6 @@ impl WorldFamily for OutboxOutOfDocumentFamily {
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
     const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
         ("CrashAfterPublishBeforeAck", "its handler acks only after the writes that follow its dispatch"),
-        ("StaleRead", "it reads no document weakly"),
     ];
     const PROPERTIES: &'static [Property<OutboxOutOfDocumentProtocol>] = PROPERTIES;
     /// No fresh ids: nothing in a state names a handler but its own slot.

@@ -307,7 +307,6 @@ impl WorldFamily for OutboxRelayFamily {
     const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
         ("CrashAfterCommitBeforePublish", "no step publishes on a write's answer: the handler commits rows and acks, the relay publishes what it read"),
         ("CrashAfterPublishBeforeAck", "the relay marks a row (a write) between publishing it and acking its poll"),
-        ("StaleRead", "it reads no document weakly"),
     ];
     const PROPERTIES: &'static [Property<OutboxRelayProtocol>] = PROPERTIES;
     const CONSTANTS: &'static [ConstDef] = CONSTANTS;

@@ -424,9 +424,6 @@ impl WorldFamily for SideEffectsFamily {
     const SUMMARY: &'static str =
         "Side effects other than messages (blobs): unique names per attempt, recorded before the upload, published after the commit, losers cleaned up.";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
-    const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
-        ("StaleRead", "it reads no document weakly"),
-    ];
     const PROPERTIES: &'static [Property<SideEffectsProtocol>] = PROPERTIES;
     fn world(&self, consts: &Consts) -> crate::world::World<SideEffectsProtocol> {
         crate::world::world(SideEffectsProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)

@@ -126,16 +126,15 @@ pub fn crash_after_publish_before_ack<P: Protocol>(v: &View<P>) -> bool {
 /// will be lost). Not a sender duplicate. Twin of World.tla's `Redelivery`.
 pub fn redelivery<P: Protocol>(v: &View<P>) -> bool {
     let b = v.broker();
-    let names = |h: usize, input: u8, n: u8| b.leases[h] == Some(input) && b.lease_no[h] == n;
     let topology = &v.world.topology;
     let in_flight = v.envelopes().any(|(src, dst, msg)| match *msg {
-        Msg::Nack { input, n } if topology.is_handler(src) => names(topology.handler_index(src), input, n),
-        Msg::Ack { input, n } if topology.is_handler(src) => !names(topology.handler_index(src), input, n),
+        Msg::Nack { input, n } if topology.is_handler(src) => b.names(topology.handler_index(src), input, n),
+        Msg::Ack { input, n } if topology.is_handler(src) => !b.names(topology.handler_index(src), input, n),
         Msg::Reconnect if topology.is_handler(src) => b.leases[topology.handler_index(src)].is_some(),
-        Msg::Deliver { input, n } if topology.is_handler(dst) => !names(topology.handler_index(dst), input, n),
+        Msg::Deliver { input, n } if topology.is_handler(dst) => !b.names(topology.handler_index(dst), input, n),
         _ => false,
     });
-    in_flight || v.handlers().enumerate().any(|(i, (h, _))| h.input != 0 && !names(i, h.input, h.delivery))
+    in_flight || v.handlers().enumerate().any(|(i, (h, _))| h.input != 0 && !b.names(i, h.input, h.delivery))
 }
 
 /// A write (or call) has failed before applying: its writer was told, and it never lands (a
@@ -184,16 +183,10 @@ pub const fn world_situations<P: Protocol>() -> [Property<P>; 8] {
     ]
 }
 
-/// The names of the world's situations.
-pub const WORLD_SITUATIONS: [&str; 8] = [
-    "CrashAfterCommitBeforePublish",
-    "CrashAfterPublishBeforeAck",
-    "ConflictBetweenHandlers",
-    "AmbiguousWrite",
-    "FailedWrite",
-    "LateWrite",
-    "Redelivery",
-    "StaleRead",
+/// The world's situations that a family whose handler sends nothing downstream cannot reach.
+pub const SENDS_NOTHING_DOWNSTREAM: [(&str, &str); 2] = [
+    ("CrashAfterCommitBeforePublish", "its handler sends nothing downstream: the effect is the server's charge, answered to the caller"),
+    ("CrashAfterPublishBeforeAck", "its handler sends nothing downstream"),
 ];
 
 /// The meaning of `DuplicateDelivered` (its condition reads the family's documents).

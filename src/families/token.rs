@@ -348,7 +348,6 @@ impl WorldFamily for TokenFamily {
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
     const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
         ("CrashAfterPublishBeforeAck", "its handler acks only after the writes that follow its dispatch"),
-        ("StaleRead", "it reads no document weakly"),
     ];
     const PROPERTIES: &'static [Property<TokenProtocol>] = PROPERTIES;
     fn world(&self, consts: &Consts) -> crate::world::World<TokenProtocol> {

@@ -39,7 +39,7 @@ pub struct BrokerState {
 
 impl BrokerState {
     /// Handler `h` holds the lease that an ack or a nack of delivery `n` of `input` names.
-    fn names(&self, h: usize, input: Input, n: u8) -> bool {
+    pub fn names(&self, h: usize, input: Input, n: u8) -> bool {
         self.leases[h] == Some(input) && self.lease_no[h] == n
     }
 

@@ -160,7 +160,6 @@ impl WorldFamily for __TYPE__Family {
     /// (a test holds the family to this list).
     const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
         ("ConflictBetweenHandlers", "the template's model files have one handler: add one with two, then drop this line"),
-        ("StaleRead", "it reads no document weakly"),
     ];
 
     fn world(&self, consts: &Consts) -> World<__TYPE__Protocol> {
