@@ -31,8 +31,9 @@ NoGhostIn(l) == \A o \in Outputs : StoredAt(l, o.input) # 0
 \* Every input is in l and has an output.
 AllAppliedAndSent(l) == \A m \in Inputs : StoredAt(l, m) # 0 /\ \E o \in Outputs : o.input = m
 
-\* l holds each input's change at most once.
-AtMostOnceIn(l) == \A m \in Inputs : Changes(l, m) <= 1
+\* The inputs of the changes in ledger l, one entry per change (for
+\* CountApplied: a family's Changes(k, d) is this for its ledger's key).
+ChangesIn(l) == [i \in 1..Len(l) |-> l[i][1]]
 
 \* All output copies of one input are identical and report the position of
 \* every change of it in l.

@@ -29,8 +29,11 @@
 (* the store, with a fate drawn as a write's is, and may schedule a        *)
 (* request to itself for later, e.g. an eviction (StoreLater).  The        *)
 (* family's Init and Next are WorldInit(opts) and WorldNext(OnEvent,       *)
-(* Serve, opts).  The checks every family shares (Done, Termination, and  *)
-(* the world's situations) are defined at the end, once.                   *)
+(* Serve, Changes, opts), where Changes(k, d) lists the inputs whose       *)
+(* changes the business state in document d under key k holds (NoChanges  *)
+(* for a family that counts none; see CountApplied).  The checks every    *)
+(* family shares (Done, Termination, AppliedAtMostOnce, and the world's   *)
+(* situations) are defined at the end, once.                               *)
 (*                                                                         *)
 (* It is the lockstep twin of the Stateright actor model in src/world: the *)
 (* variables are that model's whole state (network of envelopes as a bag,  *)
@@ -61,9 +64,10 @@ VARIABLES
     received,  \* downstream: every copy of every output, a bag
     crashed,   \* handlers that are down right now
     failures,  \* each handler's durable count of failures (its Stateright storage)
-    expired    \* leases the broker has taken back so far (each is a failure)
+    expired,   \* leases the broker has taken back so far (each is a failure)
+    applied    \* history, read by properties only: times each input's change was added (CountApplied)
 
-vars == <<net, queue, leases, leaseNo, hs, docs, received, crashed, failures, expired>>
+vars == <<net, queue, leases, leaseNo, hs, docs, received, crashed, failures, expired, applied>>
 
 Inputs == 1..Msgs
 NoLease == 0
@@ -292,6 +296,7 @@ WorldInit(opts) ==
     /\ crashed = [h \in Handlers |-> FALSE]
     /\ failures = [h \in Handlers |-> 0]
     /\ expired = 0
+    /\ applied = EmptyBag
 
 -----------------------------------------------------------------------------
 (* The broker.                                                             *)
@@ -405,13 +410,13 @@ StoreGetStale(e, emptyDoc) ==
 \* that timed out (late) lands without an answer: its writer has moved on.
 StorePut(e, emptyDoc, staleKeys) ==
     LET m == e.msg
-        applied == m.expected = {} \/ VersionOf(m.key) = The(m.expected)
-        result == IF applied THEN "Ok" ELSE "Conflict"
+        passes == m.expected = {} \/ VersionOf(m.key) = The(m.expected)
+        result == IF passes THEN "Ok" ELSE "Conflict"
         reply == IF m.late THEN BagRemove(net, e)
                  ELSE Send(BagRemove(net, e), "store", e.src, PutReplyMsg(m.tag, m.key, result))
     IN
     /\ e.dst = "store" /\ m.type = "Put"
-    /\ IF applied
+    /\ IF passes
          THEN /\ docs' = [k \in DOMAIN docs \cup {m.key} |->
                             IF k # m.key THEN docs[k]
                             ELSE IF k \in staleKeys
@@ -587,32 +592,58 @@ Recover(h) ==
 
 -----------------------------------------------------------------------------
 
+\* The store's history for AtMostOnceStateChange (the twin of
+\* StoreState::applied): how many times a write added each input's change to
+\* the business state over the run, a bag (2 stands for twice or more).  A
+\* change lost to a lost update and applied again counts twice, though the
+\* document then holds it once.  Changes(k, d) lists the inputs whose changes
+\* document d under key k holds, one entry per change; a step writes at most
+\* one document, and what it adds is what the new document holds beyond the
+\* old one, input by input.  No actor reads applied.
+NoChanges(k, d) == <<>>
+Times(s, m) == Cardinality({i \in 1..Len(s) : s[i] = m})
+CountApplied(Changes(_, _), emptyDoc) ==
+    LET written == {k \in DOMAIN docs' : k \notin DOMAIN docs \/ docs'[k].doc # docs[k].doc}
+    IN IF written = {} THEN applied' = applied
+       ELSE LET k == CHOOSE x \in written : TRUE
+                old == Changes(k, DocOf(k, emptyDoc))
+                new == Changes(k, docs'[k].doc)
+                Gain(m) == IF Times(new, m) > Times(old, m) THEN Times(new, m) - Times(old, m) ELSE 0
+                Count(m) == LET n == (IF m \in DOMAIN applied THEN applied[m] ELSE 0) + Gain(m)
+                            IN IF n > 2 THEN 2 ELSE n
+            IN applied' = [m \in {x \in DOMAIN applied \cup {new[i] : i \in 1..Len(new)} : Count(x) > 0} |-> Count(m)]
+
+\* Over the run, a write added each input's change to the business state at
+\* most once (a family's AtMostOnceStateChange, from CountApplied).
+AppliedAtMostOnce == \A m \in DOMAIN applied : applied[m] <= 1
+
 \* Every step of the world, given the family's protocol OnEvent, the endpoint
 \* its store serves, Serve (NoServe if none, see StoreCall), and its options
 \* opts (see WorldOptions).
-WorldNext(OnEvent(_, _, _), Serve(_, _, _), opts) ==
-    \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m, opts)
-    \/ \E e \in DOMAIN net :
-         \/ BrokerAck(e)
-         \/ BrokerNack(e)
-         \/ BrokerReconnect(e)
-         \/ StoreGet(e, opts.emptyDoc)
-         \/ StoreGetStale(e, opts.emptyDoc)
-         \/ StorePut(e, opts.emptyDoc, opts.staleKeys)
-         \/ StoreCall(e, Serve, opts.emptyDoc)
-         \/ StoreLater(e, Serve, opts.emptyDoc)
-         \/ DownstreamReceive(e)
-         \/ HandlerReceive(e, OnEvent)
-    \/ \E h \in Handlers :
-         \/ Expire(h, opts)
-         \/ FateOk(h)
-         \/ FateFailBefore(h, OnEvent)
-         \/ FateTimeout(h, OnEvent)
-         \/ CarryNext(h)
-         \/ Crash(h)
-         \/ Recover(h)
-         \/ ReadAtLevel(h, FALSE)
-         \/ ReadAtLevel(h, TRUE)
+WorldNext(OnEvent(_, _, _), Serve(_, _, _), Changes(_, _), opts) ==
+  /\ \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m, opts)
+     \/ \E e \in DOMAIN net :
+          \/ BrokerAck(e)
+          \/ BrokerNack(e)
+          \/ BrokerReconnect(e)
+          \/ StoreGet(e, opts.emptyDoc)
+          \/ StoreGetStale(e, opts.emptyDoc)
+          \/ StorePut(e, opts.emptyDoc, opts.staleKeys)
+          \/ StoreCall(e, Serve, opts.emptyDoc)
+          \/ StoreLater(e, Serve, opts.emptyDoc)
+          \/ DownstreamReceive(e)
+          \/ HandlerReceive(e, OnEvent)
+     \/ \E h \in Handlers :
+          \/ Expire(h, opts)
+          \/ FateOk(h)
+          \/ FateFailBefore(h, OnEvent)
+          \/ FateTimeout(h, OnEvent)
+          \/ CarryNext(h)
+          \/ Crash(h)
+          \/ Recover(h)
+          \/ ReadAtLevel(h, FALSE)
+          \/ ReadAtLevel(h, TRUE)
+  /\ CountApplied(Changes, opts.emptyDoc)
 
 \* The orders in which a run could process each input exactly once: sequences
 \* holding every input once, with a before b for each <<a, b>> in causal.

@@ -102,7 +102,7 @@ Opts == WorldOptions(Unwritten)
 
 Init == WorldInit(Opts)
 
-Next == WorldNext(OnEvent, Serve, Opts)
+Next == WorldNext(OnEvent, Serve, NoChanges, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

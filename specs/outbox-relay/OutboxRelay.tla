@@ -140,7 +140,7 @@ Opts == [WorldOptions(EmptyEntity) EXCEPT
 
 Init == WorldInit(Opts)
 
-Next == WorldNext(OnEvent, NoServe, Opts)
+Next == WorldNext(OnEvent, NoServe, NoChanges, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

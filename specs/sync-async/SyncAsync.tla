@@ -74,7 +74,7 @@ Opts == WorldOptions(EmptyCart)
 
 Init == WorldInit(Opts)
 
-Next == WorldNext(OnEvent, NoServe, Opts)
+Next == WorldNext(OnEvent, NoServe, NoChanges, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

@@ -151,7 +151,7 @@ Opts == WorldOptions(Unwritten)
 
 Init == WorldInit(Opts)
 
-Next == WorldNext(OnEvent, NoServe, Opts)
+Next == WorldNext(OnEvent, NoServe, NoChanges, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

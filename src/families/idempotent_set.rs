@@ -182,6 +182,10 @@ impl Protocol for IdempotentSetProtocol {
             (work, event) => unreachable!("handler got {event:?} while {work:?}"),
         }
     }
+
+    fn changes(key: crate::world::Key, doc: &Order) -> Vec<Input> {
+        if key == KEY { doc.applied.clone() } else { Vec::new() }
+    }
 }
 
 type V<'a> = View<'a, IdempotentSetProtocol>;
@@ -202,12 +206,6 @@ fn no_lost_messages(v: &V) -> bool {
         let o = order(v);
         (1..=v.world.inputs).all(|i| o.committed(i) && v.outputs().contains(&output(i)))
     })
-}
-
-/// Each input changed the order at most once.
-fn at_most_once_state_change(v: &V) -> bool {
-    let o = order(v);
-    (1..=v.world.inputs).all(|i| o.applied.iter().filter(|x| **x == i).count() <= 1)
 }
 
 /// At quiescence, the items and the distinct events are those of processing each input once, in
@@ -239,7 +237,7 @@ fn late_duplicate(v: &V) -> bool {
 const PROPERTIES: &[Property<IdempotentSetProtocol>] = &[
     property!("NoGhostMessages", Invariant, "no event for an input whose change was never committed", no_ghost_messages),
     property!("NoLostMessages", Invariant, "at quiescence every input is applied and its event published", no_lost_messages),
-    property!("AtMostOnceStateChange", Invariant, "each input changed the order at most once", at_most_once_state_change),
+    property!("AtMostOnceStateChange", Invariant, "over the run, each input changed the order at most once", crate::families::ledger::at_most_once::<IdempotentSetProtocol>),
     property!("ExactlyOnceOutcome", Invariant, "at quiescence the items and events are those of an exactly-once run in causal order", exactly_once_outcome),
     situations::termination(),
     property!("DuplicateDelivered", Sometimes, situations::DUPLICATE_DELIVERED, duplicate_delivered),

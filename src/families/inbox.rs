@@ -216,6 +216,10 @@ impl Protocol for InboxProtocol {
             (work, event) => unreachable!("inbox handler got {event:?} while {work:?}"),
         }
     }
+
+    fn changes(key: Key, doc: &Doc) -> Vec<Input> {
+        ledger::changes_in::<Self>(key, doc)
+    }
 }
 
 impl LedgerProtocol for InboxProtocol {

@@ -12,7 +12,7 @@ use super::world_family::WorldFamily;
 use super::ledger::{Ledger, Output};
 use crate::property;
 use crate::world::Property;
-use crate::world::{TlaMap, Effects, Event, Input, Protocol, TlaNames, Version, View, WriteResult};
+use crate::world::{TlaMap, Effects, Event, Input, Key, Protocol, TlaNames, Version, View, WriteResult};
 use crate::core::tla::{self, int, opt, record, string, Value};
 use crate::families::ledger::{self, LedgerProtocol};
 use crate::core::vocab::{Consts};
@@ -185,6 +185,10 @@ impl Protocol for OutboxProtocol {
             (Some(Work { input, phase }), Event::Written { result, .. }) => self.on_written(*input, phase, result, fx),
             (work, event) => unreachable!("outbox handler got {event:?} while {work:?}"),
         }
+    }
+
+    fn changes(key: Key, doc: &Entity) -> Vec<Input> {
+        ledger::changes_in::<Self>(key, doc)
     }
 }
 

@@ -270,6 +270,10 @@ impl Protocol for OutboxOutOfDocumentProtocol {
             (work, event) => unreachable!("outbox-out-of-document handler got {event:?} while {work:?}"),
         }
     }
+
+    fn changes(key: Key, doc: &Doc) -> Vec<Input> {
+        ledger::changes_in::<Self>(key, doc)
+    }
 }
 
 impl LedgerProtocol for OutboxOutOfDocumentProtocol {

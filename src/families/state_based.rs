@@ -14,7 +14,7 @@ use super::world_family::WorldFamily;
 use super::ledger::{Ledger};
 use crate::property;
 use crate::world::Property;
-use crate::world::{TlaMap, Effects, Event, FreshId, Input, Protocol, TlaNames, Version, View, WriteResult};
+use crate::world::{TlaMap, Effects, Event, FreshId, Input, Key, Protocol, TlaNames, Version, View, WriteResult};
 use crate::core::tla::{int, opt, record, string, Value};
 use crate::families::ledger::{self, LedgerProtocol, Reports};
 use crate::core::vocab::{Consts};
@@ -148,6 +148,10 @@ impl Protocol for StateBasedProtocol {
             (work, event) => unreachable!("state-based handler got {event:?} while {work:?}"),
         }
     }
+
+    fn changes(key: Key, doc: &Ledger) -> Vec<Input> {
+        ledger::changes_in::<Self>(key, doc)
+    }
 }
 
 impl LedgerProtocol for StateBasedProtocol {
@@ -183,7 +187,7 @@ fn duplicate_after_later_change(v: &V) -> bool {
 const PROPERTIES: &[Property<StateBasedProtocol>] = &[
     property!("NoGhostMessages", Invariant, "no output for an input whose version was never stored", ledger::no_ghost::<StateBasedProtocol>),
     property!("NoLostMessages", Invariant, "at quiescence every input has a version and an output", ledger::none_lost::<StateBasedProtocol>),
-    property!("AtMostOnceStateChange", Invariant, "each input produced at most one version", ledger::at_most_once::<StateBasedProtocol>),
+    property!("AtMostOnceStateChange", Invariant, "over the run, each input produced at most one version", ledger::at_most_once::<StateBasedProtocol>),
     property!("ConsistentOutput", Invariant, "all outputs of an input are identical and report the version it produced", ledger::consistent::<StateBasedProtocol>),
     property!("ExactlyOnceOutcome", Invariant, "at quiescence the history and the distinct outputs are those of processing each input once", ledger::exactly_once::<StateBasedProtocol>),
     situations::termination(),

@@ -188,6 +188,8 @@ impl<P: TlaMap> World<P> {
                         (int(*k), Value::Record(fields))
                     });
                     vars.push(("docs".into(), Value::Function(docs.collect())));
+                    // A bag in TLA+ too: input -> times, inputs never added left out.
+                    vars.push(("applied".into(), Value::Function(d.applied.iter().map(|(m, n)| (int(*m), int(*n))).collect())));
                 }
                 NodeState::Downstream(received) => {
                     vars.push(("received".into(), bag(received.iter().map(|o| p.tla_output(o, &self.tla_names())))));

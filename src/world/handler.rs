@@ -26,6 +26,15 @@ pub trait Protocol: Clone + Debug + PartialEq + Eq + Hash + Serialize + Send + S
         let _ = (key, doc, op);
         unreachable!("this family calls no endpoint")
     }
+
+    /// The inputs whose changes the business state in document `doc` under `key` holds, one
+    /// entry per change (empty for any other document). The store counts, over the run, how
+    /// many times a write added each ([`super::store::StoreState::applied`]), for a family's
+    /// `AtMostOnceStateChange`; a family without that property keeps the default (no count).
+    fn changes(key: Key, doc: &Self::Doc) -> Vec<Input> {
+        let _ = (key, doc);
+        Vec::new()
+    }
 }
 
 /// What an endpoint does with a request: the document it writes (None: unchanged), the response,

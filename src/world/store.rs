@@ -27,6 +27,12 @@ pub struct StoreState<D> {
     /// write, at the version before the current one. A stale read returns it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub previous: Vec<(Key, Arc<D>)>,
+    /// A history the properties read and no actor does: how many times a write added each
+    /// input's change to the business state over the run ([`Protocol::changes`]), sorted by
+    /// input, inputs never added left out; 2 stands for "twice or more". A change lost to a lost
+    /// update and applied again counts twice, though the document shows it once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<(super::Input, u8)>,
 }
 
 impl<D: Clone + Default> StoreState<D> {
@@ -59,6 +65,25 @@ impl<D: Clone + Default> StoreState<D> {
     pub fn get_version(&self, key: Key) -> Version {
         self.find(key).map_or(0, |(v, _)| v)
     }
+    /// How many times a write added `input`'s change to the business state (2: twice or more).
+    pub fn times_applied(&self, input: super::Input) -> u8 {
+        self.applied.iter().find(|(m, _)| *m == input).map_or(0, |(_, n)| *n)
+    }
+    /// Counts the changes a write added: those in `new` (the changes the written document holds)
+    /// beyond those in `old` (the ones it replaced), input by input.
+    fn count_added(&mut self, old: &[super::Input], new: &[super::Input]) {
+        let times = |list: &[super::Input], m: super::Input| list.iter().filter(|x| **x == m).count();
+        for &m in new {
+            let added = times(new, m).saturating_sub(times(old, m));
+            let before = self.times_applied(m);
+            let after = (before as usize + added).min(2) as u8;
+            if after != before {
+                self.applied.retain(|(x, _)| *x != m);
+                let at = self.applied.partition_point(|(x, _)| *x < m);
+                self.applied.insert(at, (m, after));
+            }
+        }
+    }
 }
 
 impl<P: Protocol> Store<P> {
@@ -82,7 +107,7 @@ impl<P: Protocol> Store<P> {
     }
 
     pub fn on_start(&self) -> StoreState<P::Doc> {
-        StoreState { docs: Vec::new(), previous: Vec::new() }
+        StoreState { docs: Vec::new(), previous: Vec::new(), applied: Vec::new() }
     }
 
     pub fn on_msg(
@@ -113,6 +138,9 @@ impl<P: Protocol> Store<P> {
                 let (version, old) = state.shared(key);
                 let mut next = state.clone();
                 let applied = expected.is_none_or(|e| e == version);
+                if applied {
+                    next.count_added(&P::changes(key, &old), &P::changes(key, &doc));
+                }
                 if applied && self.stale_keys.contains(&key) {
                     next.previous.retain(|(k, _)| *k != key);
                     next.previous.push((key, old));
@@ -138,6 +166,7 @@ impl<P: Protocol> Store<P> {
                 let mut next = state.clone();
                 let version = match served.write {
                     Some(doc) => {
+                        next.count_added(&P::changes(key, &old), &P::changes(key, &doc));
                         next.set(key, version + 1, Arc::new(doc));
                         for out in served.publish {
                             o.send(self.downstream, Msg::Output(out));
@@ -160,6 +189,7 @@ impl<P: Protocol> Store<P> {
                 let served = server.serve(key, &old, &op);
                 let mut next = state.clone();
                 if let Some(doc) = served.write {
+                    next.count_added(&P::changes(key, &old), &P::changes(key, &doc));
                     next.set(key, version + 1, Arc::new(doc));
                     for out in served.publish {
                         o.send(self.downstream, Msg::Output(out));

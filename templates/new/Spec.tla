@@ -60,7 +60,7 @@ Opts == WorldOptions(EmptyLedger)
 
 Init == WorldInit(Opts)
 
-Next == WorldNext(OnEvent, NoServe, Opts)
+Next == WorldNext(OnEvent, NoServe, NoChanges, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
