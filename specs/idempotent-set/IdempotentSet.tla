@@ -23,11 +23,12 @@ Variants == {"UnorderedWithIds", "Ordered", "Unordered", "PublishBeforeStore", "
 ASSUME Variant \in Variants
 
 \* The one document: the order, under key 0 of the store.  items is the
-\* business state; processed the message ids seen (kept only when deduplicating
-\* by id); applied the inputs whose writes committed, in commit order (read by
-\* the properties, never by a handler).
+\* business state; processed maps the message ids seen to the version their
+\* change committed at (kept only when deduplicating by id); applied the inputs
+\* whose writes committed, in commit order (read by the properties, never by a
+\* handler).
 Key == 0
-EmptyOrder == [items |-> {}, processed |-> {}, applied |-> <<>>]
+EmptyOrder == [items |-> {}, processed |-> [m \in {} |-> 0], applied |-> <<>>]
 Order == DocOf(Key, EmptyOrder)
 
 IsAdd(m) == m % 2 = 1
@@ -36,8 +37,13 @@ ItemOf(m) == (m + 1) \div 2
 \* The business logic: input m applied to a set of items.
 Apply(items, m) == IF IsAdd(m) THEN items \cup {ItemOf(m)} ELSE items \ {ItemOf(m)}
 
-\* The event the order publishes for input m.
-Output(m) == [type |-> IF IsAdd(m) THEN "ItemAdded" ELSE "ItemRemoved", item |-> ItemOf(m)]
+\* The event the order publishes for input m, whose change committed at version
+\* v.  The output channel does not keep order, so a downstream that applies
+\* events in the order of the changes goes by the version (DownstreamItems).
+Output(m, v) == [type |-> IF IsAdd(m) THEN "ItemAdded" ELSE "ItemRemoved", item |-> ItemOf(m), version |-> v]
+
+\* Some event of input m (any version) is in the set of events os.
+HasEvent(os, m) == \E o \in os : o.item = ItemOf(m) /\ (o.type = "ItemAdded") = IsAdd(m)
 
 \* A client sends its RemoveItem only once its AddItem has been processed.
 Causal == {<<m, m + 1>> : m \in {n \in Inputs : IsAdd(n) /\ n + 1 \in Inputs}}
@@ -45,27 +51,32 @@ Causal == {<<m, m + 1>> : m \in {n \in Inputs : IsAdd(n) /\ n + 1 \in Inputs}}
 DedupById == Variant \notin {"Ordered", "Unordered"}
 
 -----------------------------------------------------------------------------
-(* The protocol.  work is {} (idle) or {[input, phase]}, phase "Loading"   *)
-(* or "Writing".                                                           *)
+(* The protocol.  work is {} (idle) or {[input, phase, at]}, phase        *)
+(* "Loading" or "Writing"; at is the version the change commits at if the *)
+(* write applies (0 while loading).                                        *)
 
 \* Idle: an input is delivered; read the order.
-OnDelivered(event) == Continue([input |-> event.input, phase |-> "Loading"], <<Get(Key)>>)
+OnDelivered(event) == Continue([input |-> event.input, phase |-> "Loading", at |-> 0], <<Get(Key)>>)
 
-\* The order is loaded: a duplicate publishes its event again and is acked;
-\* otherwise the change is written.
+\* The order is loaded: a duplicate publishes its event again and is acked
+\* (by id, the event recorded with the id; by "nothing to change", at the only
+\* version the handler knows, the current one); otherwise the change is
+\* written, to commit at the next version.
 OnLoaded(w, event) ==
     LET m == w.input
         d == event.doc
+        at == event.version + 1
         items == Apply(d.items, m)
-        duplicate == IF DedupById THEN m \in d.processed ELSE items = d.items
+        duplicate == IF DedupById THEN m \in DOMAIN d.processed ELSE items = d.items
+        dupAt == IF DedupById THEN d.processed[m] ELSE event.version
         next == [items |-> items,
-                 processed |-> IF DedupById THEN d.processed \cup {m} ELSE d.processed,
+                 processed |-> IF DedupById THEN d.processed @@ (m :> at) ELSE d.processed,
                  applied |-> Append(d.applied, m)]
-        writing == [w EXCEPT !.phase = "Writing"]
+        writing == [w EXCEPT !.phase = "Writing", !.at = at]
     IN
-    IF duplicate THEN Finish(<<Publish(Output(m)), Ack(m)>>)
+    IF duplicate THEN Finish(<<Publish(Output(m, dupAt)), Ack(m)>>)
     ELSE IF Variant = "PublishBeforeStore"
-      THEN Continue(writing, <<Publish(Output(m)), Put(Key, next, event.version)>>)
+      THEN Continue(writing, <<Publish(Output(m, at)), Put(Key, next, event.version)>>)
       ELSE Continue(writing, <<Put(Key, next, event.version)>>)
 
 \* The write is answered: publish and ack, or give the input back.
@@ -74,7 +85,7 @@ OnWritten(w, event) ==
     IF event.result = "Ok"
       THEN IF Variant = "PublishBeforeStore"
              THEN Finish(<<Ack(m)>>)
-             ELSE Finish(<<Publish(Output(m)), Ack(m)>>)
+             ELSE Finish(<<Publish(Output(m, w.at)), Ack(m)>>)
     ELSE IF Variant = "GiveUp"
       THEN Finish(<<>>)   \* dropped: neither acked nor nacked
       ELSE Finish(<<Nack(m)>>)
@@ -90,8 +101,8 @@ OnEvent(ctx, work, event) ==
 TypeOK ==
     /\ WorldTypeOK
     /\ \A h \in Handlers : \A w \in hs[h].work :
-         w.input \in Inputs /\ w.phase \in {"Loading", "Writing"}
-    /\ Order.items \subseteq 1..Msgs /\ Order.processed \subseteq Inputs
+         w.input \in Inputs /\ w.phase \in {"Loading", "Writing"} /\ w.at \in Nat
+    /\ Order.items \subseteq 1..Msgs /\ DOMAIN Order.processed \subseteq Inputs
 
 \* The world's options: in order in Ordered, and each remove sent after its add.
 Opts == [WorldOptions(EmptyOrder) EXCEPT !.ordered = (Variant = "Ordered"), !.causal = Causal]
@@ -114,10 +125,10 @@ Applied == Order.applied
 Committed(m) == \E i \in 1..Len(Applied) : Applied[i] = m
 
 \* No event is visible for an input whose change was never committed.
-NoGhostMessages == \A m \in Inputs : Output(m) \in Outputs => Committed(m)
+NoGhostMessages == \A m \in Inputs : HasEvent(Outputs, m) => Committed(m)
 
 \* At quiescence, every input has been applied and its event published.
-NoLostMessages == ENABLED Next \/ \A m \in Inputs : Committed(m) /\ Output(m) \in Outputs
+NoLostMessages == ENABLED Next \/ \A m \in Inputs : Committed(m) /\ HasEvent(Outputs, m)
 
 \* Over the run, a write added each input's change at most once (the world's
 \* history, CountApplied: a change lost and applied again counts twice).
@@ -126,19 +137,30 @@ AtMostOnceStateChange == AppliedAtMostOnce
 RECURSIVE ApplyAll(_, _)
 ApplyAll(items, run) == IF run = <<>> THEN items ELSE ApplyAll(Apply(items, Head(run)), Tail(run))
 
-\* At quiescence, the items and the distinct events are those of processing
-\* each input once, in an order the client could cause (each add before its remove).
+\* At quiescence, the items and the distinct events, each with the version its
+\* change committed at (the i-th change of the run at version i), are those of
+\* processing each input once, in an order the client could cause (each add
+\* before its remove).  So a downstream that applies each item's events in
+\* version order ends as it would after that run.
 ExactlyOnceOutcome ==
     ENABLED Next \/
     \E run \in ExactlyOnceOrders(Causal) :
         /\ ApplyAll({}, run) = Order.items
-        /\ {Output(run[i]) : i \in 1..Msgs} = Outputs
+        /\ {Output(run[i], i) : i \in 1..Msgs} = Outputs
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is loading a copy of an input whose change is already committed.
 DuplicateDelivered ==
     \E h \in Handlers : \E w \in hs[h].work : w.phase = "Loading" /\ Committed(w.input)
+
+\* Downstream has received ItemRemoved(i) while a copy of an older
+\* ItemAdded(i) is still on its way: a downstream that applied events as they
+\* arrive, without their versions, would put the item back.
+StaleEventInFlight ==
+    \E r \in Outputs : \E e \in DOMAIN net :
+        /\ r.type = "ItemRemoved" /\ e.msg.type = "Output"
+        /\ e.msg.out.type = "ItemAdded" /\ e.msg.out.item = r.item /\ e.msg.out.version < r.version
 
 \* A handler holds a copy of an AddItem whose RemoveItem is already committed.
 LateDuplicate ==

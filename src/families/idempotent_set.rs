@@ -17,7 +17,7 @@ use crate::world::{TlaMap, world, Effects, Event, Input, Protocol, TlaNames, Ver
 use crate::core::tla::{int, record, string, Value};
 use crate::core::vocab::{Consts};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub struct IdempotentSetFamily;
 pub static IDEMPOTENT_SET: IdempotentSetFamily = IdempotentSetFamily;
@@ -72,8 +72,9 @@ fn apply(items: &BTreeSet<Item>, m: Input) -> BTreeSet<Item> {
 pub struct Order {
     /// The items: the business state.
     pub items: BTreeSet<Item>,
-    /// The message ids processed (kept by the variants that deduplicate by id).
-    pub processed: BTreeSet<Input>,
+    /// The message ids processed, each with the version its change committed at, the version
+    /// of its event (kept by the variants that deduplicate by id).
+    pub processed: BTreeMap<Input, Version>,
     /// For the properties only (no handler reads it): the inputs whose writes committed, in
     /// commit order.
     pub applied: Vec<Input>,
@@ -85,19 +86,25 @@ impl Order {
     }
 }
 
-/// The events the order publishes, one per input.
+/// The event the order publishes for an input: `ItemAdded` or `ItemRemoved` of an item, with
+/// the order's version its change committed at. The output channel does not keep order, so a
+/// downstream that applies events in the order of the changes goes by the version: for each item,
+/// the event with the highest version tells whether it is in the order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Output {
-    ItemAdded(Item),
-    ItemRemoved(Item),
+pub struct Output {
+    pub added: bool,
+    pub item: Item,
+    pub version: Version,
 }
 
-fn output(m: Input) -> Output {
-    if is_add(m) {
-        Output::ItemAdded(item_of(m))
-    } else {
-        Output::ItemRemoved(item_of(m))
-    }
+/// Input `m`'s event, for its change committed at `version`.
+fn output(m: Input, version: Version) -> Output {
+    Output { added: is_add(m), item: item_of(m), version }
+}
+
+/// Some event of input `m` (any version) is among `outputs`.
+fn has_event(outputs: &[Output], m: Input) -> bool {
+    outputs.iter().any(|o| o.added == is_add(m) && o.item == item_of(m))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -110,6 +117,8 @@ pub enum Phase {
 pub struct Work {
     pub input: Input,
     pub phase: Phase,
+    /// While writing: the version the change commits at if the write applies (0 while loading).
+    pub at: Version,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -125,7 +134,7 @@ impl IdempotentSetProtocol {
     /// Idle: an input is delivered; read the order.
     fn on_delivered(&self, input: Input, fx: &mut Effects<Self>) -> Option<Work> {
         fx.get(STORE, KEY);
-        Some(Work { input, phase: Phase::Loading })
+        Some(Work { input, phase: Phase::Loading, at: 0 })
     }
 
     /// The order is loaded: a duplicate publishes its event again and is acked; otherwise the
@@ -133,32 +142,34 @@ impl IdempotentSetProtocol {
     fn on_loaded(&self, input: Input, version: Version, doc: Order, fx: &mut Effects<Self>) -> Option<Work> {
         let v = self.variant;
         let items = apply(&doc.items, input);
-        let duplicate = if v.dedup_by_id() { doc.processed.contains(&input) } else { items == doc.items };
-        if duplicate {
+        // A duplicate's event: by id, the one recorded with the id; by "nothing to change",
+        // the only version the handler knows, the order's current one.
+        let duplicate = if v.dedup_by_id() { doc.processed.get(&input).copied() } else { (items == doc.items).then_some(version) };
+        if let Some(at) = duplicate {
             // Nothing to change: publish the event again (its first publication may have
             // been lost to a crash) and ack.
-            fx.publish(output(input));
+            fx.publish(output(input, at));
             fx.ack(input);
             return None;
         }
         let mut next = Order { items, processed: doc.processed.clone(), applied: doc.applied.clone() };
         if v.dedup_by_id() {
-            next.processed.insert(input);
+            next.processed.insert(input, version + 1);
         }
         next.applied.push(input);
         if v == Variant::PublishBeforeStore {
-            fx.publish(output(input));
+            fx.publish(output(input, version + 1));
         }
         fx.put(STORE, KEY, next, version);
-        Some(Work { input, phase: Phase::Writing })
+        Some(Work { input, phase: Phase::Writing, at: version + 1 })
     }
 
     /// The write is answered: publish and ack, or give the input back.
-    fn on_written(&self, input: Input, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
+    fn on_written(&self, input: Input, at: Version, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
         match (result, self.variant) {
             (WriteResult::Ok, Variant::PublishBeforeStore) => fx.ack(input),
             (WriteResult::Ok, _) => {
-                fx.publish(output(input));
+                fx.publish(output(input, at));
                 fx.ack(input);
             }
             (_, Variant::GiveUp) => {} // dropped: neither acked nor nacked
@@ -177,8 +188,8 @@ impl Protocol for IdempotentSetProtocol {
     fn on_event(&self, work: Option<&Work>, event: Event<Order>, fx: &mut Effects<Self>) -> Option<Work> {
         match (work, event) {
             (None, Event::Delivered(input)) => self.on_delivered(input, fx),
-            (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_loaded(input, version, doc, fx),
-            (Some(&Work { input, phase: Phase::Writing }), Event::Written { result, .. }) => self.on_written(input, result, fx),
+            (Some(&Work { input, phase: Phase::Loading, .. }), Event::Loaded { version, doc, .. }) => self.on_loaded(input, version, doc, fx),
+            (Some(&Work { input, phase: Phase::Writing, at }), Event::Written { result, .. }) => self.on_written(input, at, result, fx),
             (work, event) => unreachable!("handler got {event:?} while {work:?}"),
         }
     }
@@ -197,26 +208,30 @@ fn order(v: &View<'_, IdempotentSetProtocol>) -> Order {
 /// No event is visible for an input whose change was never committed.
 fn no_ghost_messages(v: &V) -> bool {
     let o = order(v);
-    (1..=v.world.inputs).all(|i| !v.outputs().contains(&output(i)) || o.committed(i))
+    (1..=v.world.inputs).all(|i| !has_event(v.outputs(), i) || o.committed(i))
 }
 
 /// At quiescence, every input has been applied and its event published.
 fn no_lost_messages(v: &V) -> bool {
     at_quiescence(v, |v| {
         let o = order(v);
-        (1..=v.world.inputs).all(|i| o.committed(i) && v.outputs().contains(&output(i)))
+        (1..=v.world.inputs).all(|i| o.committed(i) && has_event(v.outputs(), i))
     })
 }
 
-/// At quiescence, the items and the distinct events are those of processing each input once, in
-/// an order the client could cause (each add before its remove).
+/// At quiescence, the items and the distinct events, each with the version its change committed
+/// at (the i-th change of the run at version i), are those of processing each input once, in an
+/// order the client could cause (each add before its remove). So a downstream that applies each
+/// item's events in version order ends as it would after that run: a late duplicate's event
+/// published again with its recorded version changes nothing there, and one published with a
+/// new version is a distinct event that no such run has.
 fn exactly_once_outcome(v: &V) -> bool {
     at_quiescence(v, |v| {
         let items = order(v).items;
         let outputs: BTreeSet<Output> = v.outputs().iter().copied().collect();
         v.world.exactly_once_orders().iter().any(|run| {
             let serial_items = run.iter().fold(BTreeSet::new(), |items, &i| apply(&items, i));
-            let serial_outputs: BTreeSet<Output> = run.iter().map(|&i| output(i)).collect();
+            let serial_outputs: BTreeSet<Output> = run.iter().zip(1..).map(|(&i, at)| output(i, at)).collect();
             serial_items == items && serial_outputs == outputs
         })
     })
@@ -226,6 +241,15 @@ fn exactly_once_outcome(v: &V) -> bool {
 fn duplicate_delivered(v: &V) -> bool {
     let o = order(v);
     some_handler_holds(v, |w, _| w.phase == Phase::Loading && o.committed(w.input))
+}
+
+/// Downstream has received `ItemRemoved(i)` while a copy of an older `ItemAdded(i)` is still on
+/// its way: a downstream that applied events as they arrive, without their versions, would put
+/// the item back (a late duplicate's event published again, or a slow first copy).
+fn stale_event_in_flight(v: &V) -> bool {
+    v.outputs().iter().filter(|r| !r.added).any(|r| {
+        v.in_flight().any(|m| matches!(m, crate::world::Msg::Output(o) if o.added && o.item == r.item && o.version < r.version))
+    })
 }
 
 /// A handler holds a copy of an `AddItem` whose `RemoveItem` is already committed.
@@ -242,6 +266,12 @@ const PROPERTIES: &[Property<IdempotentSetProtocol>] = &[
     situations::termination(),
     property!("DuplicateDelivered", Sometimes, situations::DUPLICATE_DELIVERED, duplicate_delivered),
     property!("LateDuplicate", Sometimes, "a handler holds a copy of an AddItem whose RemoveItem is already committed", late_duplicate),
+    property!(
+        "StaleEventInFlight",
+        Sometimes,
+        "downstream has an item's ItemRemoved while an older ItemAdded of it is on its way",
+        stale_event_in_flight
+    ),
 ];
 
 
@@ -271,16 +301,13 @@ impl TlaMap for IdempotentSetProtocol {
         let set = |s: &BTreeSet<u8>| Value::Set(s.iter().map(|x| int(*x)).collect());
         record([
             ("items", set(&d.items)),
-            ("processed", set(&d.processed)),
+            ("processed", Value::Function(d.processed.iter().map(|(m, at)| (int(*m), int(*at))).collect())),
             ("applied", Value::Seq(d.applied.iter().map(|m| int(*m)).collect())),
         ])
     }
 
     fn tla_output(&self, o: &Output, _: &TlaNames) -> Value {
-        let (kind, item) = match o {
-            Output::ItemAdded(i) => ("ItemAdded", i),
-            Output::ItemRemoved(i) => ("ItemRemoved", i),
-        };
-        record([("type", string(kind)), ("item", int(*item))])
+        let kind = if o.added { "ItemAdded" } else { "ItemRemoved" };
+        record([("type", string(kind)), ("item", int(o.item)), ("version", int(o.version))])
     }
 }
