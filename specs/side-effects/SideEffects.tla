@@ -24,7 +24,7 @@ EXTENDS LedgerWorld
 CONSTANT Variant
 
 Variants == {"Correct", "FixedBlobName", "UploadBeforeRecord", "NoCleanup",
-             "PublishBeforeCommit", "AckOnFailure", "GiveUp"}
+             "PublishBeforeCommit", "AckOnFailure", "GiveUp", "CheckThenAbandon"}
 ASSUME Variant \in Variants
 
 -----------------------------------------------------------------------------
@@ -57,7 +57,9 @@ Min(S) == CHOOSE x \in S : \A y \in S : x <= y
 (* effect = {[blob, attempt]}); "Uploading"; "Committing" (out = {the      *)
 (* output}); "Cleaning" (a losing blob is being deleted); "Clearing" (the  *)
 (* records are being deleted); "Abandoning" (the commit lost: this         *)
-(* attempt's blob is being deleted).  Unused fields are EmptyEntity, 0, {}.*)
+(* attempt's blob is being deleted); "Verifying" (CheckThenAbandon: the    *)
+(* commit failed and the entity is being read to see whether it applied). *)
+(* Unused fields are EmptyEntity, 0, {}.                                   *)
 
 W(m, phase, e, v, r, rv, eff, out, winner, blob) ==
     [input |-> m, phase |-> phase, entity |-> e, version |-> v, records |-> r, rv |-> rv,
@@ -70,6 +72,7 @@ Committing(m, r, rv, o) == W(m, "Committing", EmptyEntity, 0, r, rv, {}, {o}, 0,
 Cleaning(m, r, rv, winner, b) == W(m, "Cleaning", EmptyEntity, 0, r, rv, {}, {}, winner, b)
 Clearing(m) == W(m, "Clearing", EmptyEntity, 0, {}, 0, {}, {}, 0, 0)
 Abandoning(m) == W(m, "Abandoning", EmptyEntity, 0, {}, 0, {}, {}, 0, 0)
+Verifying(m, r, rv, o) == W(m, "Verifying", EmptyEntity, 0, r, rv, {}, {o}, 0, 0)
 
 \* Step result r with the effects pre carried out first.
 Before(pre, r) == [r EXCEPT !.fx = pre \o @]
@@ -110,6 +113,15 @@ CleanUp(m, r, rv, winner, after) ==
       THEN Continue(Clearing(m), <<Put(m, Unwritten, rv)>>)
     ELSE Finish(<<Ack(m)>>)
 
+\* The commit of output o applied: publish it, then clean up.
+Committed(m, r, rv, o) ==
+    Before(IF Variant = "PublishBeforeCommit" THEN <<>> ELSE <<Publish(o)>>,
+           CleanUp(m, r, rv, o.effect.blob, 0))
+
+\* The commit of output o will not apply (it lost): replace this attempt's blob
+\* by a tombstone, then give the input back.
+Abandon(m, o) == Continue(Abandoning(m), <<PutUnchecked(o.effect.blob, Tombstone)>>)
+
 \* Idle: an input is delivered; load the entity.
 OnDelivered(event) == Continue(Loading(event.input), <<Get(EntityKey)>>)
 
@@ -148,8 +160,7 @@ OnWritten(w, event) ==
              [] w.phase = "Uploading" ->
                   Commit(m, w.entity, w.version, w.records, w.rv, The(w.effect))
              [] w.phase = "Committing" ->
-                  Before(IF Variant = "PublishBeforeCommit" THEN <<>> ELSE <<Publish(The(w.out))>>,
-                         CleanUp(m, w.records, w.rv, The(w.out).effect.blob, 0))
+                  Committed(m, w.records, w.rv, The(w.out))
              [] w.phase = "Cleaning" ->
                   CleanUp(m, w.records, w.rv, w.winner, w.blob)
              [] w.phase = "Clearing" ->
@@ -158,8 +169,22 @@ OnWritten(w, event) ==
                   GiveBack(m)
     ELSE IF w.phase = "Committing" /\ event.result = "Conflict"
       THEN \* Another attempt won: delete this attempt's blob, then give the input back.
-           Continue(Abandoning(m), <<PutUnchecked(The(w.out).effect.blob, Tombstone)>>)
+           Abandon(m, The(w.out))
+    ELSE IF w.phase = "Committing" /\ Variant = "CheckThenAbandon"
+      THEN \* The commit failed: read the entity to see whether it applied.
+           Continue(Verifying(m, w.records, w.rv, The(w.out)), <<Get(EntityKey)>>)
     ELSE GiveBack(m)
+
+\* CheckThenAbandon: the entity read after a failed commit.  This attempt's
+\* effect committed: go on as after a commit that was answered; else abandon
+\* the attempt as a lost commit does (the write is taken for never to apply).
+OnVerified(w, event) ==
+    LET m == w.input
+        o == The(w.out)
+        e == EntityOf(event.doc)
+    IN IF m \in DOMAIN e.done /\ e.done[m] = o.effect
+         THEN Committed(m, w.records, w.rv, o)
+         ELSE Abandon(m, o)
 
 \* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
@@ -167,6 +192,7 @@ OnEvent(ctx, work, event) ==
     ELSE LET w == The(work) IN
          CASE w.phase = "Loading" -> OnEntity(w, event)
            [] w.phase = "Checking" -> OnRecords(ctx, w, event)
+           [] w.phase = "Verifying" -> OnVerified(w, event)
            [] OTHER -> OnWritten(w, event)
 
 -----------------------------------------------------------------------------
@@ -176,7 +202,7 @@ TypeOK ==
     /\ \A h \in Handlers : \A w \in hs[h].work :
          w.input \in Inputs
          /\ w.phase \in {"Loading", "Checking", "Recording", "Uploading", "Committing",
-                         "Cleaning", "Clearing", "Abandoning"}
+                         "Cleaning", "Clearing", "Abandoning", "Verifying"}
     /\ \A k \in DOMAIN docs : docs[k].doc.kind \in {"Unwritten", "Entity", "Records", "Blob", "Tombstone"}
 
 \* The world's options: the defaults.

@@ -43,6 +43,10 @@ crate::variants! {
         /// On a failed or conflicting write, drop the input without a nack: it is never
         /// redelivered and the run never ends with the input consumed.
         GiveUp,
+        /// After a commit that failed (not a conflict), read the entity; if this attempt's effect
+        /// is not committed, abandon the attempt as a lost commit does (tombstone its blob, nack),
+        /// taking the failed write for one that will never apply.
+        CheckThenAbandon,
     }
 }
 
@@ -141,6 +145,9 @@ pub enum Phase {
     Clearing,
     /// The commit lost to another attempt's: this attempt's blob is being deleted; then nack.
     Abandoning,
+    /// `CheckThenAbandon`: the commit of `out` failed; the entity is being read to see whether it
+    /// applied.
+    Verifying { records: Vec<Key>, rv: Version, out: Output },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -189,6 +196,21 @@ impl SideEffectsProtocol {
         }
         fx.put(STORE, ENTITY, Doc::Entity(committed), version);
         Some(Work { input, phase: Phase::Committing { records, rv, out } })
+    }
+
+    /// The commit of `out` applied: publish it, then clean up.
+    fn committed(&self, fx: &mut Effects<Self>, input: Input, records: Vec<Key>, rv: Version, out: Output) -> Option<Work> {
+        if self.variant != Variant::PublishBeforeCommit {
+            fx.publish(out);
+        }
+        self.clean_up(fx, input, records, rv, out.effect.blob, None)
+    }
+
+    /// The commit of `out` will not apply (it lost): replace this attempt's blob by a tombstone,
+    /// then give the input back.
+    fn abandon(&self, fx: &mut Effects<Self>, input: Input, out: Output) -> Option<Work> {
+        fx.put_unchecked(STORE, out.effect.blob, Doc::Tombstone);
+        Some(Work { input, phase: Phase::Abandoning })
     }
 
     /// Give the input back for redelivery (ack it, in `AckOnFailure`; drop it, in `GiveUp`).
@@ -270,12 +292,16 @@ impl SideEffectsProtocol {
     /// A write is answered.
     fn on_written(&self, input: Input, phase: &Phase, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
         if result != WriteResult::Ok {
-            if let (Phase::Committing { out, .. }, WriteResult::Conflict) = (phase, result) {
+            return match (phase, result) {
                 // Another attempt won: delete this attempt's blob before giving the input back.
-                fx.put_unchecked(STORE, out.effect.blob, Doc::Tombstone);
-                return Some(Work { input, phase: Phase::Abandoning });
-            }
-            return self.give_back(fx, input);
+                (Phase::Committing { out, .. }, WriteResult::Conflict) => self.abandon(fx, input, *out),
+                // The commit failed: read the entity to see whether it applied.
+                (Phase::Committing { records, rv, out }, _) if self.variant == Variant::CheckThenAbandon => {
+                    fx.get(STORE, ENTITY);
+                    Some(Work { input, phase: Phase::Verifying { records: records.clone(), rv: *rv, out: *out } })
+                }
+                _ => self.give_back(fx, input),
+            };
         }
         match phase.clone() {
             Phase::Recording { entity, version, records, rv, effect } => {
@@ -292,19 +318,25 @@ impl SideEffectsProtocol {
                     self.commit(fx, input, &entity, version, records, rv, effect)
                 }
             }
-            Phase::Committing { records, rv, out } => {
-                if self.variant != Variant::PublishBeforeCommit {
-                    fx.publish(out);
-                }
-                self.clean_up(fx, input, records, rv, out.effect.blob, None)
-            }
+            Phase::Committing { records, rv, out } => self.committed(fx, input, records, rv, out),
             Phase::Cleaning { records, rv, winner, blob } => self.clean_up(fx, input, records, rv, winner, Some(blob)),
             Phase::Clearing => {
                 fx.ack(input);
                 None
             }
             Phase::Abandoning => self.give_back(fx, input),
-            Phase::Loading | Phase::Checking { .. } => unreachable!("a write answered while reading"),
+            Phase::Loading | Phase::Checking { .. } | Phase::Verifying { .. } => unreachable!("a write answered while reading"),
+        }
+    }
+
+    /// `CheckThenAbandon`: the entity read after a failed commit. This attempt's effect committed:
+    /// go on as after a commit that was answered; else abandon the attempt as a lost commit does
+    /// (the write is taken for never to apply).
+    fn on_verified(&self, input: Input, records: &[Key], rv: Version, out: Output, doc: Doc, fx: &mut Effects<Self>) -> Option<Work> {
+        if doc.entity().effect(input) == Some(out.effect) {
+            self.committed(fx, input, records.to_vec(), rv, out)
+        } else {
+            self.abandon(fx, input, out)
         }
     }
 }
@@ -321,6 +353,9 @@ impl Protocol for SideEffectsProtocol {
             (Some(&Work { input, phase: Phase::Loading }), Event::Loaded { version, doc, .. }) => self.on_entity(input, version, doc, fx),
             (Some(Work { input, phase: Phase::Checking { entity, version } }), Event::Loaded { version: rv, doc, .. }) => {
                 self.on_records(*input, entity, *version, rv, doc, fx)
+            }
+            (Some(Work { input, phase: Phase::Verifying { records, rv, out } }), Event::Loaded { doc, .. }) => {
+                self.on_verified(*input, records, *rv, *out, doc, fx)
             }
             (Some(Work { input, phase }), Event::Written { result, .. }) => self.on_written(*input, phase, result, fx),
             (work, event) => unreachable!("side-effects handler got {event:?} while {work:?}"),
@@ -450,6 +485,7 @@ impl TlaMap for SideEffectsProtocol {
             Phase::Cleaning { records, rv, winner, blob } => ("Cleaning", &empty, 0, &records[..], *rv, None, None, *winner, *blob),
             Phase::Clearing => ("Clearing", &empty, 0, none, 0, None, None, 0, 0),
             Phase::Abandoning => ("Abandoning", &empty, 0, none, 0, None, None, 0, 0),
+            Phase::Verifying { records, rv, out } => ("Verifying", &empty, 0, &records[..], *rv, None, Some(out), 0, 0),
         };
         let set = |v: Option<Value>| Value::Set(v.into_iter().collect());
         record([
