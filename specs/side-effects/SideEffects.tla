@@ -11,7 +11,7 @@
 (* other recorded names) are replaced by tombstones (no data; a late       *)
 (* create-only upload of that name fails), the records deleted, the input  *)
 (* acked.  An attempt whose commit conflicts tombstones its own blob and   *)
-(* gives the input back.  A copy whose input is committed publishes the    *)
+(* starts over on its copy.  A copy whose input is committed publishes the *)
 (* committed blob again and finishes the cleanup.                          *)
 (*                                                                         *)
 (* Every document is written atomically on its own: the entity under key  *)
@@ -104,14 +104,15 @@ Commit(m, e, v, r, rv, eff) ==
                 IF Variant = "PublishBeforeCommit" THEN <<Publish(o), write>> ELSE <<write>>)
 
 \* Delete the next losing blob after after (0: none yet; blob keys are above 8), or delete the
-\* records (read at rv), or ack.
+\* records (read at rv; then ack).  The records are deleted with a version check even when
+\* there are none: a record write still on its way against version rv then fails, where it
+\* would otherwise name a blob after the cleanup and stay for ever; if it lands first, this
+\* delete fails and the input comes back, to clean up what it named.
 CleanUp(m, r, rv, winner, after) ==
     LET next == {k \in r : k # winner /\ k > after} IN
     IF next # {} /\ Variant # "NoCleanup"
       THEN Continue(Cleaning(m, r, rv, winner, Min(next)), <<PutUnchecked(Min(next), Tombstone)>>)
-    ELSE IF r # {}
-      THEN Continue(Clearing(m), <<Put(m, Unwritten, rv)>>)
-    ELSE Finish(<<Ack(m)>>)
+    ELSE Continue(Clearing(m), <<Put(m, Unwritten, rv)>>)
 
 \* The commit of output o applied: publish it, then clean up.
 Committed(m, r, rv, o) ==
@@ -119,7 +120,7 @@ Committed(m, r, rv, o) ==
            CleanUp(m, r, rv, o.effect.blob, 0))
 
 \* The commit of output o will not apply (it lost): replace this attempt's blob
-\* by a tombstone, then give the input back.
+\* by a tombstone, then start over on the copy in hand.
 Abandon(m, o) == Continue(Abandoning(m), <<PutUnchecked(o.effect.blob, Tombstone)>>)
 
 \* Idle: an input is delivered; load the entity.
@@ -166,9 +167,11 @@ OnWritten(w, event) ==
              [] w.phase = "Clearing" ->
                   Finish(<<Ack(m)>>)
              [] w.phase = "Abandoning" ->
-                  GiveBack(m)
+                  \* Start over on the copy in hand: it finds the winner's commit and cleans
+                  \* up (this attempt's name included), or makes a new attempt.
+                  OnDelivered([input |-> m])
     ELSE IF w.phase = "Committing" /\ event.result = "Conflict"
-      THEN \* Another attempt won: delete this attempt's blob, then give the input back.
+      THEN \* Another attempt won: delete this attempt's blob, then start over.
            Abandon(m, The(w.out))
     ELSE IF w.phase = "Committing" /\ Variant = "CheckThenAbandon"
       THEN \* The commit failed: read the entity to see whether it applied.

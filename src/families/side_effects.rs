@@ -44,7 +44,7 @@ crate::variants! {
         /// redelivered and the run never ends with the input consumed.
         GiveUp,
         /// After a commit that failed (not a conflict), read the entity; if this attempt's effect
-        /// is not committed, abandon the attempt as a lost commit does (tombstone its blob, nack),
+        /// is not committed, abandon the attempt as a lost commit does (tombstone its blob, start over),
         /// taking the failed write for one that will never apply.
         CheckThenAbandon,
     }
@@ -143,7 +143,7 @@ pub enum Phase {
     Cleaning { records: Vec<Key>, rv: Version, winner: Key, blob: Key },
     /// The input's records are being deleted; then ack.
     Clearing,
-    /// The commit lost to another attempt's: this attempt's blob is being deleted; then nack.
+    /// The commit lost to another attempt's: this attempt's blob is being deleted; then start over on the copy in hand.
     Abandoning,
     /// `CheckThenAbandon`: the commit of `out` failed; the entity is being read to see whether it
     /// applied.
@@ -207,7 +207,7 @@ impl SideEffectsProtocol {
     }
 
     /// The commit of `out` will not apply (it lost): replace this attempt's blob by a tombstone,
-    /// then give the input back.
+    /// then start over on the copy in hand.
     fn abandon(&self, fx: &mut Effects<Self>, input: Input, out: Output) -> Option<Work> {
         fx.put_unchecked(STORE, out.effect.blob, Doc::Tombstone);
         Some(Work { input, phase: Phase::Abandoning })
@@ -223,7 +223,11 @@ impl SideEffectsProtocol {
         None
     }
 
-    /// Delete the next losing blob after `after`, or delete the records (read at `rv`), or ack.
+    /// Delete the next losing blob after `after`, or delete the records (read at `rv`; then ack).
+    /// The records are deleted with a version check even when there are none: a record write still
+    /// on its way against version `rv` (an attempt that read the entity before the commit) then
+    /// fails, where it would otherwise name a blob after the cleanup and stay for ever; if it lands
+    /// first, this delete fails and the input comes back, to clean up what it named.
     fn clean_up(&self, fx: &mut Effects<Self>, input: Input, records: Vec<Key>, rv: Version, winner: Key, after: Option<Key>) -> Option<Work> {
         let next = records.iter().copied().find(|k| *k != winner && after.is_none_or(|a| *k > a));
         match next {
@@ -231,13 +235,9 @@ impl SideEffectsProtocol {
                 fx.put_unchecked(STORE, blob, Doc::Tombstone);
                 Some(Work { input, phase: Phase::Cleaning { records, rv, winner, blob } })
             }
-            _ if !records.is_empty() => {
+            _ => {
                 fx.put(STORE, records_key(input), Doc::Unwritten, rv);
                 Some(Work { input, phase: Phase::Clearing })
-            }
-            _ => {
-                fx.ack(input);
-                None
             }
         }
     }
@@ -324,7 +324,11 @@ impl SideEffectsProtocol {
                 fx.ack(input);
                 None
             }
-            Phase::Abandoning => self.give_back(fx, input),
+            // This attempt's blob is tombstoned: start over on the copy in hand, which finds the
+            // winner's commit and cleans up (this attempt's name included), or makes a new attempt.
+            // Giving the copy back instead leaves this attempt's record for a redelivery that
+            // never comes if the copy's lease expired and the input was consumed meanwhile.
+            Phase::Abandoning => self.on_delivered(input, fx),
             Phase::Loading | Phase::Checking { .. } | Phase::Verifying { .. } => unreachable!("a write answered while reading"),
         }
     }
@@ -459,6 +463,9 @@ impl WorldFamily for SideEffectsFamily {
     const SUMMARY: &'static str =
         "Side effects other than messages (blobs): unique names per attempt, recorded before the upload, published after the commit, losers cleaned up.";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    const UNREACHABLE: &'static [(&'static str, &'static str)] = &[
+        ("CrashAfterPublishBeforeAck", "its handler acks only after the records' delete, a write that follows its publish"),
+    ];
     const PROPERTIES: &'static [Property<SideEffectsProtocol>] = PROPERTIES;
     fn world(&self, consts: &Consts) -> crate::world::World<SideEffectsProtocol> {
         crate::world::world(SideEffectsProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
