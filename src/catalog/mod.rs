@@ -58,24 +58,39 @@ pub fn spec(root: &Path, family: &dyn Family) -> Spec {
     Spec { dirs: vec![root.join("specs"), root.join("specs").join(family.id())], module: family.module().to_string() }
 }
 
-/// The model files of a family, sorted.
+/// The model files of a family, sorted: the catalog's, which `--all` and `make run` check with
+/// both checkers (neither benchmark nor claim files).
 pub fn model_files(root: &Path, family: &dyn Family) -> Vec<PathBuf> {
-    family_files(root, family, false)
+    family_files(root, family, None)
 }
 
 /// A family's benchmark model files (`models/<family>/bench-*.cfg`): large, for `exactly bench`,
 /// and left out of the catalog's runs.
 pub fn bench_files(root: &Path, family: &dyn Family) -> Vec<PathBuf> {
-    family_files(root, family, true)
+    family_files(root, family, Some("bench-"))
 }
 
-fn family_files(root: &Path, family: &dyn Family, bench: bool) -> Vec<PathBuf> {
+/// A family's claim files (`models/<family>/claim-*.cfg`): its correct variant at a size where
+/// concurrency, failures and duplicates meet, too large for TLC in `make test`: checked there by
+/// Stateright, and by both checkers in `make deep`; left out of `--all`.
+pub fn claim_files(root: &Path, family: &dyn Family) -> Vec<PathBuf> {
+    family_files(root, family, Some("claim-"))
+}
+
+/// The prefixes that set a model file apart from the catalog's own.
+const SET_APART: [&str; 2] = ["bench-", "claim-"];
+
+fn family_files(root: &Path, family: &dyn Family, prefix: Option<&str>) -> Vec<PathBuf> {
+    let kind = |p: &Path| -> Option<&'static str> {
+        let name = p.file_name()?.to_string_lossy().into_owned();
+        SET_APART.into_iter().find(|x| name.starts_with(x))
+    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("models").join(family.id()))
         .map(|rd| {
             rd.flatten()
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|x| x == "cfg"))
-                .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("bench-")) == bench)
+                .filter(|p| kind(p) == prefix)
                 .collect()
         })
         .unwrap_or_default();

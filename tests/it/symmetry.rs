@@ -46,7 +46,7 @@ fn symmetric_files_keep_their_verdicts_and_reduce() {
         // TLC's reduced count (its expectation, which tests/tlc.rs holds TLC to) against the
         // unreduced graph, the same in both checkers for a lockstep twin.
         if e.lockstep {
-            let tlc_factor = unreduced.distinct_states as f64 / e.tlc.distinct_states as f64;
+            let tlc_factor = unreduced.distinct_states as f64 / e.tlc.as_ref().unwrap().distinct_states as f64;
             assert!(tlc_factor >= least_factor(handlers), "{}: TLC only {tlc_factor:.2}x fewer states", job.name);
         }
         // The unreduced twin beside it, if any, expects the same verdicts (but Termination, which

@@ -11,7 +11,7 @@ fn every_model_file_meets_its_expectations_in_tlc() {
     let root = crate::common::root();
     let tlc = Tlc::locate(&root, 1).unwrap_or_else(|e| panic!("{e} (`make test` runs `make setup` first)"));
     let mut jobs = crate::common::all_jobs();
-    jobs.sort_by_key(|j| std::cmp::Reverse(j.expectation.as_ref().unwrap().tlc.generated_states));
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.expectation.as_ref().unwrap().stateright.generated_states));
     let done = pool::run(jobs.len(), 2, |k| {
         let job = &jobs[k];
         let e = job.expectation.as_ref().unwrap();
@@ -20,7 +20,7 @@ fn every_model_file_meets_its_expectations_in_tlc() {
             .map_err(|err| format!("{}: {err}", job.name))?
             .outcome;
         eprintln!("{}: TLC done in {:.1}s", job.name, outcome.seconds);
-        Ok::<Vec<String>, String>(expect::misses(e, "tlc", &e.tlc, &outcome).into_iter().map(|m| format!("{}: {m}", job.name)).collect())
+        Ok::<Vec<String>, String>(expect::misses(e, "tlc", &outcome).into_iter().map(|m| format!("{}: {m}", job.name)).collect())
     });
     assert_eq!(done.len(), jobs.len(), "every model file was checked");
     let mut misses = Vec::new();
