@@ -73,7 +73,10 @@ impl<D: Clone + Default> StoreState<D> {
     /// beyond those in `old` (the ones it replaced), input by input.
     fn count_added(&mut self, old: &[super::Input], new: &[super::Input]) {
         let times = |list: &[super::Input], m: super::Input| list.iter().filter(|x| **x == m).count();
-        for &m in new {
+        let mut inputs = new.to_vec();
+        inputs.sort();
+        inputs.dedup();
+        for m in inputs {
             let added = times(new, m).saturating_sub(times(old, m));
             let before = self.times_applied(m);
             let after = (before as usize + added).min(2) as u8;
