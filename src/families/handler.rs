@@ -145,7 +145,7 @@ impl Protocol for HandlerProtocol {
     }
 
     fn changes(key: crate::world::Key, doc: &Ledger) -> Vec<Input> {
-        if key == KEY { doc.0.iter().map(|(m, _)| *m).collect() } else { Vec::new() }
+        if key == KEY { doc.inputs() } else { Vec::new() }
     }
 }
 

@@ -17,6 +17,10 @@ impl Ledger {
     pub fn stored(&self, input: Input) -> Option<u8> {
         self.0.iter().find(|(m, _)| *m == input).map(|(_, v)| *v)
     }
+    /// The inputs of the changes, one entry per change, in commit order.
+    pub fn inputs(&self) -> Vec<Input> {
+        self.0.iter().map(|(m, _)| *m).collect()
+    }
     /// The position the next change takes.
     pub fn next_position(&self) -> u8 {
         self.0.len() as u8 + 1
@@ -85,7 +89,7 @@ fn changes(ledger: &Ledger, input: Input) -> usize {
 /// [`Protocol::changes`] of a ledger family: the inputs of the ledger's changes, in the document
 /// under its key.
 pub fn changes_in<P: LedgerProtocol>(key: Key, doc: &P::Doc) -> Vec<Input> {
-    if key == P::KEY { P::ledger(doc).0.iter().map(|(m, _)| *m).collect() } else { Vec::new() }
+    if key == P::KEY { P::ledger(doc).inputs() } else { Vec::new() }
 }
 
 /// Over the whole run, a write added each input's change to the business state at most once
