@@ -156,6 +156,8 @@ Finish(fx) == [work |-> {}, fx |-> fx]
 \* A fresh id (a GUID, in a model): unique across handlers, incarnations and
 \* attempts.  FreshId(ctx, i) is the i-th (from 0) id drawn in this step.
 FreshId(ctx, i) == [handler |-> ctx.handler, tag |-> ctx.tag, n |-> ctx.ids + i]
+\* A message id derived from input m's id (a name-based GUID, in real life).
+IdOf(m) == [input |-> m]
 \* Result r of a step that drew k fresh ids.
 Drawing(r, k) == [work |-> r.work, fx |-> r.fx, drawn |-> k]
 Drawn(r) == IF "drawn" \in DOMAIN r THEN r.drawn ELSE 0

@@ -51,8 +51,7 @@ OutcomeOf(l, m) ==
 Recorded(l, m) ==
     l[CHOOSE i \in 1..Len(l) : l[i].input = m /\ \A j \in 1..i - 1 : l[j].input # m].outcome
 
-\* Output ids: derived from the input's id, or fresh for the attempt.
-IdOf(m) == [input |-> m]
+\* Output ids: derived from the input's id (IdOf, World.tla), or fresh for the attempt.
 ResultId(ctx, m) == IF Variant = "RandomIds" THEN FreshId(ctx, 0) ELSE IdOf(m)
 
 \* The effects publishing the result of input m with outcome o (none for a move).

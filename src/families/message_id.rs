@@ -13,7 +13,7 @@ use super::situations::{self, at_quiescence, some_handler_holds};
 use super::world_family::WorldFamily;
 use crate::property;
 use crate::world::Property;
-use crate::world::{TlaMap, world, Effects, Event, FreshId, Input, Protocol, TlaNames, Version, View, World, WriteResult};
+use crate::world::{TlaMap, world, Effects, Event, Input, MsgId, Protocol, TlaNames, Version, View, World, WriteResult};
 use crate::core::tla::{self, int, record, string, Value};
 use crate::core::vocab::{Consts};
 use serde::Serialize;
@@ -89,15 +89,6 @@ impl Range {
     fn committed(&self, m: Input) -> bool {
         self.recorded(m).is_some()
     }
-}
-
-/// An output message's id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum MsgId {
-    /// Derived from the id of the input (a name-based GUID, in real life).
-    Of(Input),
-    /// Fresh for this attempt.
-    Fresh(FreshId),
 }
 
 /// The result of a shot.
@@ -341,10 +332,6 @@ impl TlaMap for MessageIdProtocol {
     }
 
     fn tla_output(&self, o: &Output, names: &TlaNames) -> Value {
-        let id = match &o.id {
-            MsgId::Of(m) => record([("input", int(*m))]),
-            MsgId::Fresh(f) => names.fresh_id(f),
-        };
-        record([("id", id), ("shot", int(o.shot)), ("hit", Value::Bool(o.hit))])
+        record([("id", names.msg_id(&o.id)), ("shot", int(o.shot)), ("hit", Value::Bool(o.hit))])
     }
 }

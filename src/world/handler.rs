@@ -63,6 +63,13 @@ impl TlaNames<'_> {
     pub fn fresh_id(&self, id: &FreshId) -> crate::core::tla::Value {
         crate::core::tla::record([("handler", self.handler(id.handler)), ("tag", crate::core::tla::int(id.tag)), ("n", crate::core::tla::int(id.n))])
     }
+    /// A message id as World.tla writes it: `IdOf(m)` = `[input |-> m]`, or a fresh id.
+    pub fn msg_id(&self, id: &MsgId) -> crate::core::tla::Value {
+        match id {
+            MsgId::Of(m) => crate::core::tla::record([("input", crate::core::tla::int(*m))]),
+            MsgId::Fresh(f) => self.fresh_id(f),
+        }
+    }
 }
 
 /// What a handler reacts to.
@@ -93,6 +100,15 @@ pub struct FreshId {
     pub handler: u8,
     pub tag: u8,
     pub n: u8,
+}
+
+/// An output message's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum MsgId {
+    /// Derived from the id of the input (a name-based GUID, in real life).
+    Of(Input),
+    /// Fresh for this attempt.
+    Fresh(FreshId),
 }
 
 /// Collects a protocol's effects; they are carried out in order.

@@ -43,7 +43,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 pub use as_tla::TlaMap;
-pub use handler::{Effects, Event, FreshId, HandlerState, Protocol, Served, TlaNames};
+pub use handler::{Effects, Event, FreshId, HandlerState, MsgId, Protocol, Served, TlaNames};
 use crate::core::vocab::{ConstDef, ConstType, Consts};
 pub use node::{build, within_budget, Durable, Node, NodeMsg, NodeState, WorldModel, WorldState};
 pub use view::{Property, View};
