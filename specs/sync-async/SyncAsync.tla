@@ -8,17 +8,19 @@
 (* it failed).  The web handler loads the cart; if it is not submitted, it *)
 (* saves it with Submitted set (version check), then sends SubmitOrder; if *)
 (* it is submitted already (a retry), it sends SubmitOrder again, not      *)
-(* knowing whether the first send happened.  The Orders endpoint is        *)
-(* modelled minimally: a cart's orders are derived from the SubmitOrder    *)
-(* copies downstream received, deduplicated by cart id, or one per copy in *)
-(* ReceiverNoDedup.  Broker, store, downstream and failures are the shared *)
-(* World.  Twin of src/families/sync_async.rs.                             *)
+(* knowing whether the first send happened.  SubmitOrder carries a        *)
+(* message id derived from the cart (IdOf), so every copy and resend is    *)
+(* one logical message; FreshIdPerRequest draws a fresh id per send.  The  *)
+(* Orders endpoint is modelled minimally: it dedups by message id, so a    *)
+(* cart's orders are the distinct ids of the SubmitOrder copies downstream *)
+(* received.  Broker, store, downstream and failures are the shared World. *)
+(* Twin of src/families/sync_async.rs.                                     *)
 (***************************************************************************)
 EXTENDS World
 
 CONSTANT Variant
 
-Variants == {"ResendIfInDoubt", "SendThenSave", "SaveThenSendOnce", "ReceiverNoDedup", "GiveUp"}
+Variants == {"ResendIfInDoubt", "SendThenSave", "SaveThenSendOnce", "FreshIdPerRequest", "GiveUp"}
 ASSUME Variant \in Variants
 
 \* Each cart is a document under its own key, the input's number; a cart
@@ -26,7 +28,14 @@ ASSUME Variant \in Variants
 EmptyCart == [submitted |-> FALSE]
 Submitted(c) == DocOf(c, EmptyCart).submitted
 
-SubmitOrder(c) == [cart |-> c]
+\* SubmitOrder for cart c as step ctx sends it: the id derived from the cart,
+\* or a fresh one (FreshIdPerRequest); SendOrder(ctx, c, r) adds it to the
+\* effects of step result r, before them.
+SubmitOrder(ctx, c) ==
+    [id |-> IF Variant = "FreshIdPerRequest" THEN FreshId(ctx, 0) ELSE IdOf(c), cart |-> c]
+SendOrder(ctx, c, r) ==
+    LET sent == [r EXCEPT !.fx = <<Publish(SubmitOrder(ctx, c))>> \o @]
+    IN IF Variant = "FreshIdPerRequest" THEN Drawing(sent, 1) ELSE sent
 
 -----------------------------------------------------------------------------
 (* The protocol.  work is {} (idle) or {[input, phase]}: phase "Loading"  *)
@@ -38,25 +47,26 @@ OnDelivered(event) ==
 
 \* The cart is loaded: a retry finds it submitted and sends again (or not);
 \* otherwise save it as submitted.
-OnLoaded(w, event) ==
-    LET c == w.input IN
+OnLoaded(ctx, w, event) ==
+    LET c == w.input
+        save == Continue([w EXCEPT !.phase = "Saving"], <<Put(c, [submitted |-> TRUE], event.version)>>)
+    IN
     IF event.doc.submitted
       THEN \* A retry: the first request was applied; was it sent?
-           IF Variant \in {"ResendIfInDoubt", "ReceiverNoDedup", "GiveUp"}
-             THEN Finish(<<Publish(SubmitOrder(c)), Ack(c)>>)
-             ELSE Finish(<<Ack(c)>>)
+           IF Variant = "SaveThenSendOnce"
+             THEN Finish(<<Ack(c)>>)
+             ELSE SendOrder(ctx, c, Finish(<<Ack(c)>>))
     ELSE IF Variant = "SendThenSave"
-      THEN Continue([w EXCEPT !.phase = "Saving"],
-                    <<Publish(SubmitOrder(c)), Put(c, [submitted |-> TRUE], event.version)>>)
-      ELSE Continue([w EXCEPT !.phase = "Saving"], <<Put(c, [submitted |-> TRUE], event.version)>>)
+      THEN SendOrder(ctx, c, save)
+      ELSE save
 
 \* The save is answered: send SubmitOrder and ack, or give the request back.
-OnWritten(w, event) ==
+OnWritten(ctx, w, event) ==
     LET c == w.input IN
     IF event.result = "Ok"
       THEN IF Variant = "SendThenSave"
              THEN Finish(<<Ack(c)>>)
-             ELSE Finish(<<Publish(SubmitOrder(c)), Ack(c)>>)
+             ELSE SendOrder(ctx, c, Finish(<<Ack(c)>>))
     ELSE IF Variant = "GiveUp"
       THEN Finish(<<>>)        \* dropped: the request is never answered
       ELSE Finish(<<Nack(c)>>) \* an error or a timeout: the browser retries
@@ -64,8 +74,8 @@ OnWritten(w, event) ==
 \* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
-    ELSE IF The(work).phase = "Loading" THEN OnLoaded(The(work), event)
-    ELSE OnWritten(The(work), event)
+    ELSE IF The(work).phase = "Loading" THEN OnLoaded(ctx, The(work), event)
+    ELSE OnWritten(ctx, The(work), event)
 
 -----------------------------------------------------------------------------
 
@@ -81,14 +91,13 @@ Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 -----------------------------------------------------------------------------
 (* Properties.                                                             *)
 
-\* The orders of cart c: one if some SubmitOrder of it was received (dedup by
-\* cart id), or one per copy received (ReceiverNoDedup).
-Copies(c) == IF SubmitOrder(c) \in DOMAIN received THEN received[SubmitOrder(c)] ELSE 0
-Orders(c) == IF Variant = "ReceiverNoDedup" THEN Copies(c) ELSE IF Copies(c) > 0 THEN 1 ELSE 0
+\* The orders of cart c: the endpoint dedups by message id, so one per
+\* distinct id among the SubmitOrder copies of c received (every variant).
+Orders(c) == Cardinality({o.id : o \in {o \in DOMAIN received : o.cart = c}})
 
 \* Some SubmitOrder of cart c is on its way or received.
 Sent(c) ==
-    \/ SubmitOrder(c) \in DOMAIN received
+    \/ \E o \in DOMAIN received : o.cart = c
     \/ \E e \in DOMAIN net : e.msg.type = "Output" /\ e.msg.out.cart = c
 
 \* No order exists for a cart that is not submitted.

@@ -5,9 +5,11 @@
 //! if it is not submitted, it saves it with `Submitted` set (version check) and then sends a
 //! `SubmitOrder` message; if it is already submitted (a retry, the first request may have been
 //! applied), it sends `SubmitOrder` again, since it cannot know whether the first send happened
-//! (`ResendIfInDoubt`). The Orders endpoint is modelled minimally: the orders of a cart are
-//! derived from the `SubmitOrder` copies downstream received, deduplicated by cart id (one
-//! order per cart), or, in `ReceiverNoDedup`, one order per copy.
+//! (`ResendIfInDoubt`). `SubmitOrder` carries a message id derived from the cart's id (the blog:
+//! the id is generated at the boundary from the identity of the data set), so that every copy
+//! and every resend is one logical message. The Orders endpoint is modelled minimally: it
+//! deduplicates by message id, so the orders of a cart are the distinct ids of its `SubmitOrder`
+//! copies downstream received.
 //!
 //! Twin of `specs/sync-async/SyncAsync.tla`.
 
@@ -15,7 +17,9 @@ use super::situations::{self, at_quiescence, some_handler_holds};
 use super::world_family::WorldFamily;
 use crate::property;
 use crate::world::Property;
-use crate::world::{TlaMap, Effects, Event, Input, Msg, Protocol, Version, View, World, WriteResult};
+use crate::world::{TlaMap, Effects, Event, Input, Msg, MsgId, Protocol, TlaNames, Version, View, World, WriteResult};
+use crate::core::tla::{int, record, Value};
+use std::collections::BTreeSet;
 use crate::core::vocab::{Consts};
 use serde::Serialize;
 
@@ -26,12 +30,14 @@ crate::variants! {
     pub enum Variant {
         /// Save, then send; a retry that finds the cart submitted sends again; the receiver dedups.
         ResendIfInDoubt,
-        /// Send, then save: an order for a cart that was never submitted.
+        /// As `ResendIfInDoubt`, but a cart not yet submitted gets its `SubmitOrder` before the
+        /// save: an order for a cart that is not submitted.
         SendThenSave,
         /// Save, then send; a retry that finds the cart submitted sends nothing: a lost order.
         SaveThenSendOnce,
-        /// As `ResendIfInDoubt`, but the Orders endpoint does not dedup by cart id: two orders.
-        ReceiverNoDedup,
+        /// As `ResendIfInDoubt`, but each send draws a fresh message id: a resend is a second
+        /// logical message, and the Orders endpoint creates a second order.
+        FreshIdPerRequest,
         /// As `ResendIfInDoubt`, but a failed or conflicting save drops the request, unanswered.
         GiveUp,
     }
@@ -45,9 +51,10 @@ pub struct Cart {
     pub submitted: bool,
 }
 
-/// The message to the asynchronous core.
+/// The message to the asynchronous core, under its message id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct SubmitOrder {
+    pub id: MsgId,
     pub cart: Input,
 }
 
@@ -73,6 +80,12 @@ const STORE: usize = 0;
 
 /// The protocol's steps, one method per step of the TLA+ twin, named as its operators are.
 impl SyncAsyncProtocol {
+    /// Send `SubmitOrder` for `cart`, under the id derived from the cart, or a fresh one.
+    fn send(&self, cart: Input, fx: &mut Effects<Self>) {
+        let id = if self.variant == Variant::FreshIdPerRequest { MsgId::Fresh(fx.fresh_id()) } else { MsgId::Of(cart) };
+        fx.publish(SubmitOrder { id, cart });
+    }
+
     /// Idle: a request is delivered; load the cart.
     fn on_delivered(&self, cart: Input, fx: &mut Effects<Self>) -> Option<Work> {
         fx.get(STORE, cart);
@@ -85,14 +98,14 @@ impl SyncAsyncProtocol {
         use Variant::*;
         if doc.submitted {
             // A retry: the first request was applied, its send may or may not have happened.
-            if matches!(self.variant, ResendIfInDoubt | ReceiverNoDedup | GiveUp) {
-                fx.publish(SubmitOrder { cart });
+            if self.variant != SaveThenSendOnce {
+                self.send(cart, fx);
             }
             fx.ack(cart);
             return None;
         }
         if self.variant == SendThenSave {
-            fx.publish(SubmitOrder { cart });
+            self.send(cart, fx);
         }
         fx.put(STORE, cart, Cart { submitted: true }, version);
         Some(Work { input: cart, phase: Phase::Saving })
@@ -103,7 +116,7 @@ impl SyncAsyncProtocol {
         use Variant::*;
         if result == WriteResult::Ok {
             if self.variant != SendThenSave {
-                fx.publish(SubmitOrder { cart });
+                self.send(cart, fx);
             }
             fx.ack(cart);
         } else if self.variant != GiveUp {
@@ -136,11 +149,10 @@ fn submitted(v: &View<'_, SyncAsyncProtocol>, cart: Input) -> bool {
     v.store(STORE).doc(cart).submitted
 }
 
-/// The orders the Orders endpoint holds for `cart`: one if some `SubmitOrder` of it was received
-/// (dedup by cart id), or one per copy received (`ReceiverNoDedup`).
+/// The orders the Orders endpoint holds for `cart`: it dedups by message id, so one per distinct
+/// id among the `SubmitOrder` copies of the cart downstream received (every variant alike).
 fn orders(v: &View<'_, SyncAsyncProtocol>, cart: Input) -> usize {
-    let copies = v.outputs().iter().filter(|o| o.cart == cart).count();
-    if v.world.protocol.variant == Variant::ReceiverNoDedup { copies } else { copies.min(1) }
+    v.outputs().iter().filter(|o| o.cart == cart).map(|o| o.id).collect::<BTreeSet<_>>().len()
 }
 
 /// Some `SubmitOrder` of `cart` is on its way or received.
@@ -192,5 +204,10 @@ impl WorldFamily for SyncAsyncFamily {
     }
 }
 
-/// The TLA+ twin writes this family's work, documents and outputs as their serde form.
-impl TlaMap for SyncAsyncProtocol {}
+/// The TLA+ twin writes work and documents as their serde form, and an output's id as
+/// World.tla's `IdOf` or `FreshId`.
+impl TlaMap for SyncAsyncProtocol {
+    fn tla_output(&self, o: &SubmitOrder, names: &TlaNames) -> Value {
+        record([("id", names.msg_id(&o.id)), ("cart", int(o.cart))])
+    }
+}
