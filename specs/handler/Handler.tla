@@ -18,7 +18,7 @@ EXTENDS World
 CONSTANT Variant
 
 Variants == {"ResendStoredChange", "SendThenUpdate", "AtomicUpdateAndSend",
-             "DedupByState", "UpdateThenSend", "AckBeforePublish", "GiveUp"}
+             "NoDedupCheck", "DedupByState", "UpdateThenSend", "AckBeforePublish", "GiveUp"}
 ASSUME Variant \in Variants
 
 \* The one document: the ledger, under key 0 of the store.
@@ -51,17 +51,19 @@ OnLoaded(w, event) ==
         change == Append(l, <<m, p>>)
         writing == [w EXCEPT !.phase = "Writing", !.position = p]
     IN
-    IF Variant = "AtomicUpdateAndSend"
-      THEN Continue(writing, <<PutAndPublish(Key, change, {event.version}, <<Output(m, p)>>)>>)
-    ELSE IF stored # 0
+    \* NoDedupCheck treats every copy as new.
+    IF stored # 0 /\ Variant # "NoDedupCheck"
       THEN \* A duplicate: the change is already in the ledger.
-           CASE Variant \in {"ResendStoredChange", "GiveUp", "AckBeforePublish"} ->
+           CASE Variant \in {"ResendStoredChange", "SendThenUpdate", "AtomicUpdateAndSend",
+                             "GiveUp", "AckBeforePublish"} ->
                   Finish(<<Publish(Output(m, stored)), Ack(m)>>)
              [] Variant = "DedupByState" ->
                   \* The output of this attempt, not of the stored change.
                   Finish(<<Publish(Output(m, p)), Ack(m)>>)
-             [] Variant \in {"SendThenUpdate", "UpdateThenSend"} ->
+             [] Variant = "UpdateThenSend" ->
                   Finish(<<Ack(m)>>)
+    ELSE IF Variant = "AtomicUpdateAndSend"
+      THEN Continue(writing, <<PutAndPublish(Key, change, {event.version}, <<Output(m, p)>>)>>)
     ELSE IF Variant = "SendThenUpdate"
       THEN Continue(writing, <<Publish(Output(m, p)), Put(Key, change, event.version)>>)
       ELSE Continue(writing, <<Put(Key, change, event.version)>>)

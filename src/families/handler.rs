@@ -25,10 +25,12 @@ crate::variants! {
         /// Skip the update when the ledger already holds this input's change; send the output
         /// derived from the stored change.
         ResendStoredChange,
-        /// Send the output before the update: ghost messages.
+        /// ResendStoredChange, but a new input's output is sent before its update: ghost messages.
         SendThenUpdate,
-        /// Update and send in one atomic step, with no dedup: no ghosts, no loss, duplicate changes.
+        /// ResendStoredChange, but a new input's update and output are one atomic step: holds.
         AtomicUpdateAndSend,
+        /// ResendStoredChange without the dedup check: a duplicate applies its change again.
+        NoDedupCheck,
         /// Skip the update of a duplicate, but send the output of the current attempt.
         DedupByState,
         /// Skip a duplicate entirely (no resend): an output lost to a crash after the commit.
@@ -78,11 +80,7 @@ impl HandlerProtocol {
         use Variant::*;
         let position = doc.next_position();
         match (self.variant, doc.stored(input)) {
-            (AtomicUpdateAndSend, _) => {
-                let out = Output { input, position };
-                fx.put_and_publish(STORE, KEY, doc.with(input, position), Some(version), vec![out]);
-            }
-            (ResendStoredChange | GiveUp | AckBeforePublish, Some(stored)) => {
+            (ResendStoredChange | SendThenUpdate | AtomicUpdateAndSend | GiveUp | AckBeforePublish, Some(stored)) => {
                 fx.publish(Output { input, position: stored });
                 fx.ack(input);
                 return None;
@@ -93,15 +91,20 @@ impl HandlerProtocol {
                 fx.ack(input);
                 return None;
             }
-            (SendThenUpdate | UpdateThenSend, Some(_)) => {
+            (UpdateThenSend, Some(_)) => {
                 fx.ack(input);
                 return None;
+            }
+            (AtomicUpdateAndSend, None) => {
+                let out = Output { input, position };
+                fx.put_and_publish(STORE, KEY, doc.with(input, position), Some(version), vec![out]);
             }
             (SendThenUpdate, None) => {
                 fx.publish(Output { input, position });
                 fx.put(STORE, KEY, doc.with(input, position), version);
             }
-            (_, None) => fx.put(STORE, KEY, doc.with(input, position), version),
+            // A new input, or any copy in NoDedupCheck (no check): write the change.
+            (_, _) => fx.put(STORE, KEY, doc.with(input, position), version),
         }
         Some(Work { input, phase: Phase::Writing(position) })
     }
