@@ -33,6 +33,9 @@ crate::variants! {
         PublishBeforeStore,
         /// Ignore the version tags: every copy runs on the newest version and is stored.
         NoDuplicateCheck,
+        /// A duplicate re-runs the handler on the newest version, not the one before its first
+        /// processing: no point-in-time reload.
+        RerunOnNewest,
         /// On a failed or conflicting write, drop the input without nacking it.
         GiveUp,
     }
@@ -106,7 +109,8 @@ impl StateBasedProtocol {
         let past = version_before(&doc, input).filter(|_| self.variant != Variant::NoDuplicateCheck);
         if let Some(past) = past {
             // A duplicate: the output it had, from the state it saw; no store.
-            let out = self.handle(fx, &past, input);
+            let state = if self.variant == Variant::RerunOnNewest { &doc } else { &past };
+            let out = self.handle(fx, state, input);
             fx.publish(out);
             fx.ack(input);
             return None;
