@@ -4,12 +4,15 @@
 (* state and an outbox row holding the output in one document write (with *)
 (* a version check) and acks; it never publishes.  A relay, a process of   *)
 (* its own, polls the outbox: it takes the oldest row not yet sent,        *)
-(* publishes its output and marks the row sent (version check), and polls  *)
-(* again until no row is left; a failed or conflicting write makes it poll *)
-(* again.  Variants: MarkBeforePublish marks first; CompetingRelays runs   *)
-(* two relays that claim a row (a version-checked write of the relay's     *)
-(* name, as SELECT ... FOR UPDATE SKIP LOCKED does) before publishing it;  *)
-(* DualWrite has the handler publish before its commit (no outbox);       *)
+(* publishes its output and marks the row sent, and polls again until no   *)
+(* row is left; a failed write makes it poll again.  The mark is a         *)
+(* row-level update: a call the store serves on its current document (see *)
+(* Serve), with no version check, so it never conflicts with a commit of   *)
+(* another row.  Variants: MarkBeforePublish marks first; CompetingRelays  *)
+(* runs two relays that claim a row (a version-checked write of the        *)
+(* relay's name, as SELECT ... FOR UPDATE SKIP LOCKED does) before         *)
+(* publishing it; DualWrite has the handler publish before its commit (no *)
+(* outbox);                                                                *)
 (* GiveUp has the relay drop its poll after a failed write.                *)
 (*                                                                         *)
 (* The relays' polls are jobs of the shared World's broker that only the   *)
@@ -53,6 +56,14 @@ Committed(e, m, o, sent) ==
      outbox |-> e.outbox @@ (m :> [out |-> o, sent |-> sent, claim |-> {}])]
 
 Marked(e, m) == [e EXCEPT !.outbox[m].sent = TRUE]
+
+\* The request of a row-level mark of output o's row, written as a document:
+\* only that row, marked sent.  The store serves it on its current document.
+MarkRequest(o) == [ledger |-> <<>>, outbox |-> (o.input :> [out |-> o, sent |-> TRUE, claim |-> {}])]
+MarkRow(o) == Call(Key, MarkRequest(o))
+Serve(k, d, op) ==
+    LET marked == Marked(d, CHOOSE m \in DOMAIN op.outbox : TRUE)
+    IN [write |-> {marked}, response |-> marked, publish |-> <<>>, later |-> {}]
 Claimed(e, m, h) == [e EXCEPT !.outbox[m].claim = {h}]
 
 \* The rows relay h may take: not sent, and not claimed by another relay.
@@ -62,15 +73,14 @@ Oldest(e, h) ==
     CHOOSE m \in Open(e, h) : \A n \in Open(e, h) : e.outbox[m].out.position <= e.outbox[n].out.position
 
 -----------------------------------------------------------------------------
-(* The protocol.  work is {} (idle) or {[input, phase, doc, version, out]}:*)
-(* input is an input or, for a relay, the job it runs; phase "Loading",    *)
-(* "Committing" (the handler's commit), "Claiming" (a relay's claim of     *)
-(* out's row, doc read at version with the claim), "Marking" (out          *)
-(* published, its mark on its way), "MarkThenPublish" (the mark on its     *)
-(* way, then publish out).  Unused fields are EmptyEntity, 0 and {}.       *)
+(* The protocol.  work is {} (idle) or {[input, phase, out]}: input is an *)
+(* input or, for a relay, the job it runs; phase "Loading", "Committing"   *)
+(* (the handler's commit), "Claiming" (a relay's claim of out's row),      *)
+(* "Marking" (out published, its mark on its way), "MarkThenPublish" (the  *)
+(* mark on its way, then publish out).  out is {} or {the output}.         *)
 
-W(m, phase, d, v, o) == [input |-> m, phase |-> phase, doc |-> d, version |-> v, out |-> o]
-Loading(m) == W(m, "Loading", EmptyEntity, 0, {})
+W(m, phase, o) == [input |-> m, phase |-> phase, out |-> o]
+Loading(m) == W(m, "Loading", {})
 
 \* Poll again: read the outbox.
 PollAgain(j) == Continue(Loading(j), <<Get(Key)>>)
@@ -86,8 +96,8 @@ OnInputLoaded(w, event) ==
     IN
     IF m \in DOMAIN e.outbox THEN Finish(<<Ack(m)>>)
     ELSE IF Variant = "DualWrite"
-      THEN Continue(W(m, "Committing", EmptyEntity, 0, {}), <<Publish(o), Put(Key, Committed(e, m, o, TRUE), event.version)>>)
-      ELSE Continue(W(m, "Committing", EmptyEntity, 0, {}), <<Put(Key, Committed(e, m, o, FALSE), event.version)>>)
+      THEN Continue(W(m, "Committing", {}), <<Publish(o), Put(Key, Committed(e, m, o, TRUE), event.version)>>)
+      ELSE Continue(W(m, "Committing", {}), <<Put(Key, Committed(e, m, o, FALSE), event.version)>>)
 
 \* The handler's commit is answered.
 OnCommitted(w, event) ==
@@ -103,20 +113,21 @@ OnPolled(h, w, event) ==
     ELSE LET m == Oldest(e, h)
              o == e.outbox[m].out
          IN CASE Variant = "CompetingRelays" /\ e.outbox[m].claim = {} ->
-                   Continue(W(j, "Claiming", Claimed(e, m, h), v, {o}), <<Put(Key, Claimed(e, m, h), v)>>)
+                   Continue(W(j, "Claiming", {o}), <<Put(Key, Claimed(e, m, h), v)>>)
               [] Variant = "MarkBeforePublish" ->
-                   Continue(W(j, "MarkThenPublish", EmptyEntity, 0, {o}), <<Put(Key, Marked(e, m), v)>>)
+                   Continue(W(j, "MarkThenPublish", {o}), <<MarkRow(o)>>)
               [] OTHER ->
-                   Continue(W(j, "Marking", EmptyEntity, 0, {o}), <<Publish(o), Put(Key, Marked(e, m), v)>>)
+                   Continue(W(j, "Marking", {o}), <<Publish(o), MarkRow(o)>>)
 
-\* A relay's write is answered; a failed or conflicting one makes it poll again.
+\* A relay's write (a claim) or mark is answered; a failed or conflicting
+\* one makes it poll again.  A mark's answer is the document after it
+\* (Loaded), or Failed if it timed out.
 OnRelayWritten(w, event) ==
     LET j == w.input IN
-    IF event.result = "Ok"
+    IF event.type = "Loaded" \/ event.result = "Ok"
       THEN CASE w.phase = "Claiming" ->
                   LET o == The(w.out) IN
-                  Continue(W(j, "Marking", EmptyEntity, 0, {o}),
-                           <<Publish(o), Put(Key, Marked(w.doc, o.input), w.version + 1)>>)
+                  Continue(W(j, "Marking", {o}), <<Publish(o), MarkRow(o)>>)
              [] w.phase = "MarkThenPublish" ->
                   Continue(Loading(j), <<Publish(The(w.out)), Get(Key)>>)
              [] OTHER -> PollAgain(j)
@@ -140,7 +151,7 @@ Opts == [WorldOptions(EmptyEntity) EXCEPT
 
 Init == WorldInit(Opts)
 
-Next == WorldNext(OnEvent, NoServe, NoChanges, Opts)
+Next == WorldNext(OnEvent, Serve, NoChanges, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 

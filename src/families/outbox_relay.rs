@@ -1,8 +1,10 @@
 //! `outbox-relay`: the outbox as most teams build it. The handler commits the business state and
 //! an outbox row holding the output in one document write (version check) and acks; it never
 //! publishes. A relay, a process of its own, polls the outbox: it takes the oldest row not yet
-//! sent, publishes its output and marks the row sent (version check), then polls again, until no
-//! row is left; a failed or conflicting write makes it poll again.
+//! sent, publishes its output and marks the row sent, then polls again, until no row is left; a
+//! failed write makes it poll again. The mark is a row-level update (`UPDATE outbox SET sent`):
+//! a call the store serves on its current document (`Protocol::serve`), with no version check,
+//! so that it never conflicts with a commit of another row.
 //!
 //! The relay's polls are jobs of the broker that only the relays take (the world's `relays` and
 //! `jobs`): `Polls` polls per relay that may run at any time, and one final sweep per relay that
@@ -21,7 +23,7 @@ use super::world_family::WorldFamily;
 use super::ledger::{Ledger, Output};
 use crate::property;
 use crate::world::Property;
-use crate::world::{TlaMap, Effects, Event, Input, Protocol, TlaNames, Version, View, WriteResult, WORLD_CONSTANTS};
+use crate::world::{TlaMap, Effects, Event, Input, Key, Protocol, Served, TlaNames, Version, View, WriteResult, WORLD_CONSTANTS};
 use crate::families::ledger::{self, LedgerProtocol};
 use crate::core::vocab::{ConstDef, ConstType, Consts};
 use crate::core::tla::{self, int, opt, record, string, Value};
@@ -81,6 +83,11 @@ impl Entity {
     fn marked(&self, input: Input) -> Entity {
         self.with_row(input, |r| r.sent = true)
     }
+    /// The request of a row-level mark of `out`'s row, written as a document: only that row,
+    /// marked sent.
+    fn mark_request(out: Output) -> Entity {
+        Entity { ledger: Ledger::default(), outbox: vec![(out.input, Row { out, sent: true, claim: None })] }
+    }
     /// The oldest (in commit order) row not sent and not claimed by another relay than `me`.
     fn oldest_open(&self, me: u8) -> Option<Row> {
         let open = self.outbox.iter().map(|(_, r)| *r).filter(|r| !r.sent && r.claim.is_none_or(|c| c == me));
@@ -94,8 +101,8 @@ pub enum Phase {
     Loading,
     /// The handler's commit is on its way.
     Committing,
-    /// A relay's claim of `out`'s row (`doc`, read at `version`, with the claim) is on its way.
-    Claiming { doc: Entity, version: Version, out: Output },
+    /// A relay's claim of `out`'s row is on its way.
+    Claiming { out: Output },
     /// A relay has published `out` and its mark is on its way.
     Marking { out: Output },
     /// A relay's mark of `out`'s row is on its way; it publishes after it (`MarkBeforePublish`).
@@ -168,30 +175,30 @@ impl OutboxRelayProtocol {
         };
         let m = row.out.input;
         let phase = if self.variant == Variant::CompetingRelays && row.claim.is_none() {
-            let claimed = doc.with_row(m, |r| r.claim = Some(me));
-            fx.put(STORE, KEY, claimed.clone(), version);
-            Phase::Claiming { doc: claimed, version, out: row.out }
+            fx.put(STORE, KEY, doc.with_row(m, |r| r.claim = Some(me)), version);
+            Phase::Claiming { out: row.out }
         } else if self.variant == Variant::MarkBeforePublish {
-            fx.put(STORE, KEY, doc.marked(m), version);
+            fx.call(STORE, KEY, Entity::mark_request(row.out));
             Phase::MarkThenPublish { out: row.out }
         } else {
             fx.publish(row.out);
-            fx.put(STORE, KEY, doc.marked(m), version);
+            fx.call(STORE, KEY, Entity::mark_request(row.out));
             Phase::Marking { out: row.out }
         };
         Some(Work { input: job, phase })
     }
 
-    /// A relay's write is answered; a failed or conflicting one makes it poll again (or drop the
-    /// poll, in `GiveUp`).
+    /// A relay's write (a claim) or mark is answered; a failed or conflicting one makes it poll
+    /// again (or drop the poll, in `GiveUp`). A mark's answer is the document after it (`Ok`
+    /// here), or `Failed` if it timed out.
     fn on_relay_written(&self, job: Input, phase: &Phase, result: WriteResult, fx: &mut Effects<Self>) -> Option<Work> {
         if result != WriteResult::Ok {
             return if self.variant == Variant::GiveUp { None } else { self.poll_again(job, fx) };
         }
         match phase {
-            Phase::Claiming { doc, version, out } => {
+            Phase::Claiming { out } => {
                 fx.publish(*out);
-                fx.put(STORE, KEY, doc.marked(out.input), version + 1);
+                fx.call(STORE, KEY, Entity::mark_request(*out));
                 Some(Work { input: job, phase: Phase::Marking { out: *out } })
             }
             Phase::MarkThenPublish { out } => {
@@ -225,8 +232,18 @@ impl Protocol for OutboxRelayProtocol {
             (Some(Work { input: job, phase }), Event::Written { result, .. }) if *job > self.msgs => {
                 self.on_relay_written(*job, phase, result, fx)
             }
+            // The answer to a mark: the document after it.
+            (Some(Work { input: job, phase }), Event::Loaded { .. }) if *job > self.msgs => {
+                self.on_relay_written(*job, phase, WriteResult::Ok, fx)
+            }
             (work, event) => unreachable!("outbox-relay got {event:?} while {work:?}"),
         }
+    }
+
+    /// The row-level mark: the rows of the request are marked sent in the current document.
+    fn serve(&self, _key: Key, doc: &Entity, op: &Entity) -> Served<Entity, Output> {
+        let marked = op.outbox.iter().fold(doc.clone(), |d, (m, _)| d.marked(*m));
+        Served { write: Some(marked.clone()), response: marked, publish: Vec::new(), later: None }
     }
 }
 
@@ -333,21 +350,15 @@ impl WorldFamily for OutboxRelayFamily {
 /// The TLA+ twin's names for this family's work, documents and outputs.
 impl TlaMap for OutboxRelayProtocol {
     fn tla_work(&self, w: &Work, names: &TlaNames) -> Value {
-        let empty = Entity::default();
-        let (phase, doc, version, out) = match &w.phase {
-            Phase::Loading => ("Loading", &empty, 0, None),
-            Phase::Committing => ("Committing", &empty, 0, None),
-            Phase::Claiming { doc, version, out } => ("Claiming", doc, *version, Some(out)),
-            Phase::Marking { out } => ("Marking", &empty, 0, Some(out)),
-            Phase::MarkThenPublish { out } => ("MarkThenPublish", &empty, 0, Some(out)),
+        let _ = names;
+        let (phase, out) = match &w.phase {
+            Phase::Loading => ("Loading", None),
+            Phase::Committing => ("Committing", None),
+            Phase::Claiming { out } => ("Claiming", Some(out)),
+            Phase::Marking { out } => ("Marking", Some(out)),
+            Phase::MarkThenPublish { out } => ("MarkThenPublish", Some(out)),
         };
-        record([
-            ("input", int(w.input)),
-            ("phase", string(phase)),
-            ("doc", self.tla_doc(doc, names)),
-            ("version", int(version)),
-            ("out", opt(out.map(tla::from_serde))),
-        ])
+        record([("input", int(w.input)), ("phase", string(phase)), ("out", opt(out.map(tla::from_serde)))])
     }
 
     fn tla_doc(&self, d: &Entity, names: &TlaNames) -> Value {
