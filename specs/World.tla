@@ -471,11 +471,18 @@ StoreLater(e, Serve(_, _, _), emptyDoc) ==
 -----------------------------------------------------------------------------
 (* Downstream.                                                             *)
 
-\* Downstream records an output copy.
-DownstreamReceive(e) ==
+\* Downstream records an output copy.  A family whose downstream does more
+\* with it gives Consume(o) = {[key |-> k, op |-> op]}: downstream also sends
+\* the store the request op on key k, applied whenever it arrives, as a
+\* Later request is (StoreLater; e.g. the check and delete of the output's
+\* token); NoConsume(o) = {} for the others.
+NoConsume(o) == {}
+DownstreamReceive(e, Consume(_)) ==
+    LET c == Consume(e.msg.out) IN
     /\ e.dst = "downstream" /\ e.msg.type = "Output"
     /\ received' = BagAdd(received, e.msg.out)
-    /\ net' = BagRemove(net, e)
+    /\ net' = IF c = {} THEN BagRemove(net, e)
+              ELSE Send(BagRemove(net, e), "downstream", "store", LaterMsg(The(c).key, The(c).op))
     /\ UNCHANGED <<queue, leases, leaseNo, hs, docs, crashed, failures, expired>>
 
 -----------------------------------------------------------------------------
@@ -620,9 +627,10 @@ CountApplied(Changes(_, _), emptyDoc) ==
 AppliedAtMostOnce == \A m \in DOMAIN applied : applied[m] <= 1
 
 \* Every step of the world, given the family's protocol OnEvent, the endpoint
-\* its store serves, Serve (NoServe if none, see StoreCall), and its options
-\* opts (see WorldOptions).
-WorldNext(OnEvent(_, _, _), Serve(_, _, _), Changes(_, _), opts) ==
+\* its store serves, Serve (NoServe if none, see StoreCall), what downstream
+\* does with an output, Consume (see DownstreamReceive), and its options opts
+\* (see WorldOptions).  WorldNext is for a downstream that only records.
+WorldNextConsuming(OnEvent(_, _, _), Serve(_, _, _), Changes(_, _), Consume(_), opts) ==
   /\ \/ \E h \in Handlers, m \in DOMAIN queue : Dispatch(h, m, opts)
      \/ \E e \in DOMAIN net :
           \/ BrokerAck(e)
@@ -633,7 +641,7 @@ WorldNext(OnEvent(_, _, _), Serve(_, _, _), Changes(_, _), opts) ==
           \/ StorePut(e, opts.emptyDoc, opts.staleKeys)
           \/ StoreCall(e, Serve, opts.emptyDoc)
           \/ StoreLater(e, Serve, opts.emptyDoc)
-          \/ DownstreamReceive(e)
+          \/ DownstreamReceive(e, Consume)
           \/ HandlerReceive(e, OnEvent)
      \/ \E h \in Handlers :
           \/ Expire(h, opts)
@@ -646,6 +654,9 @@ WorldNext(OnEvent(_, _, _), Serve(_, _, _), Changes(_, _), opts) ==
           \/ ReadAtLevel(h, FALSE)
           \/ ReadAtLevel(h, TRUE)
   /\ CountApplied(Changes, opts.emptyDoc)
+
+WorldNext(OnEvent(_, _, _), Serve(_, _, _), Changes(_, _), opts) ==
+    WorldNextConsuming(OnEvent, Serve, Changes, NoConsume, opts)
 
 \* The orders in which a run could process each input exactly once: sequences
 \* holding every input once, with a before b for each <<a, b>> in causal.

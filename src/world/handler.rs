@@ -35,6 +35,15 @@ pub trait Protocol: Clone + Debug + PartialEq + Eq + Hash + Serialize + Send + S
         let _ = (key, doc);
         Vec::new()
     }
+
+    /// What downstream does with an output copy beyond recording it: a request `op` on the
+    /// document under `key` that it sends to store 0, which applies it whenever it arrives, as
+    /// it applies a `Later` request ([`Protocol::serve`]; e.g. the check and delete of the
+    /// output's token). None, the default: downstream only records the copy.
+    fn consume(out: &Self::Output) -> Option<(Key, Self::Doc)> {
+        let _ = out;
+        None
+    }
 }
 
 /// What an endpoint does with a request: the document it writes (None: unchanged), the response,

@@ -21,7 +21,8 @@ pub enum Node<P: Protocol> {
     Broker(broker::Broker),
     Handler(handler::Handler<P>),
     Store(store::Store<P>),
-    Downstream,
+    /// Downstream, and the store it sends its requests to ([`Protocol::consume`]).
+    Downstream { store: Id },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -48,7 +49,7 @@ impl<P: Protocol> Actor for Node<P> {
             Node::Broker(b) => NodeState::Broker(b.on_start(o)),
             Node::Handler(h) => NodeState::Handler(h.on_start(storage, o)),
             Node::Store(s) => NodeState::Store(s.on_start()),
-            Node::Downstream => {
+            Node::Downstream { .. } => {
                 let _ = id;
                 NodeState::Downstream(Vec::new())
             }
@@ -72,8 +73,11 @@ impl<P: Protocol> Actor for Node<P> {
                     *state.to_mut() = NodeState::Store(next);
                 }
             }
-            (Node::Downstream, NodeState::Downstream(received)) => {
+            (Node::Downstream { store }, NodeState::Downstream(received)) => {
                 if let Msg::Output(out) = msg {
+                    if let Some((key, op)) = P::consume(&out) {
+                        o.send(*store, Msg::Later { key, op: std::sync::Arc::new(op) });
+                    }
                     let mut next = received.clone();
                     let at = next.partition_point(|x| *x <= out);
                     next.insert(at, out);
@@ -125,7 +129,7 @@ pub fn build<P: Protocol>(world: World<P>) -> WorldModel<P> {
         .actors((0..topo.stores).map(|_| {
             Node::Store(store::Store::new(topo.downstream()).keeping_previous(&world.stale_keys).serving(world.protocol.clone()))
         }))
-        .actor(Node::Downstream)
+        .actor(Node::Downstream { store: topo.store(0) })
         .init_network(stateright::actor::Network::new_unordered_nonduplicating([]))
         .max_crashes(topo.handlers)
         .within_boundary(within_budget::<P>);
