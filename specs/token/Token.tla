@@ -6,127 +6,156 @@
 (* in flight and needs no clock.  The upstream created the inputs' tokens  *)
 (* before sending them.  The handler loads the entity, then the input's    *)
 (* token.  No token: a duplicate (it clears a leftover outbox entry of the *)
-(* input), ack.  A token and no entry: run the business logic and commit   *)
-(* the new state with an outbox entry holding the output and its token id  *)
-(* (fresh for this attempt, recorded so that a retry reuses it), with a    *)
-(* version check.  Then create the output's token, dispatch, delete the    *)
-(* input's token (version check: ownership), clear the entry, ack.         *)
+(* input), ack.  A token and no entry: draw a fresh id for the output's    *)
+(* token, register it in the input's token (version check; the blog's      *)
+(* register-cleanup), create the output's token (create-only), then commit *)
+(* the new state with an outbox entry naming it (version check).  A token  *)
+(* and an entry: dispatch with the entry's token, never creating it again; *)
+(* delete the tokens other attempts registered, delete the input's token   *)
+(* (version check: ownership), clear the entry, ack.  Downstream processes *)
+(* a copy only while its token exists and uses the token up in the same    *)
+(* step, at the token store (Consume, TokenServe).                         *)
 (*                                                                         *)
 (* Every document is written atomically on its own, nothing spans two:     *)
 (* the entity under key 0 (a ledger as in the handler family, and the      *)
 (* outbox), the input tokens under the inputs' keys, the output tokens     *)
-(* under keys derived from their ids.  Downstream is the next endpoint: it *)
-(* would let through one copy per existing token, so a logical output is   *)
-(* processed twice exactly when its copies carry two tokens.  Twin of      *)
-(* src/families/token.rs (same counts, same verdicts).                     *)
+(* under keys derived from their ids.  Twin of src/families/token.rs (same *)
+(* counts, same verdicts).                                                 *)
 (***************************************************************************)
 EXTENDS LedgerWorld
 
 CONSTANT Variant
 
-Variants == {"Correct", "RegenerateTokensOnRetry", "DeleteBeforeDispatch",
-             "NoOwnershipCheck", "GiveUp"}
+Variants == {"Correct", "RegenerateTokensOnRetry", "RecreateTokenOnRetry",
+             "DeleteBeforeDispatch", "NoOwnershipCheck", "GiveUp"}
 ASSUME Variant \in Variants
 
 -----------------------------------------------------------------------------
-(* Documents: one record shape for every store, kind "Unwritten" (never    *)
-(* written: the empty entity under key 0, the upstream's token under an    *)
-(* input's key, no token under an output token's key), "Entity", "Token"  *)
-(* (an output's token) or "Deleted" (a deleted token).  The outbox maps    *)
-(* the ids of inputs with a pending entry to [position, token], token {}   *)
-(* or {key of the output's token}.                                         *)
+(* Documents: one record shape for every document and request, kind        *)
+(* "Unwritten" (never written: the empty entity under key 0, the           *)
+(* upstream's token under an input's key, no token under an output token's *)
+(* key), "Entity", "Registered" (an input's token with the output tokens   *)
+(* attempts registered, regs), "Token" (an output's token), "Deleted",     *)
+(* "Used" (an output's token downstream used up processing input's         *)
+(* output) or "Consume" (downstream's request).  The outbox maps the ids   *)
+(* of inputs with a pending entry to [position, token].                    *)
 
 EntityKey == 0
 EmptyOutbox == [m \in {} |-> 0]
 EmptyEntity == [ledger |-> <<>>, outbox |-> EmptyOutbox]
-MkDoc(kind) == [kind |-> kind, ledger |-> <<>>, outbox |-> EmptyOutbox]
-Unwritten == MkDoc("Unwritten")
-TokenDoc == MkDoc("Token")
-DeletedDoc == MkDoc("Deleted")
-AsDoc(e) == [kind |-> "Entity", ledger |-> e.ledger, outbox |-> e.outbox]
+MkDoc(kind, e, regs, m) ==
+    [kind |-> kind, ledger |-> e.ledger, outbox |-> e.outbox, regs |-> regs, input |-> m]
+Unwritten == MkDoc("Unwritten", EmptyEntity, {}, 0)
+AsDoc(e) == MkDoc("Entity", e, {}, 0)
+RegisteredDoc(r) == MkDoc("Registered", EmptyEntity, r, 0)
+TokenDoc == MkDoc("Token", EmptyEntity, {}, 0)
+DeletedDoc == MkDoc("Deleted", EmptyEntity, {}, 0)
+UsedDoc(m) == MkDoc("Used", EmptyEntity, {}, m)
+ConsumeOp(m) == MkDoc("Consume", EmptyEntity, {}, m)
 EntityOf(d) == [ledger |-> d.ledger, outbox |-> d.outbox]
 
 Committed(e, m, entry) ==
     [ledger |-> Append(e.ledger, <<m, entry.position>>), outbox |-> e.outbox @@ (m :> entry)]
 Cleared(e, m) == [e EXCEPT !.outbox = [x \in DOMAIN e.outbox \ {m} |-> e.outbox[x]]]
 
+Min(S) == CHOOSE k \in S : \A j \in S : k <= j
 
 -----------------------------------------------------------------------------
-(* The protocol.  work is {} (idle) or {[input, phase, entity, version, tv,*)
-(* entry, out]}: phase "Loading" (the entity is requested); "Checking"     *)
-(* (the token is requested; entity read at version); "Committing" (the     *)
-(* commit of entity, read at version, is on its way; tv the token's        *)
-(* version, entry = {the entry}); "Creating" (the output's token is being  *)
-(* created; out = {the output}); "Deleting" (the input's token is being    *)
-(* deleted; out = {an output still to publish after it} or {});            *)
-(* "Clearing".  Fields a phase does not use are EmptyEntity, 0 and {}.     *)
+(* The protocol.  work is {} (idle) or {[input, phase, entity, version,    *)
+(* tv, regs, out]}: phase "Loading" (the entity is requested), "Checking"  *)
+(* (the input's token is requested; entity read at version), "Registering" *)
+(* (out's token is being registered in the input's token, read at tv;     *)
+(* regs: all registered after it), "Creating" (out's token is being        *)
+(* created), "Committing" (the commit of entity, holding out's entry, is   *)
+(* on its way), "Recreating" (a retry creates a token before dispatching   *)
+(* out: two broken variants), "Cleaning" (deleting the tokens other        *)
+(* attempts registered: regs are those left, the least on its way),        *)
+(* "Deleting" (the input's token, at tv; then publish out, if any) and     *)
+(* "Clearing".  Fields a phase does not use are EmptyEntity, 0, {} and {}. *)
 
-W(m, phase, e, v, tv, entry, out) ==
-    [input |-> m, phase |-> phase, entity |-> e, version |-> v, tv |-> tv, entry |-> entry, out |-> out]
-Loading(m) == W(m, "Loading", EmptyEntity, 0, 0, {}, {})
-Checking(m, e, v) == W(m, "Checking", e, v, 0, {}, {})
-Committing(m, e, v, tv, entry) == W(m, "Committing", e, v, tv, {entry}, {})
-Creating(m, e, v, tv, o) == W(m, "Creating", e, v, tv, {}, {o})
-Deleting(m, e, v, after) == W(m, "Deleting", e, v, 0, {}, after)
-Clearing(m) == W(m, "Clearing", EmptyEntity, 0, 0, {}, {})
+W0(m, phase) ==
+    [input |-> m, phase |-> phase, entity |-> EmptyEntity, version |-> 0, tv |-> 0, regs |-> {}, out |-> {}]
 
-\* A write with a version check, but in NoOwnershipCheck.
-Write(k, d, v) == IF Variant = "NoOwnershipCheck" THEN PutUnchecked(k, d) ELSE Put(k, d, v)
+\* Clear the input's entry from the entity (at its version).
+Clear(w) ==
+    Continue(W0(w.input, "Clearing"), <<Put(EntityKey, AsDoc(Cleared(w.entity, w.input)), w.version)>>)
 
-\* Clear m's entry from entity e (at version v).
-Clear(m, e, v) == Continue(Clearing(m), <<Write(EntityKey, AsDoc(Cleared(e, m)), v)>>)
+\* Delete the next token another attempt registered; with none left, delete
+\* the input's token (version check: nobody registered one since; none in
+\* NoOwnershipCheck).
+CleanUp(w) ==
+    IF w.regs # {}
+      THEN Continue([w EXCEPT !.phase = "Cleaning"], <<PutUnchecked(Min(w.regs), DeletedDoc)>>)
+      ELSE Continue([w EXCEPT !.phase = "Deleting"],
+                    <<IF Variant = "NoOwnershipCheck" THEN PutUnchecked(w.input, DeletedDoc)
+                      ELSE Put(w.input, DeletedDoc, w.tv)>>)
 
-\* Dispatch entry of m: create the output's token (a fresh one if the entry has none).
-CreateToken(ctx, m, e, v, tv, entry) ==
-    LET tok == IF entry.token = {} THEN FreshKey(FreshId(ctx, 0)) ELSE The(entry.token)
-        o == [input |-> m, position |-> entry.position, token |-> tok]
-        r == Continue(Creating(m, e, v, tv, o), <<PutUnchecked(tok, TokenDoc)>>)
-    IN IF entry.token = {} THEN Drawing(r, 1) ELSE r
+\* Dispatch o (after the input token's delete, in DeleteBeforeDispatch), then clean up.
+DispatchOut(w, o) ==
+    IF Variant = "DeleteBeforeDispatch"
+      THEN CleanUp([w EXCEPT !.out = {o}])
+      ELSE LET r == CleanUp([w EXCEPT !.out = {}]) IN [r EXCEPT !.fx = <<Publish(o)>> \o @]
 
 \* Idle: an input is delivered; load the entity.
-OnDelivered(event) == Continue(Loading(event.input), <<Get(EntityKey)>>)
+OnDelivered(event) == Continue(W0(event.input, "Loading"), <<Get(EntityKey)>>)
 
 \* The entity is loaded: read the input's token.
 OnEntity(w, event) ==
-    Continue(Checking(w.input, EntityOf(event.doc), event.version), <<Get(w.input)>>)
+    Continue([W0(w.input, "Checking") EXCEPT !.entity = EntityOf(event.doc), !.version = event.version],
+             <<Get(w.input)>>)
 
-\* The input's token is read (at version tv): drop a duplicate, commit, or dispatch.
+\* The input's token is read (at tv): drop a duplicate, start an attempt, or dispatch.
 OnToken(ctx, w, event) ==
     LET m == w.input
         e == w.entity
-        v == w.version
-        tv == event.version
+        regs == event.doc.regs
+        wt == [w EXCEPT !.tv = event.version]
     IN
     IF event.doc.kind = "Deleted"
-      THEN IF m \in DOMAIN e.outbox THEN Clear(m, e, v) ELSE Finish(<<Ack(m)>>)
+      THEN IF m \in DOMAIN e.outbox THEN Clear(w) ELSE Finish(<<Ack(m)>>)
     ELSE IF m \notin DOMAIN e.outbox
-      THEN LET regenerate == Variant = "RegenerateTokensOnRetry"
-               entry == [position |-> Len(e.ledger) + 1,
-                         token |-> IF regenerate THEN {} ELSE {FreshKey(FreshId(ctx, 0))}]
-               c == Committed(e, m, entry)
-               r == Continue(Committing(m, c, v, tv, entry), <<Write(EntityKey, AsDoc(c), v)>>)
-           IN IF regenerate THEN r ELSE Drawing(r, 1)
-    ELSE CreateToken(ctx, m, e, v, tv, e.outbox[m])
+      THEN \* A new attempt: register a fresh token id, then create the token, then commit.
+           LET t == FreshKey(FreshId(ctx, 0))
+               o == [input |-> m, position |-> Len(e.ledger) + 1, token |-> t]
+           IN Drawing(Continue([wt EXCEPT !.phase = "Registering", !.regs = regs \cup {t}, !.out = {o}],
+                               <<Put(m, RegisteredDoc(regs \cup {t}), event.version)>>), 1)
+    ELSE \* A retry after the commit: dispatch with the committed token.
+         LET entry == e.outbox[m]
+             losers == regs \ {entry.token}
+             o == [input |-> m, position |-> entry.position, token |-> entry.token]
+             fresh == [o EXCEPT !.token = FreshKey(FreshId(ctx, 0))]
+         IN CASE Variant = "RecreateTokenOnRetry" ->
+                   Continue([wt EXCEPT !.phase = "Recreating", !.regs = losers, !.out = {o}],
+                            <<PutUnchecked(o.token, TokenDoc)>>)
+              [] Variant = "RegenerateTokensOnRetry" ->
+                   Drawing(Continue([wt EXCEPT !.phase = "Recreating", !.regs = losers, !.out = {fresh}],
+                                    <<Put(fresh.token, TokenDoc, 0)>>), 1)
+              [] OTHER -> DispatchOut([wt EXCEPT !.regs = losers], o)
 
 \* A write is answered.
 OnWritten(ctx, w, event) ==
-    LET m == w.input IN
     IF event.result = "Ok"
-      THEN CASE w.phase = "Committing" ->
-                  CreateToken(ctx, m, w.entity, w.version + 1, w.tv, The(w.entry))
-             [] w.phase = "Creating" /\ Variant = "DeleteBeforeDispatch" ->
-                  Continue(Deleting(m, w.entity, w.version, w.out), <<Write(m, DeletedDoc, w.tv)>>)
+      THEN CASE w.phase = "Registering" ->
+                  \* Create-only: the token's key was never written.
+                  Continue([w EXCEPT !.phase = "Creating", !.tv = @ + 1], <<Put(The(w.out).token, TokenDoc, 0)>>)
              [] w.phase = "Creating" ->
-                  Continue(Deleting(m, w.entity, w.version, {}),
-                           <<Publish(The(w.out)), Write(m, DeletedDoc, w.tv)>>)
+                  LET o == The(w.out)
+                      c == Committed(w.entity, w.input, [position |-> o.position, token |-> o.token])
+                  IN Continue([w EXCEPT !.phase = "Committing", !.entity = c], <<Put(EntityKey, AsDoc(c), w.version)>>)
+             [] w.phase = "Committing" ->
+                  DispatchOut([w EXCEPT !.version = @ + 1, !.regs = @ \ {The(w.out).token}], The(w.out))
+             [] w.phase = "Recreating" ->
+                  DispatchOut(w, The(w.out))
+             [] w.phase = "Cleaning" ->
+                  CleanUp([w EXCEPT !.regs = @ \ {Min(@)}])
              [] w.phase = "Deleting" ->
-                  LET c == Clear(m, w.entity, w.version) IN
+                  LET c == Clear(w) IN
                   IF w.out = {} THEN c ELSE [c EXCEPT !.fx = <<Publish(The(w.out))>> \o @]
              [] w.phase = "Clearing" ->
-                  Finish(<<Ack(m)>>)
+                  Finish(<<Ack(w.input)>>)
     ELSE IF Variant = "GiveUp"
       THEN Finish(<<>>)   \* dropped: neither acked nor nacked
-      ELSE Finish(<<Nack(m)>>)
+      ELSE Finish(<<Nack(w.input)>>)
 
 \* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
@@ -136,22 +165,36 @@ OnEvent(ctx, work, event) ==
            [] w.phase = "Checking" -> OnToken(ctx, w, event)
            [] OTHER -> OnWritten(ctx, w, event)
 
+\* Downstream's step on a copy, one atomic step of the token store: if the
+\* output's token exists, process the copy and use the token up; else drop it.
+TokenServe(k, d, op) ==
+    [write |-> IF d.kind = "Token" /\ op.kind = "Consume" THEN {UsedDoc(op.input)} ELSE {},
+     response |-> d, publish |-> <<>>, later |-> {}]
+
+\* Downstream asks the token store to process the copy under its token.
+Consume(o) == {[key |-> o.token, op |-> ConsumeOp(o.input)]}
+
+\* Downstream's processings, for the store's history: a token used up counts
+\* one for its input (CountApplied).
+TokenChanges(k, d) == IF d.kind = "Used" THEN <<d.input>> ELSE <<>>
+
 -----------------------------------------------------------------------------
 
 TypeOK ==
     /\ WorldTypeOK
     /\ \A h \in Handlers : \A w \in hs[h].work :
          w.input \in Inputs
-         /\ w.phase \in {"Loading", "Checking", "Committing", "Creating", "Deleting", "Clearing"}
+         /\ w.phase \in {"Loading", "Checking", "Registering", "Creating", "Committing", "Recreating",
+                         "Cleaning", "Deleting", "Clearing"}
     /\ \A k \in DOMAIN docs :
-         docs[k].doc.kind \in {"Unwritten", "Entity", "Token", "Deleted"}
+         docs[k].doc.kind \in {"Unwritten", "Entity", "Registered", "Token", "Deleted", "Used"}
 
 \* The world's options: the defaults.
 Opts == WorldOptions(Unwritten)
 
 Init == WorldInit(Opts)
 
-Next == WorldNext(OnEvent, NoServe, NoChanges, Opts)
+Next == WorldNextConsuming(OnEvent, TokenServe, TokenChanges, Consume, Opts)
 
 Spec == Init /\ [][Next]_vars /\ WF_vars(Next)
 
@@ -163,29 +206,40 @@ Ledger == Entity.ledger
 
 \* The input's token is still there (the upstream created it; nobody deleted it).
 InputTokenExists(m) == DocOf(m, Unwritten).kind # "Deleted"
+LiveInputTokens == {m \in Inputs : InputTokenExists(m)}
 \* The keys of the output tokens in the store.
 OutputTokens == {k \in DOMAIN docs : docs[k].doc.kind = "Token"}
 
 \* At quiescence, every input has been applied and has an output.
 NoLostMessages == ENABLED Next \/ AllAppliedAndSent(Ledger)
 
-\* Downstream processes no logical output twice: the copies of one input's
-\* output it received all carry one token.
-AtMostOnceProcessing == \A o, p \in Outputs : o.input = p.input => o.token = p.token
+\* Over the run, downstream processed each logical output at most once (each
+\* input's output token was used up at most once: the store's history).
+AtMostOnceProcessing == AppliedAtMostOnce
 
-\* At quiescence no input token, no outbox entry, and no output token without
-\* an output carrying it.
+\* At quiescence no input token, no outbox entry, no output token.
 NoGarbage ==
     \/ ENABLED Next
-    \/ /\ \A m \in Inputs : ~InputTokenExists(m)
+    \/ /\ LiveInputTokens = {}
        /\ DOMAIN Entity.outbox = {}
-       /\ \A k \in OutputTokens : \E o \in Outputs : o.token = k
+       /\ OutputTokens = {}
 
-\* No more tokens than messages in flight: inputs the broker may still
-\* deliver, and outputs committed (one per change in the ledger).
+\* Output token k belongs to a message in flight: a pending outbox entry names
+\* it, or a copy carrying it is on its way downstream or being processed there.
+OutputInFlight(k) ==
+    \/ \E m \in DOMAIN Entity.outbox : Entity.outbox[m].token = k
+    \/ \E e \in DOMAIN net :
+         \/ e.msg.type = "Output" /\ e.msg.out.token = k
+         \/ e.msg.type = "Later" /\ e.msg.key = k /\ e.msg.op.kind = "Consume"
+
+\* Every token belongs to a message in flight: an input's token to an input
+\* the broker may still deliver; an output's token to an output in flight, or
+\* it is registered in the token of an input in flight (an attempt's, to be
+\* cleaned up).
 BoundedDedupState ==
-    Cardinality({m \in Inputs : InputTokenExists(m)}) + Cardinality(OutputTokens)
-        <= Cardinality(InFlight) + Len(Ledger)
+    /\ Cardinality(LiveInputTokens) <= Cardinality(InFlight)
+    /\ \A k \in OutputTokens :
+         OutputInFlight(k) \/ \E m \in LiveInputTokens : k \in DocOf(m, Unwritten).regs
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
