@@ -16,7 +16,8 @@
 //!   atomically. Stores never crash (their durability is the premise). Option: stale reads
 //!   (`stale_keys`: the store keeps the previous committed version of those documents, and a
 //!   read at a weak level, [`Effects::get_weak`], may return it; drawn when the read is issued).
-//! - [`downstream`]: records every copy of every output message.
+//! - [`downstream`]: records every copy of every output message; a family's downstream may also
+//!   send the store a request for each copy ([`Protocol::consume`], e.g. token's use of a token).
 //!
 //! **The failure budget.** Crashes, failed writes, timed-out writes and expired leases draw on
 //! one budget per run, `MaxFailures`. A handler keeps the number of failures it has had in its
