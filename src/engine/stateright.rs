@@ -8,6 +8,8 @@ use crate::core::vocab::{PropertyDef, Verdict};
 use stateright::{Checker, Expectation, Model};
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Clone, Debug)]
@@ -95,6 +97,8 @@ where
 }
 
 /// Explores the whole state space of `model` (which carries the sentinel) and reads the verdicts.
+/// Its limits count as Stateright counts them: the state limit generated states (its target),
+/// the timeout as Stateright keeps it (seen by a thread only when its queue runs dry).
 pub fn run<M>(model: M, props: &[PropertyDef], opts: &RunOptions) -> Outcome
 where
     M: Model + Send + Sync + 'static,
@@ -102,6 +106,57 @@ where
     M::Action: Clone + Debug + PartialEq + Send + Sync,
 {
     run_reduced(model, props, opts, None)
+}
+
+/// [`run`] of a model that stops when `halt` is set (it then offers no property and no step):
+/// the limits are kept here, as they say: the state limit counts distinct states, and a run
+/// stops within moments of reaching either limit, whatever its size.
+pub fn run_halting<M>(model: M, props: &[PropertyDef], opts: &RunOptions, halt: Arc<AtomicBool>) -> Outcome
+where
+    M: Model + Send + Sync + 'static,
+    M::State: Clone + Debug + Hash + PartialEq + Send + Sync,
+    M::Action: Clone + Debug + PartialEq + Send + Sync,
+{
+    let start = Instant::now();
+    let builder = model.checker().threads(opts.threads.max(1));
+    let limits = &opts.limits;
+    let reached = |c: &dyn Fn() -> u64| {
+        if limits.max_states.is_some_and(|n| c() >= n) {
+            Some(Stop::StateLimit)
+        } else if limits.timeout.is_some_and(|t| start.elapsed() >= t) {
+            Some(Stop::TimeLimit)
+        } else {
+            None
+        }
+    };
+    macro_rules! wait {
+        ($checker:expr) => {{
+            let checker = $checker;
+            let mut stop = None;
+            while !checker.is_done() {
+                if interrupted() {
+                    halt.store(true, Ordering::Relaxed);
+                    stop = Some(Stop::Interrupted);
+                    break;
+                }
+                if let Some(s) = reached(&|| checker.unique_state_count() as u64) {
+                    halt.store(true, Ordering::Relaxed);
+                    stop = Some(s);
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let checker = checker.join();
+            // The threads have ended: the model steps again, for the paths of the discoveries.
+            halt.store(false, Ordering::Relaxed);
+            read(&checker, props, start, stop)
+        }};
+    }
+    if opts.dfs {
+        wait!(builder.spawn_dfs())
+    } else {
+        wait!(builder.spawn_bfs())
+    }
 }
 
 /// [`run`], with symmetry reduction when `symmetry` gives a representative function: then

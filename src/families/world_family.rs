@@ -103,7 +103,8 @@ impl<T: WorldFamily> Family for T {
             sr::run_reduced(sr::with_sentinel(self.model(consts, props)), props, opts, symmetry)
         } else {
             let fast = Fast::new(build(self.world(consts)), &T::selected(props), vec![sr::sentinel()]);
-            sr::run(fast, props, opts)
+            let halt = fast.halt();
+            sr::run_halting(fast, props, opts, halt)
         }
     }
     fn unreachable(&self) -> Vec<(&'static str, &'static str)> {

@@ -19,6 +19,7 @@ use crate::core::vocab::Kind;
 use stateright::actor::{is_no_op, Actor, ActorModelState, Command, Envelope, Id, Network, Out, RandomChoices, Timers};
 use stateright::{Expectation, Model, Property};
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// How Stateright checks a property of this kind.
@@ -38,6 +39,11 @@ pub struct Fast<P: Protocol> {
     pub actor: WorldModel<P>,
     /// The properties checked, as the fast path evaluates them.
     properties: Vec<Property<Fast<P>>>,
+    /// Set when a run is stopped by a limit: from then on the model offers no property and no
+    /// step, so that Stateright's threads drain their queues and end within moments (its own
+    /// timeout is seen only by a thread whose queue is empty; its state target counts
+    /// generated states).
+    halt: Arc<AtomicBool>,
 }
 
 /// A world state, compactly.
@@ -103,7 +109,16 @@ impl<P: Protocol> Fast<P> {
         assert!(actor.actors.len() <= MAX_ACTORS, "more than {MAX_ACTORS} actors");
         let mut checked: Vec<Property<Fast<P>>> = properties.iter().map(|p| Property { expectation: expectation(p.kind), name: p.name, condition: p.on_fast }).collect();
         checked.extend(extra);
-        Fast { actor, properties: checked }
+        Fast { actor, properties: checked, halt: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// The flag that stops a run of this model (see the field).
+    pub fn halt(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.halt)
+    }
+
+    fn halted(&self) -> bool {
+        self.halt.load(Ordering::Relaxed)
     }
 
     /// Applies an actor's commands as `ActorModel` does (the world sets no timers).
@@ -169,6 +184,9 @@ impl<P: Protocol> Model for Fast<P> {
     }
 
     fn actions(&self, s: &FastState<P>, actions: &mut Vec<FastAction>) {
+        if self.halted() {
+            return;
+        }
         let n = s.actors.len();
         for (at, (env, _)) in s.network.iter().enumerate() {
             if usize::from(env.dst) < n {
@@ -239,6 +257,9 @@ impl<P: Protocol> Model for Fast<P> {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
+        if self.halted() {
+            return Vec::new();
+        }
         self.properties.clone()
     }
 

@@ -118,3 +118,26 @@ fn ctrl_c_stops_compare_saves_the_result_and_leaves_no_java_behind() {
         .collect();
     assert!(leftovers.is_empty(), "half-written files: {leftovers:?}");
 }
+
+/// A limit stops a run of millions of states (two handlers, two failures: 14,575,305 distinct
+/// states complete) where it says: about N distinct states, or well before the end at a timeout.
+#[test]
+fn limits_stop_a_large_stateright_run_where_they_say() {
+    let file = "models/handler/claim-TwoHandlersTwoFailures.cfg";
+    let o = exactly(&["check", file, "--max-states", "1000000", "--threads", "2", "--json"]);
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sr = &v["results"][0]["stateright"];
+    assert_eq!(sr["stopped"], "state_limit");
+    let distinct = sr["distinct_states"].as_u64().unwrap();
+    assert!((1_000_000..1_200_000).contains(&distinct), "a limit of 1,000,000 distinct states stopped at {distinct} distinct");
+
+    let o = exactly(&["check", file, "--timeout", "3", "--threads", "2", "--json"]);
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sr = &v["results"][0]["stateright"];
+    assert_eq!(sr["stopped"], "time_limit");
+    assert_eq!(sr["properties"]["NoLostMessages"], "unknown", "{v}");
+    let distinct = sr["distinct_states"].as_u64().unwrap();
+    assert!(distinct < 14_575_305, "a 3 s timeout let the run finish ({distinct} distinct states)");
+}
