@@ -38,7 +38,9 @@ RecordDoc(o, done) == [EmptyDoc EXCEPT !.record = {[out |-> o, done |-> done]}]
 IsDone(d) == \E r \in d.record : r.done
 RecordDone(m) == IsDone(DocOf(RecordKey(m), EmptyDoc))
 
-Output(m, p) == [input |-> m, position |-> p]
+\* The output of input m, reporting position p, under the fresh id (a document
+\* key, FreshKey) that the attempt which staged it drew.
+Output(id, m, p) == [id |-> id, input |-> m, position |-> p]
 
 WithTxn(e, m, o) == [e EXCEPT !.ledger = Append(@, <<m, o.position>>), !.txns = @ \cup {m}]
 WithoutTxn(e, t) == [e EXCEPT !.txns = @ \ {t}]
@@ -98,19 +100,19 @@ OnRecord(w, event) ==
 
 \* The entity is loaded: complete an unfinished transaction first (in
 \* SkipCompletion only our own), else stage the record.
-OnEntity(w, event) ==
+OnEntity(ctx, w, event) ==
     LET m == w.input
         e == event.doc
         v == event.version
         pending == {t \in e.txns : Variant # "SkipCompletion" \/ t = m}
-        o == Output(m, Len(e.ledger) + 1)
+        o == Output(FreshKey(FreshId(ctx, 0)), m, Len(e.ledger) + 1)
         stage == Put(RecordKey(m), RecordDoc(o, FALSE), w.ver)
     IN
     IF pending # {}
       THEN LET t == CHOOSE t \in pending : \A u \in pending : t <= u IN
            Continue(W(m, "LoadingTxn", t, e, v, {}, FALSE, FALSE), <<Get(RecordKey(t))>>)
-    ELSE Continue(W(m, "Staging", 0, e, v, {o}, FALSE, FALSE),
-                  IF Variant = "DispatchBeforeCommit" THEN <<Publish(o), stage>> ELSE <<stage>>)
+    ELSE Drawing(Continue(W(m, "Staging", 0, e, v, {o}, FALSE, FALSE),
+                          IF Variant = "DispatchBeforeCommit" THEN <<Publish(o), stage>> ELSE <<stage>>), 1)
 
 \* The record of the transaction to complete is read: dispatch its output,
 \* unless it is done already or missing.
@@ -138,7 +140,7 @@ OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
     ELSE LET w == The(work) IN
          CASE w.phase = "LoadingRecord" -> OnRecord(w, event)
-           [] w.phase = "LoadingEntity" -> OnEntity(w, event)
+           [] w.phase = "LoadingEntity" -> OnEntity(ctx, w, event)
            [] w.phase = "LoadingTxn" -> OnTxnRecord(w, event)
            [] OTHER -> OnWritten(w, event)
 

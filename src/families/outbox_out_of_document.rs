@@ -17,7 +17,7 @@
 
 use super::situations::{self};
 use super::world_family::WorldFamily;
-use super::ledger::{Ledger, Output};
+use super::ledger::{fresh_key, Ledger, Reports};
 use crate::property;
 use crate::world::Property;
 use crate::world::{TlaMap, Effects, Event, Input, Key, Protocol, TlaNames, Version, View, WriteResult};
@@ -48,6 +48,24 @@ crate::variants! {
 }
 
 
+
+/// The output message of an input: the position its change took, under a fresh id drawn by the
+/// attempt that staged it (as the workshop's outbox gives each attempt's messages new ids).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Output {
+    pub id: Key,
+    pub input: Input,
+    pub position: u8,
+}
+
+impl Reports for Output {
+    fn input(&self) -> Input {
+        self.input
+    }
+    fn position(&self) -> u8 {
+        self.position
+    }
+}
 
 /// An outbox record: the transaction's output, and whether it is done (dispatched; the input is
 /// then known as processed).
@@ -213,7 +231,7 @@ impl OutboxOutOfDocumentProtocol {
             fx.get(STORE, RECORD_KEYS + txn);
             return Self::work(input, Phase::LoadingTxn { txn, entity: doc, version });
         }
-        let out = Output { input, position: doc.ledger.next_position() };
+        let out = Output { id: fresh_key(fx.fresh_id()), input, position: doc.ledger.next_position() };
         if self.variant == Variant::DispatchBeforeCommit {
             fx.publish(out);
         }
@@ -343,8 +361,6 @@ impl WorldFamily for OutboxOutOfDocumentFamily {
         ("CrashAfterPublishBeforeAck", "its handler acks only after the writes that follow its dispatch"),
     ];
     const PROPERTIES: &'static [Property<OutboxOutOfDocumentProtocol>] = PROPERTIES;
-    /// No fresh ids: nothing in a state names a handler but its own slot.
-    const SYMMETRIC: bool = true;
     fn world(&self, consts: &Consts) -> crate::world::World<OutboxOutOfDocumentProtocol> {
         crate::world::world(OutboxOutOfDocumentProtocol { variant: Variant::parse(consts.string("Variant")) }, consts, 1)
     }
