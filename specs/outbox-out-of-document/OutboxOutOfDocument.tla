@@ -3,145 +3,176 @@
 (* The outbox for stores with small documents and no transactions across   *)
 (* documents (Cosmos DB, DynamoDB), after the exactly-once workshop and    *)
 (* blog (Pobiega and Masternak).  The entity keeps its business state and  *)
-(* one field: the id of its committed, unfinished transaction.  The outbox *)
-(* record of a transaction lives in another store under the transaction id *)
-(* (here the input's id) and doubles as the dedup record: once marked done, *)
-(* the input is known as processed.                                        *)
+(* one field: its committed, unfinished transaction.  A transaction id is  *)
+(* fresh for every attempt; the attempt's outbox record (its output, under *)
+(* a fresh id too) lives in another store under that id, and the input's  *)
+(* done record, under the input's id, is the dedup record.                *)
 (*                                                                         *)
-(* The handler reads its input's record (done: a duplicate, ack); loads    *)
-(* the entity and, if it holds an unfinished transaction of any input,     *)
-(* completes it first (read its record, dispatch, mark the record done,    *)
-(* clear the id) and starts over; else it runs the business logic, stages  *)
-(* the record (version check on the record), commits state and id         *)
-(* (version check on the entity), dispatches, marks done, clears, acks.    *)
+(* The handler loads the entity and, if it holds an unfinished transaction *)
+(* of any input, completes it first (read its record, dispatch, delete the *)
+(* record, mark its input done, clear it) and starts over; else it reads   *)
+(* its input's done record (done: a duplicate, ack), runs the business     *)
+(* logic, stages the record under a fresh transaction id (create only),    *)
+(* commits state and transaction (version check on the entity), completes  *)
+(* it and acks.  An attempt whose commit conflicted (certainly not         *)
+(* applied) deletes the record it staged, if it is still the one it wrote  *)
+(* (a version check), before giving the input back.                       *)
 (*                                                                         *)
 (* Both stores are documents of the World's store (entity under key 0, the *)
-(* record of input m under key 10 + m): nothing is atomic across them.     *)
+(* done record of input m under key 10 + m, a transaction's record under   *)
+(* its fresh key): nothing is atomic across them.                          *)
 (* Twin of src/families/outbox_out_of_document.rs (same counts, verdicts). *)
 (***************************************************************************)
 EXTENDS LedgerWorld
 
 CONSTANT Variant
 
-Variants == {"Correct", "DispatchBeforeCommit", "MarkBeforeDispatch",
-             "ClearBeforeMark", "SkipCompletion", "GiveUp"}
+Variants == {"Correct", "DispatchBeforeCommit", "DeleteBeforeDispatch",
+             "ClearBeforeMark", "SkipCompletion", "GiveUp", "NoCleanup", "InputTxnId"}
 ASSUME Variant \in Variants
 
-\* Every document: the entity uses ledger (of <<m, p>>) and txns (the ids of
-\* its committed, unfinished transactions: at most one, but in
-\* SkipCompletion); an outbox record uses record ({} or {[out, done]}).
+\* Every document: the entity uses ledger (of <<m, p>>) and txns (its
+\* committed, unfinished transactions [input, key]: at most one, but in
+\* SkipCompletion); a transaction's outbox record uses record ({} or
+\* {output}); an input's done record uses done.
 EntityKey == 0
-RecordKey(m) == 10 + m
-EmptyDoc == [ledger |-> <<>>, txns |-> {}, record |-> {}]
+DoneKey(m) == 10 + m
+EmptyDoc == [ledger |-> <<>>, txns |-> {}, record |-> {}, done |-> FALSE]
 Entity == DocOf(EntityKey, EmptyDoc)
-RecordDoc(o, done) == [EmptyDoc EXCEPT !.record = {[out |-> o, done |-> done]}]
-IsDone(d) == \E r \in d.record : r.done
-RecordDone(m) == IsDone(DocOf(RecordKey(m), EmptyDoc))
+StagedDoc(o) == [EmptyDoc EXCEPT !.record = {o}]
+DoneDoc == [EmptyDoc EXCEPT !.done = TRUE]
 
-\* The output of input m, reporting position p, under the fresh id (a document
-\* key, FreshKey) that the attempt which staged it drew.
+\* The output of input m, reporting position p, under the fresh id (a
+\* document key, FreshKey) that the attempt which staged it drew.
 Output(id, m, p) == [id |-> id, input |-> m, position |-> p]
 
-WithTxn(e, m, o) == [e EXCEPT !.ledger = Append(@, <<m, o.position>>), !.txns = @ \cup {m}]
+Txn(m, k) == [input |-> m, key |-> k]
+NoTxn == Txn(0, 0)
+
+WithTxn(e, t, o) == [e EXCEPT !.ledger = Append(@, <<t.input, o.position>>), !.txns = @ \cup {t}]
 WithoutTxn(e, t) == [e EXCEPT !.txns = @ \ {t}]
 
 -----------------------------------------------------------------------------
 (* The protocol.  work is {} (idle) or {[input, phase, txn, ent, ver, out,  *)
-(* marking, restart]}: "LoadingRecord"; "LoadingEntity" (ver: the record's *)
-(* version); "LoadingTxn" (the record of the entity ent's unfinished       *)
-(* transaction txn, entity read at ver); "Staging" and "Committing" (ent   *)
-(* read at ver, out = {output}; in Committing ent is the doc committed);   *)
-(* "Completing" transaction txn of ent (at ver), out = {output} or {}:     *)
-(* writing the record done (marking) or clearing the id, then start over   *)
-(* (restart) or ack.  Unused fields are 0, EmptyDoc, 0, {}, FALSE, FALSE.   *)
+(* key, kver, step, restart]}: "LoadingEntity"; "LoadingTxn" (the record of *)
+(* entity ent's unfinished transaction txn, entity read at ver);           *)
+(* "LoadingRecord" (the input's done record, entity ent read at ver);      *)
+(* "Staging" and "Committing" (ent read at ver, out = {output}, the record *)
+(* under key, written with expected version kver in Staging, at version   *)
+(* kver in Committing; in Committing ent is the doc committed);            *)
+(* "Discarding" (the record under key if still at kver, after a conflict); *)
+(* "Completing" transaction txn of                                         *)
+(* ent (at ver), out = {output} or {}: the write of act step of Order is   *)
+(* under way, then start over (restart) or ack.  Unused fields are NoTxn,  *)
+(* EmptyDoc, 0, {}, 0, 0, 0, FALSE.                                        *)
 
-W(m, phase, txn, ent, ver, out, marking, restart) ==
+W(m, phase, txn, ent, ver, out, key, kver, step, restart) ==
     [input |-> m, phase |-> phase, txn |-> txn, ent |-> ent, ver |-> ver, out |-> out,
-     marking |-> marking, restart |-> restart]
-LoadingRecord(m) == W(m, "LoadingRecord", 0, EmptyDoc, 0, {}, FALSE, FALSE)
-Completing(m, t, e, v, out, marking, restart) == W(m, "Completing", t, e, v, out, marking, restart)
+     key |-> key, kver |-> kver, step |-> step, restart |-> restart]
+LoadingEntity(m) == W(m, "LoadingEntity", NoTxn, EmptyDoc, 0, {}, 0, 0, 0, FALSE)
 
-Mark(t, out) == PutUnchecked(RecordKey(t), RecordDoc(The(out), TRUE))
-Clear(t, e, v) == Put(EntityKey, WithoutTxn(e, t), v)
+\* The acts that complete a transaction, in the variant's order.
+Order ==
+    CASE Variant = "DeleteBeforeDispatch" -> <<"Delete", "Dispatch", "Mark", "Clear">>
+      [] Variant = "ClearBeforeMark" -> <<"Dispatch", "Delete", "Clear", "Mark">>
+      [] OTHER -> <<"Dispatch", "Delete", "Mark", "Clear">>
+
 Publishing(out) == IF out = {} THEN <<>> ELSE <<Publish(The(out))>>
-
-\* Complete transaction t of entity e (at version v) whose output is out
-\* ({} if none to dispatch): the first of its steps, in the variant's order.
-Complete(m, t, e, v, out, restart) ==
-    LET first == IF Variant = "MarkBeforeDispatch" THEN <<>> ELSE Publishing(out) IN
-    IF Variant = "ClearBeforeMark" \/ out = {}
-      THEN Continue(Completing(m, t, e, v, out, FALSE, restart), first \o <<Clear(t, e, v)>>)
-      ELSE Continue(Completing(m, t, e, v, out, TRUE, restart), first \o <<Mark(t, out)>>)
+WithFirst(fx, r) == [r EXCEPT !.fx = fx \o @]
 
 \* Done with a completion: start over, or ack.
 Finished(m, restart) ==
-    IF restart THEN Continue(LoadingRecord(m), <<Get(RecordKey(m))>>)
+    IF restart THEN Continue(LoadingEntity(m), <<Get(EntityKey)>>)
     ELSE Finish(<<Ack(m)>>)
 
-\* A write of completion w succeeded: its next step.
-CompletedStep(w) ==
-    LET m == w.input IN
-    IF w.marking
-      THEN LET after == IF Variant = "MarkBeforeDispatch" THEN Publishing(w.out) ELSE <<>> IN
-           IF Variant = "ClearBeforeMark" THEN Finished(m, w.restart)
-           ELSE Continue(Completing(m, w.txn, w.ent, w.ver, w.out, FALSE, w.restart),
-                         after \o <<Clear(w.txn, w.ent, w.ver)>>)
-    ELSE IF Variant = "ClearBeforeMark" /\ w.out # {}
-      THEN Continue(Completing(m, w.txn, w.ent, w.ver, w.out, TRUE, w.restart), <<Mark(w.txn, w.out)>>)
-    ELSE Finished(m, w.restart)
+\* The write of act a for transaction t of entity e (at version v).
+WriteOf(a, t, e, v) ==
+    CASE a = "Delete" -> PutUnchecked(t.key, EmptyDoc)
+      [] a = "Mark" -> PutUnchecked(DoneKey(t.input), DoneDoc)
+      [] a = "Clear" -> Put(EntityKey, WithoutTxn(e, t), v)
 
-\* Idle: an input is delivered; read its outbox record.
-OnDelivered(event) == Continue(LoadingRecord(event.input), <<Get(RecordKey(event.input))>>)
+\* Complete transaction t of entity e (at version v), whose output is out
+\* ({} if its record is gone), from act i of Order on: the acts up to the
+\* next write.  Once all are done, start over (restart) or ack.
+RECURSIVE Advance(_, _, _, _, _, _, _)
+Advance(m, t, e, v, out, restart, i) ==
+    IF i > Len(Order) THEN Finished(m, restart)
+    ELSE IF Order[i] = "Dispatch"
+      THEN WithFirst(Publishing(out), Advance(m, t, e, v, out, restart, i + 1))
+    ELSE IF Order[i] = "Delete" /\ out = {}
+      THEN Advance(m, t, e, v, out, restart, i + 1)
+    ELSE Continue(W(m, "Completing", t, e, v, out, 0, 0, i, restart), <<WriteOf(Order[i], t, e, v)>>)
 
-\* The input's record is read: done means processed; else load the entity.
-OnRecord(w, event) ==
-    IF IsDone(event.doc) THEN Finish(<<Ack(w.input)>>)
-    ELSE Continue(W(w.input, "LoadingEntity", 0, EmptyDoc, event.version, {}, FALSE, FALSE), <<Get(EntityKey)>>)
+\* The input goes back to the broker (in GiveUp, it is dropped).
+GiveBack(m) == IF Variant = "GiveUp" THEN Finish(<<>>) ELSE Finish(<<Nack(m)>>)
+
+\* Idle: an input is delivered; load the entity.
+OnDelivered(event) == Continue(LoadingEntity(event.input), <<Get(EntityKey)>>)
 
 \* The entity is loaded: complete an unfinished transaction first (in
-\* SkipCompletion only our own), else stage the record.
-OnEntity(ctx, w, event) ==
+\* SkipCompletion only our own), else read the input's done record.
+OnEntity(w, event) ==
     LET m == w.input
         e == event.doc
         v == event.version
-        pending == {t \in e.txns : Variant # "SkipCompletion" \/ t = m}
-        o == Output(FreshKey(FreshId(ctx, 0)), m, Len(e.ledger) + 1)
-        stage == Put(RecordKey(m), RecordDoc(o, FALSE), w.ver)
+        pending == {t \in e.txns : Variant # "SkipCompletion" \/ t.input = m}
     IN
     IF pending # {}
-      THEN LET t == CHOOSE t \in pending : \A u \in pending : t <= u IN
-           Continue(W(m, "LoadingTxn", t, e, v, {}, FALSE, FALSE), <<Get(RecordKey(t))>>)
-    ELSE Drawing(Continue(W(m, "Staging", 0, e, v, {o}, FALSE, FALSE),
+      THEN LET t == CHOOSE t \in pending : \A u \in pending :
+                        t.input < u.input \/ (t.input = u.input /\ t.key <= u.key) IN
+           Continue(W(m, "LoadingTxn", t, e, v, {}, 0, 0, 0, FALSE), <<Get(t.key)>>)
+    ELSE Continue(W(m, "LoadingRecord", NoTxn, e, v, {}, 0, 0, 0, FALSE), <<Get(DoneKey(m))>>)
+
+\* The transaction id of an attempt of input m that drew the fresh key id:
+\* that key (in InputTxnId, the input's own key: the record beside its done
+\* mark, the same for every attempt).
+TxnId(m, id) == IF Variant = "InputTxnId" THEN DoneKey(m) ELSE id
+
+\* The input's done record is read (at event.version): done means processed;
+\* else run the business logic and stage the outbox record under the
+\* transaction id, expecting the version the attempt read it at: a fresh
+\* key was never written (version 0: create only).
+OnRecord(ctx, w, event) ==
+    LET m == w.input
+        id == FreshKey(FreshId(ctx, 0))
+        o == Output(id, m, Len(w.ent.ledger) + 1)
+        key == TxnId(m, id)
+        kver == IF key = DoneKey(m) THEN event.version ELSE 0
+        stage == Put(key, StagedDoc(o), kver)
+    IN
+    IF event.doc.done THEN Finish(<<Ack(m)>>)
+    ELSE Drawing(Continue(W(m, "Staging", NoTxn, w.ent, w.ver, {o}, key, kver, 0, FALSE),
                           IF Variant = "DispatchBeforeCommit" THEN <<Publish(o), stage>> ELSE <<stage>>), 1)
 
-\* The record of the transaction to complete is read: dispatch its output,
-\* unless it is done already or missing.
-OnTxnRecord(w, event) ==
-    LET out == {r.out : r \in {r \in event.doc.record : ~r.done}} IN
-    Complete(w.input, w.txn, w.ent, w.ver, out, TRUE)
+\* The record of the transaction to complete is read: complete it,
+\* dispatching its output unless the record is gone.
+OnTxnRecord(w, event) == Advance(w.input, w.txn, w.ent, w.ver, event.doc.record, TRUE, 1)
 
 \* A write is answered.
 OnWritten(w, event) ==
     LET m == w.input IN
-    IF event.result = "Ok"
-      THEN CASE w.phase = "Staging" ->
-                  LET d == WithTxn(w.ent, m, The(w.out)) IN
-                  Continue(W(m, "Committing", 0, d, w.ver, w.out, FALSE, FALSE), <<Put(EntityKey, d, w.ver)>>)
-             [] w.phase = "Committing" ->
-                  Complete(m, m, w.ent, w.ver + 1, w.out, FALSE)
-             [] w.phase = "Completing" ->
-                  CompletedStep(w)
-    ELSE IF Variant = "GiveUp"
-      THEN Finish(<<>>)   \* dropped: neither acked nor nacked
-      ELSE Finish(<<Nack(m)>>)
+    IF w.phase = "Discarding" THEN GiveBack(m)
+    ELSE IF event.result # "Ok"
+      THEN IF w.phase = "Committing" /\ event.result = "Conflict" /\ Variant # "NoCleanup"
+             THEN Continue(W(m, "Discarding", NoTxn, EmptyDoc, 0, {}, w.key, w.kver, 0, FALSE),
+                           <<Put(w.key, EmptyDoc, w.kver)>>)
+             ELSE GiveBack(m)
+    ELSE CASE w.phase = "Staging" ->
+                LET d == WithTxn(w.ent, Txn(m, w.key), The(w.out)) IN
+                Continue(W(m, "Committing", NoTxn, d, w.ver, w.out, w.key, w.kver + 1, 0, FALSE),
+                         <<Put(EntityKey, d, w.ver)>>)
+           [] w.phase = "Committing" ->
+                Advance(m, Txn(m, w.key), w.ent, w.ver + 1, w.out, FALSE, 1)
+           [] w.phase = "Completing" ->
+                Advance(m, w.txn, w.ent, w.ver, w.out, w.restart, w.step + 1)
 
 \* The protocol: the step for the event, chosen by the work's phase.
 OnEvent(ctx, work, event) ==
     IF work = {} THEN OnDelivered(event)
     ELSE LET w == The(work) IN
-         CASE w.phase = "LoadingRecord" -> OnRecord(w, event)
-           [] w.phase = "LoadingEntity" -> OnEntity(ctx, w, event)
+         CASE w.phase = "LoadingEntity" -> OnEntity(w, event)
            [] w.phase = "LoadingTxn" -> OnTxnRecord(w, event)
+           [] w.phase = "LoadingRecord" -> OnRecord(ctx, w, event)
            [] OTHER -> OnWritten(w, event)
 
 -----------------------------------------------------------------------------
@@ -150,7 +181,8 @@ TypeOK ==
     /\ WorldTypeOK
     /\ \A h \in Handlers : \A w \in hs[h].work :
          w.input \in Inputs
-         /\ w.phase \in {"LoadingRecord", "LoadingEntity", "LoadingTxn", "Staging", "Committing", "Completing"}
+         /\ w.phase \in {"LoadingEntity", "LoadingTxn", "LoadingRecord", "Staging", "Committing",
+                         "Discarding", "Completing"}
     /\ \A o \in DOMAIN received : o.input \in Inputs
 
 \* The world's options: the defaults.
@@ -181,36 +213,49 @@ NoLostMessages == ENABLED Next \/ AllAppliedAndSent(Ledger)
 \* history, CountApplied: a change lost and applied again counts twice).
 AtMostOnceStateChange == AppliedAtMostOnce
 
-\* All output copies of one input agree with each other and with its committed change.
+\* All output copies of one input are identical (the id included) and agree
+\* with its committed change.
 ConsistentOutput == ConsistentWith(Ledger)
 
-\* At quiescence, the state and the distinct outputs are those of processing each input once.
+\* At quiescence, the state and the distinct outputs (the id included: one
+\* logical message per input) are those of processing each input once.
 ExactlyOnceOutcome == ENABLED Next \/ ExactlyOnceIn(Ledger)
 
-\* The entity never holds more than one transaction id.
+\* The entity never holds more than one transaction.
 BoundedDedupState == Cardinality(Entity.txns) <= 1
+
+\* The outbox records in the store.
+Records == {k \in DOMAIN docs : docs[k].doc.record # {}}
+
+\* At quiescence, no more outbox records are left than failures were spent.
+NoGarbage == ENABLED Next \/ Cardinality(Records) <= FailuresUsed
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
-\* A handler is reading the outbox record of a copy of an input whose change is committed.
+\* A handler is loading the entity for a copy of an input whose change is committed.
 DuplicateDelivered ==
     \E h \in Handlers : \E w \in hs[h].work :
-        w.phase = "LoadingRecord" /\ StoredAt(Ledger, w.input) # 0
+        w.phase = "LoadingEntity" /\ StoredAt(Ledger, w.input) # 0
 
 \* Two handlers that are up work on copies of one input at once, and its change is committed.
 DuplicateRace == DuplicateRaceIn(Ledger)
 
-\* A handler is down after its commit, with its record not done or its transaction id not cleared.
+\* A handler is down after its commit, with its input not marked done or its
+\* transaction not cleared.
 CrashBetweenWrites ==
     \E h \in Handlers : \E w \in hs[h].work :
         /\ crashed[h]
         /\ w.phase \in {"Committing", "Completing"}
         /\ StoredAt(Ledger, w.input) # 0
-        /\ ~RecordDone(w.input) \/ w.input \in Entity.txns
+        /\ ~DocOf(DoneKey(w.input), EmptyDoc).done \/ \E t \in Entity.txns : t.input = w.input
 
 \* A handler completes another input's unfinished transaction before its own.
 CompletesOtherTransaction ==
-    \E h \in Handlers : \E w \in hs[h].work : w.phase = "LoadingTxn" /\ w.txn # w.input
+    \E h \in Handlers : \E w \in hs[h].work : w.phase = "LoadingTxn" /\ w.txn.input # w.input
+
+\* A handler that is up deletes the record it staged, its commit having conflicted.
+DiscardsLosingRecord ==
+    \E h \in Handlers : \E w \in hs[h].work : ~crashed[h] /\ w.phase = "Discarding"
 
 \* The world's CommittedNotPublished for this protocol (World.tla).
 CrashAfterCommitBeforePublish == CommittedNotPublished(OnEvent)

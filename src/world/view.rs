@@ -200,7 +200,7 @@ impl<'a, P: Protocol> View<'a, P> {
     }
 
     /// The failures drawn on the budget (None: outside the boundary).
-    fn failures_used(&self) -> Option<usize> {
+    pub fn failures_used(&self) -> Option<usize> {
         failures_used_of(self.world, self.actors.len(), |i| self.is_down(i), |i| self.actor(i), |i| self.storages[i])
     }
 
