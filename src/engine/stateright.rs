@@ -96,21 +96,10 @@ where
     Some((m.clone(), path))
 }
 
-/// Explores the whole state space of `model` (which carries the sentinel) and reads the verdicts.
-/// Its limits count as Stateright counts them: the state limit generated states (its target),
-/// the timeout as Stateright keeps it (seen by a thread only when its queue runs dry).
-pub fn run<M>(model: M, props: &[PropertyDef], opts: &RunOptions) -> Outcome
-where
-    M: Model + Send + Sync + 'static,
-    M::State: Clone + Debug + Hash + PartialEq + Send + Sync,
-    M::Action: Clone + Debug + PartialEq + Send + Sync,
-{
-    run_reduced(model, props, opts, None)
-}
-
-/// [`run`] of a model that stops when `halt` is set (it then offers no property and no step):
-/// the limits are kept here, as they say: the state limit counts distinct states, and a run
-/// stops within moments of reaching either limit, whatever its size.
+/// Explores the whole state space of `model` (which carries the sentinel and stops when `halt` is
+/// set: it then offers no property and no step) and reads the verdicts. The limits are kept
+/// here, as they say: the state limit counts distinct states, and a run stops within moments of
+/// reaching either limit, whatever its size.
 pub fn run_halting<M>(model: M, props: &[PropertyDef], opts: &RunOptions, halt: Arc<AtomicBool>) -> Outcome
 where
     M: Model + Send + Sync + 'static,
@@ -119,49 +108,51 @@ where
 {
     let start = Instant::now();
     let builder = model.checker().threads(opts.threads.max(1));
-    let limits = &opts.limits;
-    let reached = |c: &dyn Fn() -> u64| {
-        if limits.max_states.is_some_and(|n| c() >= n) {
+    if opts.dfs {
+        finish_halting(builder.spawn_dfs(), props, start, &opts.limits, &halt)
+    } else {
+        finish_halting(builder.spawn_bfs(), props, start, &opts.limits, &halt)
+    }
+}
+
+/// Waits for a spawned checker of a halting model; at a limit or on Ctrl-C sets `halt`, so that
+/// its threads end, and reads its verdicts.
+fn finish_halting<M, C>(checker: C, props: &[PropertyDef], start: Instant, limits: &Limits, halt: &AtomicBool) -> Outcome
+where
+    M: Model,
+    M::State: Clone + Debug + Hash + PartialEq,
+    M::Action: Clone + Debug + PartialEq,
+    C: Checker<M>,
+{
+    let mut stop = None;
+    while !checker.is_done() {
+        stop = if interrupted() {
+            Some(Stop::Interrupted)
+        } else if limits.max_states.is_some_and(|n| checker.unique_state_count() as u64 >= n) {
             Some(Stop::StateLimit)
         } else if limits.timeout.is_some_and(|t| start.elapsed() >= t) {
             Some(Stop::TimeLimit)
         } else {
             None
+        };
+        if stop.is_some() {
+            halt.store(true, Ordering::Relaxed);
+            break;
         }
-    };
-    macro_rules! wait {
-        ($checker:expr) => {{
-            let checker = $checker;
-            let mut stop = None;
-            while !checker.is_done() {
-                if interrupted() {
-                    halt.store(true, Ordering::Relaxed);
-                    stop = Some(Stop::Interrupted);
-                    break;
-                }
-                if let Some(s) = reached(&|| checker.unique_state_count() as u64) {
-                    halt.store(true, Ordering::Relaxed);
-                    stop = Some(s);
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            let checker = checker.join();
-            // The threads have ended: the model steps again, for the paths of the discoveries.
-            halt.store(false, Ordering::Relaxed);
-            read(&checker, props, start, stop)
-        }};
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    if opts.dfs {
-        wait!(builder.spawn_dfs())
-    } else {
-        wait!(builder.spawn_bfs())
-    }
+    let checker = checker.join();
+    // The threads have ended: the model steps again, for the paths of the discoveries.
+    halt.store(false, Ordering::Relaxed);
+    read(&checker, props, start, stop)
 }
 
-/// [`run`], with symmetry reduction when `symmetry` gives a representative function: then
+/// Explores the whole state space of `model` (which carries the sentinel), with symmetry
+/// reduction when `symmetry` gives a representative function: then
 /// depth-first (Stateright 0.31 reduces only depth-first and simulation runs), and the counts
-/// are those of the representatives.
+/// are those of the representatives. Its limits count as Stateright counts them: the state limit
+/// generated states (its target), the timeout as Stateright keeps it (seen by a thread only when
+/// its queue runs dry).
 pub fn run_reduced<M>(model: M, props: &[PropertyDef], opts: &RunOptions, symmetry: Option<Representative<M::State>>) -> Outcome
 where
     M: Model + Send + Sync + 'static,
