@@ -17,6 +17,9 @@ pub fn outcome_json(o: &Outcome) -> serde_json::Value {
     if let Some(stop) = o.stopped {
         v["stopped"] = json!(stop);
     }
+    if o.distributed {
+        v["distributed"] = json!(true);
+    }
     v
 }
 

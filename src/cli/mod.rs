@@ -50,13 +50,41 @@ pub enum Command {
         actor_model: bool,
     },
     /// Check model files with TLC (the TLA+ twin).
-    #[command(after_help = "Examples:\n  exactly tlc models/handler/ResendStoredChange.cfg\n  exactly tlc handler --workers 2\n  exactly tlc --all --json")]
+    #[command(after_help = "Examples:\n  exactly tlc models/handler/ResendStoredChange.cfg\n  exactly tlc handler --workers 2\n  exactly tlc --all --json\n  exactly tlc models/handler/ResendStoredChange.cfg --distributed 2\n  exactly tlc models/outbox/claim-TwoHandlersOneFailure.cfg --distributed 0 --host 10.0.0.5 --port 10997\n\nWith --distributed N, TLC's distributed mode checks the invariants and non-vacuity checks: a TLCServer and N TLCWorker processes on this machine, RMI bound to --host (loopback by default); workers on other machines join with `exactly tlc-worker <host> --port <port>`. It checks no temporal property (Termination stays unknown, exit code 4), has no state limit, and its generated count is its own: the distinct count is compared with the expectation.")]
     Tlc {
         #[command(flatten)]
         targets: Targets,
-        /// TLC workers per run.
+        /// TLC workers per run (with --distributed: threads per worker process).
         #[arg(long, default_value_t = 1, value_parser = parse_count)]
         workers: usize,
+        /// Run TLC's distributed mode: a server and this many worker processes on this machine
+        /// (0: workers join from elsewhere, with `exactly tlc-worker`).
+        #[arg(long, value_name = "N", value_parser = parse_workers)]
+        distributed: Option<usize>,
+        /// With --distributed: the address the server binds and advertises.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// With --distributed: the server's RMI registry port (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+    /// Join a distributed TLC run (`exactly tlc --distributed`) as a worker.
+    #[command(name = "tlc-worker", after_help = "Examples:\n  exactly tlc-worker 10.0.0.5 --port 10997 --host 10.0.0.6\n\nThe server sends the spec; this machine needs Java and tla2tools.jar only. The server must reach this machine at --host, and this machine the server at <server>:<port>. Exit code 3 if the server cannot be reached within --wait seconds.")]
+    TlcWorker {
+        /// The server's address.
+        server: String,
+        /// The server's RMI registry port.
+        #[arg(long)]
+        port: u16,
+        /// This machine's address, as the server reaches it (RMI binds and advertises it).
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Threads of this worker.
+        #[arg(long, default_value_t = 1, value_parser = parse_count)]
+        workers: usize,
+        /// Give up if the server cannot be reached within this many seconds.
+        #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
+        wait: std::time::Duration,
     },
     /// Check model files with both checkers and compare them with each other and the expectations.
     #[command(after_help = "Examples:\n  exactly compare --all\n  exactly compare handler --const MaxFailures=2\n  exactly compare models/handler/GiveUp.cfg --json")]
@@ -161,6 +189,13 @@ fn parse_count(s: &str) -> Result<usize, String> {
     }
 }
 
+fn parse_workers(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n <= 64 => Ok(n),
+        _ => Err(format!("{s}: give a whole number of worker processes from 0 to 64")),
+    }
+}
+
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
     let secs: f64 = s.parse().map_err(|_| format!("{s} is not a number of seconds"))?;
     if !(secs > 0.0 && secs <= 1e7) {
@@ -181,7 +216,7 @@ impl Targets {
 /// Runs the command line; returns the exit code.
 pub fn main_with(cli: Cli) -> Result<i32, Failure> {
     let root = catalog::root();
-    if matches!(cli.command, Command::Check { .. } | Command::Tlc { .. } | Command::Compare { .. }) {
+    if matches!(cli.command, Command::Check { .. } | Command::Tlc { .. } | Command::TlcWorker { .. } | Command::Compare { .. }) {
         // Ctrl-C stops the runs (TLC's Java too), reports what was explored, saves it, exits 130;
         // a second Ctrl-C exits at once.
         let _ = ctrlc::set_handler(|| {
@@ -200,11 +235,30 @@ pub fn main_with(cli: Cli) -> Result<i32, Failure> {
             app::single::check(&root, &jobs, &opts, targets.json)
         }
         Command::Bench { families, runs, json } => app::bench_cmd::bench(&root, &families, runs, json),
-        Command::Tlc { targets, workers } => {
+        Command::Tlc { targets, workers, distributed, host, port } => {
             // Bad input before a missing TLC.
             let jobs = catalog::resolve(&root, &targets.selection())?;
+            if distributed.is_none() && (host != "127.0.0.1" || port != 0) {
+                return Err(usage("--host and --port go with --distributed"));
+            }
+            if distributed.is_some() && targets.max_states.is_some() {
+                return Err(usage("--max-states: TLC's distributed mode has no state limit (it cannot evaluate TLCGet); use --timeout"));
+            }
+            if distributed.is_some() && host.parse::<std::net::IpAddr>().is_err() && host != "localhost" {
+                return Err(usage(format!("--host {host}: give an IP address of this machine")));
+            }
             let tlc = Tlc::locate(&root, workers)?;
-            app::single::tlc(&root, &jobs, &tlc, &targets.limits(), targets.json)
+            match distributed {
+                Some(n) => {
+                    let cluster = crate::engine::tlc::Cluster { local_workers: n, host, port };
+                    app::single::tlc_distributed(&root, &jobs, &tlc, &cluster, &targets.limits(), targets.json)
+                }
+                None => app::single::tlc(&root, &jobs, &tlc, &targets.limits(), targets.json),
+            }
+        }
+        Command::TlcWorker { server, port, host, workers, wait } => {
+            let tlc = Tlc::locate(&root, workers)?;
+            Ok(tlc.join(&server, port, &host, wait)?)
         }
         Command::Compare { targets, threads, workers } => {
             let jobs = catalog::resolve(&root, &targets.selection())?;

@@ -20,6 +20,9 @@ pub enum Stop {
     StateLimit,
     TimeLimit,
     Interrupted,
+    /// Explored everything, but left some properties undecided: TLC's distributed mode checks
+    /// no temporal property.
+    Undecided,
 }
 
 impl std::fmt::Display for Stop {
@@ -28,6 +31,7 @@ impl std::fmt::Display for Stop {
             Stop::StateLimit => "stopped at the state limit (--max-states)",
             Stop::TimeLimit => "stopped at the time limit (--timeout)",
             Stop::Interrupted => "interrupted",
+            Stop::Undecided => "left its temporal properties unknown (TLC's distributed mode checks none)",
         })
     }
 }
@@ -47,5 +51,9 @@ pub struct Outcome {
     /// where the checker reports one.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub counterexample_steps: BTreeMap<String, usize>,
+    /// A run of TLC's distributed mode: its distinct count is exact, its generated count is
+    /// its own (it varies from run to run, and is not a single process's).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub distributed: bool,
 }
 

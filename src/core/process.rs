@@ -59,6 +59,36 @@ pub fn drain(stream: Option<impl std::io::Read + Send + 'static>) -> std::thread
     })
 }
 
+/// [`drain`], also copying each line to this process's stdout as it comes (when `echo`), and
+/// raising the flag once a line contains `needle`.
+pub fn drain_watching(
+    stream: Option<impl std::io::Read + Send + 'static>,
+    needle: &'static str,
+    echo: bool,
+) -> (std::thread::JoinHandle<String>, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::BufRead;
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = seen.clone();
+    let handle = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(s) = stream {
+            for line in std::io::BufReader::new(s).lines() {
+                let Ok(line) = line else { break };
+                if line.contains(needle) {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                if echo {
+                    println!("{line}");
+                }
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+        text
+    });
+    (handle, seen)
+}
+
 /// What one checker cost on one model file: its counts, wall time and peak memory.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Measure {

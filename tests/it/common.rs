@@ -33,6 +33,17 @@ pub fn exactly(args: &[&str]) -> Output {
     command(&root(), &scratch("data")).args(args).output().expect("the binary runs")
 }
 
+/// `exactly args`, running, saving its results into `data`, its output piped.
+pub fn spawn(args: &[&str], data: &Path) -> std::process::Child {
+    command(&root(), data).args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+}
+
+/// TLC processes started by the `exactly` process `pid` (their scratch folders carry its pid).
+pub fn tlc_processes_of(pid: u32) -> String {
+    let out = Command::new("pgrep").args(["-af", &format!("exactly-tlc-{pid}-")]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Every committed model file, as a job with its expectation.
 pub fn all_jobs() -> Vec<Job> {
     let root = root();

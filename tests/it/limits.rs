@@ -3,21 +3,12 @@
 
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::exactly;
 
-/// `exactly args`, running, saving its results into `data`.
-fn spawn(args: &[&str], data: &std::path::Path) -> std::process::Child {
-    crate::common::command(&crate::common::root(), data).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-}
-
-/// TLC processes started by the `exactly` process `pid` (their scratch folders carry its pid).
-fn tlc_processes_of(pid: u32) -> String {
-    let out = Command::new("pgrep").args(["-af", &format!("exactly-tlc-{pid}-")]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::common::{spawn, tlc_processes_of};
 
 #[test]
 fn a_state_limit_stops_stateright_with_unknown_verdicts_and_exit_4() {

@@ -6,6 +6,7 @@
 mod common;
 
 mod cli;
+mod distributed;
 mod fast;
 mod fuzz;
 mod limits;

@@ -209,13 +209,14 @@ impl Tlc {
             generated_states: generated,
             seconds: start.elapsed().as_secs_f64(),
             stopped,
+            distributed: false,
         };
         Ok(Checked { outcome, reports: sink.reports, replayed: sink.replayed })
     }
 }
 
 /// The invariant of the checking run.
-const CHECKS: &str = "Exactly_Checks";
+pub(super) const CHECKS: &str = "Exactly_Checks";
 /// What `Exactly_Checks` prints before it reports a property.
 const FIRST_MARK: &str = "<<\"exactly-first\", \"";
 
@@ -225,7 +226,7 @@ const FIRST_MARK: &str = "<<\"exactly-first\", \"";
 /// property pass (TLC registers remember), so that `-continue` prints one trace per property
 /// instead of one per violating state. Every property is evaluated in every state (a set
 /// enumeration, not a conjunction, which TLC would cut short).
-fn first_failures_defs(props: &[&PropertyDef]) -> String {
+pub(super) fn first_failures_defs(props: &[&PropertyDef]) -> String {
     let registers: Vec<String> = (1..=props.len()).map(|k| format!("TLCSet({k}, 0)")).collect();
     let checks: Vec<String> = props
         .iter()
@@ -247,7 +248,7 @@ fn first_failures_defs(props: &[&PropertyDef]) -> String {
 /// The properties a `-continue` run of [`first_failures_defs`] reported, each with the number of
 /// states of its trace and the output of its report (the violation and its trace). With several
 /// workers a property can be reported more than once: the shortest trace is kept.
-fn first_failures(output: &str) -> BTreeMap<String, (usize, String)> {
+pub(super) fn first_failures(output: &str) -> BTreeMap<String, (usize, String)> {
     let mut starts: Vec<usize> = ["@!@!@STARTMSG 2110:", "@!@!@STARTMSG 2107:"]
         .iter()
         .flat_map(|m| output.match_indices(m).map(|(i, _)| i))

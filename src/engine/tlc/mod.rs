@@ -4,11 +4,13 @@
 //! run. It knows no family: a [`Spec`] says where the modules are.
 
 mod check;
+mod distributed;
 mod replay;
 mod run;
 pub mod tool;
 
 pub use check::Checked;
+pub use distributed::Cluster;
 pub use tool::{messages, parse_trace, parse_trace_states, read_run, Message, RunEnd};
 
 use crate::core::cfg::ModelFile;

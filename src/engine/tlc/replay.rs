@@ -113,7 +113,7 @@ fn replay_spec(mf: &ModelFile, behaviours: &[&[tla::State]]) -> (String, ModelFi
 /// `name == << <<state, ...>>, ... >>`, the behaviours as a sequence of sequences of records
 /// (preceded by the declaration of the model values they name), the spec's variables, and those
 /// model values.
-fn behaviours_defs<'a>(name: &str, behaviours: &[&'a [tla::State]]) -> (Vec<&'a str>, String, BTreeSet<String>) {
+pub(super) fn behaviours_defs<'a>(name: &str, behaviours: &[&'a [tla::State]]) -> (Vec<&'a str>, String, BTreeSet<String>) {
     let vars: Vec<&str> = behaviours.first().and_then(|b| b.first()).map_or(Vec::new(), |s| s.iter().map(|(n, _)| n.as_str()).collect());
     let mut model_values = BTreeSet::new();
     for s in behaviours.iter().flat_map(|b| b.iter()) {

@@ -51,6 +51,19 @@ impl<'a> Run<'a> {
     }
 }
 
+impl Run<'_> {
+    /// Whether to stop the run now, and why: Ctrl-C, or its deadline passed.
+    pub fn stop_now(&self) -> Option<Stop> {
+        if crate::core::cancel::interrupted() {
+            Some(Stop::Interrupted)
+        } else if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            Some(Stop::TimeLimit)
+        } else {
+            None
+        }
+    }
+}
+
 /// How a run ended, what it printed, and the peak resident memory of TLC's process.
 pub(super) struct Ran {
     pub end: RunEnd,
@@ -61,7 +74,7 @@ pub(super) struct Ran {
 static RUN_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A scratch folder with the family's specs copied in; removed when dropped.
-struct Scratch(PathBuf);
+pub(super) struct Scratch(pub PathBuf);
 
 impl Drop for Scratch {
     fn drop(&mut self) {
@@ -124,16 +137,8 @@ fn module_depth(dir: &Path, module: &str, seen: usize) -> usize {
 
 
 impl Tlc {
-    /// Carries out `run`: it is killed on Ctrl-C or at its deadline, and with `max_states`
-    /// explores no further than that many distinct states.
-    pub(super) fn execute(&self, run: &Run) -> Result<Ran, TlcError> {
-        let stopped_early = |stop| Ok(Ran { end: RunEnd::Stopped { stop, distinct: 0, generated: 0 }, output: String::new(), peak_memory_bytes: 0 });
-        if crate::core::cancel::interrupted() {
-            return stopped_early(Stop::Interrupted);
-        }
-        if run.deadline.is_some_and(|d| Instant::now() >= d) {
-            return stopped_early(Stop::TimeLimit);
-        }
+    /// A scratch folder for `run`: the spec's modules, `MC.tla` and `MC.cfg`.
+    pub(super) fn prepare(&self, run: &Run) -> Result<Scratch, TlcError> {
         let n = RUN_COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("exactly-tlc-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -168,6 +173,18 @@ impl Tlc {
         let mc = format!("---- MODULE MC ----\nEXTENDS {extends}\n{defs}====\n");
         std::fs::write(dir.join("MC.tla"), mc).map_err(env_err)?;
         std::fs::write(dir.join("MC.cfg"), cfg).map_err(env_err)?;
+        Ok(scratch)
+    }
+
+    /// Carries out `run`: it is killed on Ctrl-C or at its deadline, and with `max_states`
+    /// explores no further than that many distinct states.
+    pub(super) fn execute(&self, run: &Run) -> Result<Ran, TlcError> {
+        let stopped_early = |stop| Ok(Ran { end: RunEnd::Stopped { stop, distinct: 0, generated: 0 }, output: String::new(), peak_memory_bytes: 0 });
+        if let Some(stop) = run.stop_now() {
+            return stopped_early(stop);
+        }
+        let scratch = self.prepare(run)?;
+        let dir = scratch.0.clone();
         let mut child = Command::new(&self.java)
             .current_dir(&dir)
             .arg("-XX:+UseParallelGC")
@@ -187,11 +204,7 @@ impl Tlc {
         let err = crate::core::process::drain(child.stderr.take());
         let mut stopped = None;
         let ended = crate::core::process::wait(&mut child, || {
-            if crate::core::cancel::interrupted() {
-                stopped = Some(Stop::Interrupted);
-            } else if run.deadline.is_some_and(|d| Instant::now() >= d) {
-                stopped = Some(Stop::TimeLimit);
-            }
+            stopped = run.stop_now();
             stopped.is_some()
         })
         .map_err(|e| TlcError(format!("lost track of TLC: {e}")))?;

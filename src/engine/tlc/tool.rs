@@ -117,7 +117,7 @@ pub(super) fn parse_counts(text: &str) -> Option<(u64, u64)> {
 }
 
 /// An environment error carrying TLC's own relevant lines.
-fn failure(what: &str, rc: Option<i32>, msgs: &[Message], stderr: &str) -> TlcError {
+pub(super) fn failure(what: &str, rc: Option<i32>, msgs: &[Message], stderr: &str) -> TlcError {
     let mut lines: Vec<String> = msgs
         .iter()
         .filter(|m| m.class == 1 || m.code == 0)

@@ -1,0 +1,120 @@
+//! TLC's distributed mode (`exactly tlc --distributed N`, `exactly tlc-worker`): a server and
+//! workers on loopback decide what a single TLC process decides but temporal properties (which
+//! TLC's distributed mode does not check: `unknown`, exit code 4), find the same distinct states,
+//! survive a killed worker, and leave no Java behind.
+
+use crate::common::{exactly, root, scratch, spawn, tlc_processes_of};
+use exactly::catalog::expect::Expectation;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn expectation(model: &str) -> Expectation {
+    let text = std::fs::read_to_string(root().join(model.replace(".cfg", ".expect.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The JSON result of a distributed run of `model` meets its expectation but `Termination`,
+/// which is unknown, and has the single process's distinct count.
+fn meets_all_but_termination(model: &str, stdout: &[u8]) {
+    let v: serde_json::Value = serde_json::from_slice(stdout).unwrap_or_else(|e| panic!("{model}: {e}: {}", String::from_utf8_lossy(stdout)));
+    let tlc = &v["results"][0]["tlc"];
+    let e = expectation(model);
+    assert_eq!(tlc["distributed"], true, "{model}: {tlc}");
+    assert_eq!(tlc["stopped"], "undecided", "{model}: {tlc}");
+    assert_eq!(tlc["distinct_states"], e.tlc.as_ref().unwrap().distinct_states, "{model}: {tlc}");
+    for (name, want) in &e.properties {
+        let got = tlc["properties"][name].as_str().unwrap_or("-");
+        let want = if name == "Termination" { "unknown".to_string() } else { want.to_string() };
+        assert_eq!(got, want, "{model}: {name}: {tlc}");
+    }
+}
+
+#[test]
+fn a_distributed_run_decides_what_one_process_does_but_termination() {
+    let data = scratch("dist");
+    let model = "models/handler/GiveUp.cfg";
+    let child = spawn(&["tlc", model, "--distributed", "1", "--json"], &data);
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    meets_all_but_termination(model, &out.stdout);
+    assert_eq!(tlc_processes_of(pid), "", "Java left behind");
+}
+
+#[test]
+fn a_killed_worker_leaves_the_run_to_the_others() {
+    // SendThenSave: a first run finds NoGhostOrders violated, the second explores everything
+    // (32,014 distinct states, many seconds distributed): one of its two workers is killed.
+    let data = scratch("dist-kill");
+    let model = "models/sync-async/SendThenSave.cfg";
+    let child = spawn(&["tlc", model, "--distributed", "2", "--json"], &data);
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut runs: Vec<String> = Vec::new();
+    let mut killed = false;
+    while !killed && Instant::now() < deadline {
+        for line in tlc_processes_of(pid).lines().filter(|l| l.contains("TLCWorker")) {
+            let Some(dir) = line.split_whitespace().find_map(|w| w.strip_prefix("-Djava.io.tmpdir=")) else { continue };
+            if !runs.iter().any(|r| r == dir) {
+                runs.push(dir.to_string());
+            }
+            // The second distributed run, once it has run a while.
+            if runs.len() >= 2 && dir == runs[1] {
+                std::thread::sleep(Duration::from_secs(3));
+                let wpid = line.split_whitespace().next().unwrap();
+                killed = Command::new("kill").args(["-9", wpid]).status().unwrap().success();
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(killed, "no worker of the second run was killed: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    meets_all_but_termination(model, &out.stdout);
+    assert_eq!(tlc_processes_of(pid), "", "Java left behind");
+}
+
+#[test]
+fn a_worker_that_cannot_reach_its_server_says_so_in_one_line() {
+    let out = exactly(&["tlc-worker", "127.0.0.1", "--port", "1", "--wait", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("cannot reach a TLC server at 127.0.0.1:1"), "{err}");
+}
+
+#[test]
+fn distributed_options_refuse_what_tlc_cannot_do() {
+    for (args, says) in [
+        (&["tlc", "models/handler/GiveUp.cfg", "--distributed", "1", "--max-states", "10"][..], "no state limit"),
+        (&["tlc", "models/handler/GiveUp.cfg", "--distributed", "1", "--host", "nowhere"][..], "give an IP address"),
+        (&["tlc", "models/handler/GiveUp.cfg", "--port", "5"][..], "--distributed"),
+    ] {
+        let out = exactly(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_server_and_every_worker() {
+    let data = scratch("dist-int");
+    let child = spawn(&["tlc", "models/handler/ResendStoredChange.cfg", "--distributed", "2"], &data);
+    let pid = child.id();
+    let started = Instant::now();
+    let workers = || tlc_processes_of(pid).lines().filter(|l| l.contains("TLCWorker")).count();
+    while workers() < 2 && started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(workers(), 2, "the workers never started: {}", tlc_processes_of(pid));
+    std::thread::sleep(Duration::from_secs(2));
+    Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert_eq!(tlc_processes_of(pid), "", "Java left behind");
+}
