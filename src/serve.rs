@@ -219,7 +219,7 @@ fn decode(s: &str) -> String {
 /// A model file of the catalog named by family id and file stem (nothing else is looked up).
 fn find_model(root: &Path, fam: &str, stem: &str) -> Option<(&'static dyn Family, PathBuf)> {
     let f = families::find(fam)?;
-    let p = cli::model_files(root, f).into_iter().find(|p| p.file_stem().and_then(|s| s.to_str()) == Some(stem))?;
+    let p = shown_files(root, f).into_iter().find(|p| p.file_stem().and_then(|s| s.to_str()) == Some(stem))?;
     Some((f, p))
 }
 
@@ -231,21 +231,27 @@ fn stem(p: &Path) -> String {
     p.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string()
 }
 
+/// The model files the page shows: the catalog's, then the claim files (`make deep` runs those).
+fn shown_files(root: &Path, f: &dyn Family) -> Vec<PathBuf> {
+    let mut files = cli::model_files(root, f);
+    files.extend(cli::claim_files(root, f));
+    files
+}
+
 fn catalog(root: &Path) -> Value {
     let families: Vec<Value> = families::families()
         .into_iter()
         .map(|f| {
-            let models: Vec<Value> = cli::model_files(root, f)
-                .iter()
-                .map(|p| {
-                    let text = std::fs::read_to_string(p).unwrap_or_default();
-                    let variant = cli::load_job(root, p, &[]).ok().and_then(|j| match j.consts.0.get("Variant") {
-                        Some(crate::core::cfg::Value::Str(s)) => Some(s.clone()),
-                        _ => None,
-                    });
-                    json!({"path": shown(root, p), "stem": stem(p), "variant": variant, "text": text})
-                })
-                .collect();
+            let file = |p: &PathBuf| {
+                let text = std::fs::read_to_string(p).unwrap_or_default();
+                let variant = cli::load_job(root, p, &[]).ok().and_then(|j| match j.consts.0.get("Variant") {
+                    Some(crate::core::cfg::Value::Str(s)) => Some(s.clone()),
+                    _ => None,
+                });
+                json!({"path": shown(root, p), "stem": stem(p), "variant": variant, "text": text})
+            };
+            let models: Vec<Value> = cli::model_files(root, f).iter().map(file).collect();
+            let claims: Vec<Value> = cli::claim_files(root, f).iter().map(file).collect();
             let props: Vec<Value> =
                 f.properties().iter().map(|p| json!({"name": p.name, "kind": p.kind, "doc": p.doc})).collect();
             json!({
@@ -255,6 +261,7 @@ fn catalog(root: &Path) -> Value {
                 "variants": f.variants(),
                 "properties": props,
                 "models": models,
+                "claims": claims,
             })
         })
         .collect();
@@ -279,7 +286,7 @@ fn saved(path: &Path) -> Value {
 fn results(root: &Path) -> Value {
     let mut out = serde_json::Map::new();
     for f in families::families() {
-        for p in cli::model_files(root, f) {
+        for p in shown_files(root, f) {
             let dir = data_dir(root).join("results").join(f.id());
             let s = stem(&p);
             let entry: serde_json::Map<String, Value> = ["compare", "stateright", "tlc"]

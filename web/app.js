@@ -126,7 +126,9 @@ function verdictCell(tlc, sr) {
   const t = tlc ?? '–', s = sr ?? '–';
   if (tlc && sr && tlc === sr) return `<td class="v-${esc(t)}">${esc(t)}</td>`;
   if (!tlc && !sr) return '<td class="v-none">–</td>';
-  const cls = tlc && sr ? 'disagree' : '';
+  // A run that stopped (a limit, Ctrl-C) or TLC's distributed mode (no temporal property) leaves
+  // a verdict unknown: undecided, not a disagreement.
+  const cls = tlc && sr && tlc !== 'unknown' && sr !== 'unknown' ? 'disagree' : '';
   return `<td class="${cls}"><span class="v-${esc(t)}">${esc(t)}</span> / <span class="v-${esc(s)}">${esc(s)}</span></td>`;
 }
 
@@ -144,17 +146,20 @@ async function showCatalog() {
     html.push('<table><tr><th>model file</th><th>variant</th>');
     for (const p of f.properties) html.push(`<th title="${esc(p.doc)}">${esc(p.name)}</th>`);
     html.push('<th>states TLC</th><th>states Stateright</th><th>agree</th><th>expected</th><th>last run</th><th></th></tr>');
-    for (const m of f.models) {
+    const claims = new Set((f.claims || []).map((m) => m.path));
+    for (const m of [...f.models, ...(f.claims || [])]) {
+      const claim = claims.has(m.path);
       const r = res.results[m.path] || {};
       const c = r.compare;
       const tlc = c ? c.tlc : r.tlc?.tlc, sr = c ? c.stateright : r.stateright?.stateright;
       const at = Math.max(...['compare', 'tlc', 'stateright'].map((k) => r[k]?.saved_at || 0));
-      html.push(`<tr data-model="${esc(m.path)}"><td><details><summary><code>${esc(m.path)}</code></summary><pre>${esc(m.text)}</pre></details></td><td>${esc(m.variant ?? '')}</td>`);
+      html.push(`<tr data-model="${esc(m.path)}"><td><details><summary><code>${esc(m.path)}</code>${claim ? ' <span class="claim" title="A claim file: the correct variant where concurrency, failures and duplicates meet; make deep checks it with both checkers (hours), make test with Stateright">claim</span>' : ''}</summary><pre>${esc(m.text)}</pre></details></td><td>${esc(m.variant ?? '')}</td>`);
       for (const p of f.properties) html.push(verdictCell(tlc?.properties?.[p.name], sr?.properties?.[p.name]));
       const yn = (b) => (b === true ? '<span class="ok">yes</span>' : b === false ? '<span class="bad">NO</span>' : '–');
       html.push(`<td>${counts(tlc)}</td><td>${counts(sr)}</td><td>${yn(c?.agree)}</td><td>${yn(c ? c.expected : undefined)}</td>`);
       html.push(`<td>${at ? new Date(at * 1000).toLocaleString() : 'never'}</td>`);
-      html.push(`<td><button class="run" data-target="${esc(m.path)}">Run</button> <a class="cx" href="#/trace/${esc(f.id)}/${esc(m.stem)}">counterexamples</a></td></tr>`);
+      const run = claim ? '<span class="help" title="hours: run make deep, or exactly compare on this file">make deep</span>' : `<button class="run" data-target="${esc(m.path)}">Run</button>`;
+      html.push(`<td>${run} <a class="cx" href="#/trace/${esc(f.id)}/${esc(m.stem)}">counterexamples</a></td></tr>`);
     }
     html.push('</table></section>');
   }

@@ -49,6 +49,11 @@ try {
   for (const f of catalog.families) {
     check(await page.locator(`#family-${f.id}`).count() === 1, `catalog shows family ${f.id}`);
     for (const m of f.models) check(await page.locator(`tr[data-model="${m.path}"]`).count() === 1, `catalog lists ${m.path}`);
+    // Claim files too, marked, without a Run button (hours: `make deep`).
+    for (const m of f.claims) {
+      const row = page.locator(`tr[data-model="${m.path}"]`);
+      check(await row.count() === 1 && await row.locator('.claim').count() === 1 && await row.locator('button.run').count() === 0, `catalog lists claim file ${m.path}, marked`);
+    }
   }
 
   let models = [model];
