@@ -41,8 +41,18 @@ run: setup build
 # The claim files (models/<family>/claim-*.cfg: each family's correct variant where concurrency,
 # failures and duplicates meet) with both checkers; hours, not minutes (TLC's liveness check of
 # millions of states). `make test` checks them with Stateright only.
+# DEEP_WORKERS=N: TLC's distributed mode instead (a server and N local workers: `exactly tlc
+# --distributed N`), which checks no temporal property (Termination stays unknown: exit code 4),
+# then Stateright (`exactly check`).
+CLAIMS := $(sort $(wildcard models/*/claim-*.cfg))
+DEEP_WORKERS ?=
 deep: setup build
-	$(BIN) compare $(sort $(wildcard models/*/claim-*.cfg))
+ifeq ($(DEEP_WORKERS),)
+	$(BIN) compare $(CLAIMS)
+else
+	$(BIN) check $(CLAIMS)
+	$(BIN) tlc --distributed $(DEEP_WORKERS) $(CLAIMS)
+endif
 
 # Stateright against TLC on each family's models/<family>/bench-*.cfg (minutes per family);
 # writes bench/results.json and bench/chart.svg. RUNS=1 for a quicker, noisier pass.
