@@ -27,7 +27,19 @@ impl Measure {
             "generated_states": self.generated_states,
             "seconds": (self.seconds * 1000.0).round() / 1000.0,
             "peak_memory_bytes": self.peak_memory_bytes,
+            "bytes_per_distinct_state": self.bytes_per_state().round(),
+            "distinct_states_per_second": self.states_per_second().round(),
         })
+    }
+
+    /// The cost of a state: the process's peak resident memory over the distinct states it
+    /// found (the process's fixed cost included: a JVM's, about 2 GiB by default, counts).
+    pub fn bytes_per_state(&self) -> f64 {
+        self.peak_memory_bytes as f64 / self.distinct_states.max(1) as f64
+    }
+
+    pub fn states_per_second(&self) -> f64 {
+        self.distinct_states as f64 / self.seconds.max(1e-9)
     }
 
     /// The run with the median wall time (the lower middle one of an even number).
@@ -175,7 +187,7 @@ fn mib(bytes: u64) -> String {
 pub fn table(rows: &[Row]) -> String {
     let header = [
         "model", "distinct/generated", "TLC s", "TLC RSS", "SR BFS s", "SR RSS", "time TLC/SR", "RSS TLC/SR", "SR DFS s", "time TLC/DFS",
-        "AM BFS s", "time TLC/AM",
+        "AM BFS s", "time TLC/AM", "B/state TLC", "BFS", "DFS", "states/s TLC", "BFS", "DFS",
     ];
     let mut cells: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for r in rows {
@@ -198,6 +210,12 @@ pub fn table(rows: &[Row]) -> String {
             format!("{:.1}x", r.dfs_time_ratio()),
             format!("{:.1}", r.actor_model.seconds),
             format!("{:.1}x", r.actor_model_time_ratio()),
+            format!("{:.0}", r.tlc.bytes_per_state()),
+            format!("{:.0}", r.bfs.bytes_per_state()),
+            format!("{:.0}", r.dfs.bytes_per_state()),
+            format!("{:.0}", r.tlc.states_per_second()),
+            format!("{:.0}", r.bfs.states_per_second()),
+            format!("{:.0}", r.dfs.states_per_second()),
         ]);
     }
     let widths: Vec<usize> = (0..header.len()).map(|i| cells.iter().map(|row| row[i].len()).max().unwrap_or(0)).collect();

@@ -1,13 +1,31 @@
 //! `exactly bench`: the command around [`super::bench`].
 
-use crate::catalog::{self};
+use crate::catalog::{self, Job};
+use crate::core::vocab::Verdict;
 use crate::core::error::{code, usage, Failure};
 use crate::engine::tlc::Tlc;
 use crate::families::{self, Family};
 use std::path::{Path, PathBuf};
 
-/// `exactly bench`: Stateright against TLC on the bench model files of `families` (all by default).
-pub fn bench(root: &Path, families: &[String], runs: usize, json_out: bool) -> Result<i32, Failure> {
+/// A claim file as a benchmark: the same constants with the invariants it expects to hold only
+/// (no temporal property, no non-vacuity check, none that fails by design, which would stop TLC),
+/// written to a scratch copy in a folder named after its family (so both checkers read it).
+fn invariants_that_hold(root: &Path, job: &Job) -> Result<Job, Failure> {
+    let holds = |name: &String| job.expectation.as_ref().and_then(|e| e.properties.get(name)).is_some_and(|v| *v == Verdict::Holds);
+    let invariants: Vec<String> = job.model.invariants.iter().filter(|i| holds(i)).cloned().collect();
+    let dir = std::env::temp_dir().join(format!("exactly-bench-{}", std::process::id())).join(job.family.id());
+    let file = dir.join(job.path.file_name().unwrap_or_default());
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::write(&file, job.model.to_tlc_cfg(&invariants, &[])))
+        .map_err(|e| Failure::env(format!("cannot write {}: {e}", file.display())))?;
+    let mut bench = catalog::load_job(root, &file, &[])?;
+    bench.name = format!("{} (invariants)", job.name);
+    Ok(bench)
+}
+
+/// `exactly bench`: Stateright against TLC on the bench model files of `families` (all by
+/// default), or, with `claims`, on each family's largest claim file.
+pub fn bench(root: &Path, families: &[String], runs: usize, claims: bool, json_out: bool) -> Result<i32, Failure> {
     let chosen: Vec<&'static dyn Family> = if families.is_empty() {
         families::families()
     } else {
@@ -16,11 +34,25 @@ pub fn bench(root: &Path, families: &[String], runs: usize, json_out: bool) -> R
             .map(|f| families::find(f).ok_or_else(|| usage(format!("unknown family {f} (families: {})", catalog::known_families()))))
             .collect::<Result<_, _>>()?
     };
-    let paths: Vec<PathBuf> = chosen.iter().flat_map(|f| catalog::bench_files(root, *f)).collect();
-    if paths.is_empty() {
-        return Err(usage("no benchmark model files (models/<family>/bench-*.cfg) for these families"));
+    let jobs = if claims {
+        let mut jobs = Vec::new();
+        for f in &chosen {
+            let files = catalog::claim_files(root, *f).iter().map(|p| catalog::load_job(root, p, &[])).collect::<Result<Vec<_>, _>>()?;
+            // The largest, by the distinct states Stateright found.
+            let size = |j: &crate::catalog::Job| j.expectation.as_ref().map_or(0, |e| e.stateright.distinct_states);
+            if let Some(job) = files.into_iter().max_by_key(size) {
+                jobs.push(invariants_that_hold(root, &job)?);
+            }
+        }
+        jobs
+    } else {
+        let paths: Vec<PathBuf> = chosen.iter().flat_map(|f| catalog::bench_files(root, *f)).collect();
+        paths.iter().map(|p| catalog::load_job(root, p, &[])).collect::<Result<Vec<_>, _>>()?
+    };
+    if jobs.is_empty() {
+        let what = if claims { "claim files (models/<family>/claim-*.cfg)" } else { "benchmark model files (models/<family>/bench-*.cfg)" };
+        return Err(usage(format!("no {what} for these families")));
     }
-    let jobs = paths.iter().map(|p| catalog::load_job(root, p, &[])).collect::<Result<Vec<_>, _>>()?;
     let tlc = Tlc::locate(root, 2)?;
     let dir = root.join("bench");
     let mut write_error = None;
@@ -36,6 +68,9 @@ pub fn bench(root: &Path, families: &[String], runs: usize, json_out: bool) -> R
             write_error.get_or_insert(format!("cannot write the results into {}: {e}", dir.display()));
         }
     })?;
+    if claims {
+        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("exactly-bench-{}", std::process::id())));
+    }
     if let Some(e) = write_error {
         return Err(Failure::env(e));
     }

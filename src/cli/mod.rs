@@ -99,13 +99,17 @@ pub enum Command {
         workers: usize,
     },
     /// Benchmark Stateright against TLC on each family's large model files (models/<family>/bench-*.cfg).
-    #[command(after_help = "Examples:\n  exactly bench\n  exactly bench handler outbox --runs 1\n  exactly bench --json\n\nEach bench file is checked by TLC (one run, -workers 2, breadth-first, invariants only) and by Stateright (breadth-first with 2 threads, and depth-first), each as a process of its own, the runs alternating; the table shows wall seconds, peak memory and the ratios TLC/Stateright (medians of the runs). The results are merged into bench/results.json and drawn in bench/chart.svg.")]
+    #[command(after_help = "Examples:\n  exactly bench\n  exactly bench handler outbox --runs 1\n  exactly bench --json\n\nEach bench file is checked by TLC (one run, -workers 2, breadth-first, invariants only) and by Stateright (breadth-first with 2 threads, and depth-first), each as a process of its own, the runs alternating; the table shows wall seconds, peak memory and the ratios TLC/Stateright (medians of the runs). The table also shows the cost of a state: each process's peak memory over the distinct states (bytes per state, a JVM's fixed cost included) and distinct states per second. --claims benchmarks each family's largest claim file instead. The results are merged into bench/results.json and drawn in bench/chart.svg.")]
     Bench {
         /// Families to benchmark (all when none is named).
         families: Vec<String>,
         /// Runs of each checker on each model file (the median is reported).
         #[arg(long, default_value_t = 3, value_parser = parse_count)]
         runs: usize,
+        /// Each family's largest claim file (models/<family>/claim-*.cfg) instead of its bench files
+        /// (TLC and Stateright check its invariants only; hours for the largest).
+        #[arg(long)]
+        claims: bool,
         /// Print {"results": [...]}.
         #[arg(long)]
         json: bool,
@@ -234,7 +238,7 @@ pub fn main_with(cli: Cli) -> Result<i32, Failure> {
             let opts = RunOptions { threads, dfs, limits: targets.limits(), actor_model };
             app::single::check(&root, &jobs, &opts, targets.json)
         }
-        Command::Bench { families, runs, json } => app::bench_cmd::bench(&root, &families, runs, json),
+        Command::Bench { families, runs, claims, json } => app::bench_cmd::bench(&root, &families, runs, claims, json),
         Command::Tlc { targets, workers, distributed, host, port } => {
             // Bad input before a missing TLC.
             let jobs = catalog::resolve(&root, &targets.selection())?;
