@@ -165,6 +165,15 @@ NoLostResponse ==
 NoGarbage ==
     ENABLED Next \/ \A k \in DOMAIN docs : docs[k].doc.kind \notin {"Stored", "Processed"}
 
+\* B's request records, tombstones included: a deleted id stays "Deleted", so
+\* that a late or retried PUT of it cannot store the request again.
+Requests == {k \in DOMAIN docs : docs[k].doc.kind \in {"Stored", "Processed", "Deleted"}}
+
+\* The server holds at most one request record per input, tombstones included:
+\* its dedup data is bounded by the inputs (how long a tombstone must be kept:
+\* specs/http/README.md).
+BoundedDedupState == Cardinality(Requests) <= Cardinality(Inputs)
+
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 
 \* A handler is loading a copy of an input an earlier attempt recorded.

@@ -307,6 +307,13 @@ fn no_garbage(v: &V) -> bool {
     })
 }
 
+/// The server holds at most one request record per input, tombstones included (a deleted id
+/// stays, so that a late or retried PUT of it cannot store the request again).
+fn bounded_dedup_state(v: &V) -> bool {
+    let requests = v.store(STORE).docs.iter().filter(|(_, _, d)| matches!(d.kind, DocKind::Stored | DocKind::Processed | DocKind::Deleted)).count();
+    requests <= usize::from(v.world.inputs)
+}
+
 /// A handler is loading a copy of an input that an earlier attempt already recorded.
 fn duplicate_delivered(v: &V) -> bool {
     some_handler_holds(v, |w, _| w.phase == Phase::Loading && doc_at(v, w.input).kind != DocKind::Unwritten)
@@ -334,6 +341,7 @@ const PROPERTIES: &[Property<HttpProtocol>] = &[
     property!("AtMostOnceCharge", Invariant, AT_MOST_ONCE_CHARGE, at_most_once_charge),
     property!("NoLostResponse", Invariant, "at quiescence every input was charged and its caller holds the response of that charge", no_lost_response),
     property!("NoGarbage", Invariant, "at quiescence the server keeps no stored request or response", no_garbage),
+    property!("BoundedDedupState", Invariant, "the server holds at most one request record per input, tombstones included", bounded_dedup_state),
     situations::termination(),
     property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input an earlier attempt recorded", duplicate_delivered),
     property!("CrashAfterCharge", Sometimes, "a handler is down after the server charged its request and before A recorded the response", crash_after_charge),
