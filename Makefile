@@ -45,9 +45,9 @@ run: setup build
 # The claim files (models/<family>/claim-*.cfg: each family's correct variant where concurrency,
 # failures and duplicates meet) with both checkers; hours, not minutes (TLC's liveness check of
 # millions of states). `make test` checks them with Stateright only.
-# DEEP_WORKERS=N: TLC's distributed mode instead (a server and N local workers: `exactly tlc
-# --distributed N`), which checks no temporal property (Termination stays unknown: exit code 4),
-# then Stateright (`exactly check`).
+# DEEP_WORKERS=N: Stateright (`exactly check`), then TLC's distributed mode instead of one TLC
+# process (a server and N local workers: `exactly tlc --distributed N`), which checks no temporal
+# property (Termination stays unknown: exit code 4).
 CLAIMS := $(sort $(wildcard models/*/claim-*.cfg))
 DEEP_WORKERS ?=
 deep: setup build
