@@ -12,9 +12,11 @@
 (*                                                                         *)
 (* The server is the store's endpoint (World's StoreCall): each call is    *)
 (* one atomic step of the store on the request's document, and its fate is *)
-(* drawn when it is issued, as a write's is: delivered, the request lost,  *)
-(* or the response lost (applied; the caller sees a timeout).  The charge  *)
-(* is the output the server sends in the same step.  Abstracted: the      *)
+(* drawn when it is issued, as a write's is: delivered; the request lost   *)
+(* (the caller sees a timeout, nothing applied); or timed out (the caller  *)
+(* sees a timeout at once while the call is still on its way: it applies   *)
+(* later, before or after the caller's retry).  The charge is the output   *)
+(* the server sends in the same step.  Abstracted: the                     *)
 (* server's own crashes (a call is atomic), and the follow-up message (the *)
 (* GET follows in the same handler run; a redelivery resumes from A's      *)
 (* record).  Twin of src/families/http.rs (same counts, same verdicts).    *)
@@ -76,7 +78,7 @@ CallIn(m, phase, r, v, retried) ==
                 [] phase = "Deleting" -> D("Delete", 0, 0)
     IN Continue(W(m, phase, r, v, retried), <<Call(r, op)>>)
 
-\* The call of w timed out (request or response lost): retry it, with the same
+\* The call of w timed out (the request lost, or still on its way): retry it, with the same
 \* id; in NewRequestIdOnRetry a timed-out PUT or POST starts over with a fresh one.
 OnTimeout(ctx, w) ==
     IF Variant = "GiveUp" THEN Finish(<<>>)   \* dropped: neither acked nor nacked
