@@ -7,13 +7,22 @@ use crate::engine::tlc::Tlc;
 use crate::families::{self, Family};
 use std::path::{Path, PathBuf};
 
+/// The scratch folder of the claim files' benchmark copies; removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A claim file as a benchmark: the same constants with the invariants it expects to hold only
 /// (no temporal property, no non-vacuity check, none that fails by design, which would stop TLC),
-/// written to a scratch copy in a folder named after its family (so both checkers read it).
-fn invariants_that_hold(root: &Path, job: &Job) -> Result<Job, Failure> {
+/// written to a copy in `scratch`, in a folder named after its family (so both checkers read it).
+fn invariants_that_hold(root: &Path, scratch: &Scratch, job: &Job) -> Result<Job, Failure> {
     let holds = |name: &String| job.expectation.as_ref().and_then(|e| e.properties.get(name)).is_some_and(|v| *v == Verdict::Holds);
     let invariants: Vec<String> = job.model.invariants.iter().filter(|i| holds(i)).cloned().collect();
-    let dir = std::env::temp_dir().join(format!("exactly-bench-{}", std::process::id())).join(job.family.id());
+    let dir = scratch.0.join(job.family.id());
     let file = dir.join(job.path.file_name().unwrap_or_default());
     std::fs::create_dir_all(&dir)
         .and_then(|_| std::fs::write(&file, job.model.to_tlc_cfg(&invariants, &[])))
@@ -34,6 +43,7 @@ pub fn bench(root: &Path, families: &[String], runs: usize, claims: bool, json_o
             .map(|f| families::find(f).ok_or_else(|| usage(format!("unknown family {f} (families: {})", catalog::known_families()))))
             .collect::<Result<_, _>>()?
     };
+    let scratch = Scratch(std::env::temp_dir().join(format!("exactly-bench-{}", std::process::id())));
     let jobs = if claims {
         let mut jobs = Vec::new();
         for f in &chosen {
@@ -41,7 +51,7 @@ pub fn bench(root: &Path, families: &[String], runs: usize, claims: bool, json_o
             // The largest, by the distinct states Stateright found.
             let size = |j: &crate::catalog::Job| j.expectation.as_ref().map_or(0, |e| e.stateright.distinct_states);
             if let Some(job) = files.into_iter().max_by_key(size) {
-                jobs.push(invariants_that_hold(root, &job)?);
+                jobs.push(invariants_that_hold(root, &scratch, &job)?);
             }
         }
         jobs
@@ -68,9 +78,6 @@ pub fn bench(root: &Path, families: &[String], runs: usize, claims: bool, json_o
             write_error.get_or_insert(format!("cannot write the results into {}: {e}", dir.display()));
         }
     })?;
-    if claims {
-        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("exactly-bench-{}", std::process::id())));
-    }
     if let Some(e) = write_error {
         return Err(Failure::env(e));
     }
