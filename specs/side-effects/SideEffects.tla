@@ -225,8 +225,10 @@ Ledger == Entity.ledger
 \* The names recorded for input m.
 RecordsOf(m) == DocOf(m, Unwritten).records
 \* The keys of the blobs in the blob store (a tombstone holds no data: not a blob; there is
-\* at most one per attempt, see README).
+\* at most one per attempt; BoundedDedupState bounds them, see README).
 Blobs == {k \in DOMAIN docs : docs[k].doc.kind = "Blob"}
+\* The keys of the tombstones (BoundedDedupState bounds them).
+Tombstones == {k \in DOMAIN docs : docs[k].doc.kind = "Tombstone"}
 
 \* An input consumed (a copy acked) has its effect published (on its way or received).
 EffectsVisibleBeforeConsumed == \A m \in Inputs : Acked(m) > 0 => OutputSent(m)
@@ -244,13 +246,18 @@ NoGarbage ==
     \/ /\ \A m \in Inputs : RecordsOf(m) = {}
        /\ \A k \in Blobs : \E m \in DOMAIN Entity.done : Entity.done[m].blob = k
 
-\* Side-effect data is bounded by what is in flight: no more blobs than
-\* committed effects, recorded names and attempts under way (handlers holding an input).
+\* Side-effect data is bounded: no more blobs than committed effects, recorded names and
+\* attempts under way (handlers holding an input); and no more tombstones than attempts that
+\* lost to a fault or a rival: the failures drawn on the budget and, for each committed effect,
+\* the other handlers' attempts it beat (a sender duplicate loses only as such a rival; README,
+\* "How tombstones count").
 BoundedDedupState ==
-    Cardinality(Blobs)
-        <= Cardinality(DOMAIN Entity.done)
-           + SumOver(Inputs, [m \in Inputs |-> Cardinality(RecordsOf(m))])
-           + Cardinality({h \in Handlers : hs[h].work # {}})
+    /\ Cardinality(Blobs)
+          <= Cardinality(DOMAIN Entity.done)
+             + SumOver(Inputs, [m \in Inputs |-> Cardinality(RecordsOf(m))])
+             + Cardinality({h \in Handlers : hs[h].work # {}})
+    /\ Cardinality(Tombstones)
+          <= FailuresUsed + (Cardinality(Handlers) - 1) * Cardinality(DOMAIN Entity.done)
 
 (* Reachability ("sometimes") predicates: checked by ~P as an invariant.   *)
 

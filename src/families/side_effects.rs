@@ -384,9 +384,14 @@ fn entity(v: &View<'_, SideEffectsProtocol>) -> Entity {
 }
 
 /// The keys of the blobs in the blob store (a tombstone holds no data: not a blob; there is at
-/// most one per attempt, see the README).
+/// most one per attempt; `BoundedDedupState` bounds them, see the README).
 fn blobs<'a>(v: &View<'a, SideEffectsProtocol>) -> impl Iterator<Item = Key> + 'a {
     v.store(STORE).docs.iter().filter(|(_, _, d)| matches!(&**d, Doc::Blob(_))).map(|(k, _, _)| *k)
+}
+
+/// How many tombstones the blob store holds.
+fn tombstones(v: &View<'_, SideEffectsProtocol>) -> usize {
+    v.store(STORE).docs.iter().filter(|(_, _, d)| matches!(&**d, Doc::Tombstone)).count()
 }
 
 /// Copies of `input` acked so far: those the broker started with, less those queued or leased.
@@ -422,12 +427,19 @@ fn no_garbage(v: &V) -> bool {
     })
 }
 
-/// Side-effect data is bounded by what is in flight: no more blobs than committed effects,
-/// recorded names and attempts under way (handlers holding an input).
+/// Side-effect data is bounded: no more blobs than committed effects, recorded names and attempts
+/// under way (handlers holding an input); and no more tombstones than attempts that lost to a
+/// fault or a rival: the failures drawn on the budget and, for each committed effect, the other
+/// handlers' attempts it beat (a sender duplicate loses only as such a rival). Tombstones grow
+/// with faults and contention, not with the inputs a handler processes alone (README, "How
+/// tombstones count").
 fn bounded_dedup_state(v: &V) -> bool {
     let recorded: usize = (1..=v.world.inputs).map(|i| records(v, i).len()).sum();
     let attempts = v.handlers().filter(|(h, _)| h.is_busy()).count();
-    blobs(v).count() <= entity(v).done.len() + recorded + attempts
+    let done = entity(v).done.len();
+    let rivals = (v.world.topology.handlers - 1) * done;
+    blobs(v).count() <= done + recorded + attempts
+        && v.failures_used().is_some_and(|used| tombstones(v) <= used + rivals)
 }
 
 /// A handler is loading a copy of an input already recorded or committed.
@@ -449,7 +461,7 @@ const PROPERTIES: &[Property<SideEffectsProtocol>] = &[
     property!("NoGhostEffects", Invariant, "no effect is visible for an input whose change is not committed", ledger::no_ghost::<SideEffectsProtocol>),
     property!("EffectsFromOneAttempt", Invariant, "every published blob holds what the attempt that published it wrote", effects_from_one_attempt),
     property!("NoGarbage", Invariant, "at quiescence no record is left and every blob is a committed effect", no_garbage),
-    property!("BoundedDedupState", Invariant, "no more blobs than committed effects, recorded names and attempts under way", bounded_dedup_state),
+    property!("BoundedDedupState", Invariant, "no more blobs than committed effects, recorded names and attempts under way; no more tombstones than failures and beaten rivals", bounded_dedup_state),
     super::situations::termination(),
     property!("DuplicateDelivered", Sometimes, "a handler is loading a copy of an input already recorded or committed", duplicate_delivered),
     property!("CrashBetweenRecordAndCommit", Sometimes, "a handler is down between its record and its commit", crash_between_record_and_commit),
