@@ -148,11 +148,10 @@ where
 }
 
 /// Explores the whole state space of `model` (which carries the sentinel), with symmetry
-/// reduction when `symmetry` gives a representative function: then
-/// depth-first (Stateright 0.31 reduces only depth-first and simulation runs), and the counts
-/// are those of the representatives. Its limits count as Stateright counts them: the state limit
-/// generated states (its target), the timeout as Stateright keeps it (seen by a thread only when
-/// its queue runs dry).
+/// reduction when `symmetry` gives a representative function: then depth-first (Stateright 0.31
+/// reduces only depth-first and simulation runs), and the counts are those of the
+/// representatives. The model is wrapped in [`Halting`], so that its limits are kept as the fast
+/// path's are: distinct states, and a stop within moments of reaching either limit.
 pub fn run_reduced<M>(model: M, props: &[PropertyDef], opts: &RunOptions, symmetry: Option<Representative<M::State>>) -> Outcome
 where
     M: Model + Send + Sync + 'static,
@@ -160,49 +159,85 @@ where
     M::Action: Clone + Debug + PartialEq + Send + Sync,
 {
     let start = Instant::now();
-    let mut builder = model.checker().threads(opts.threads.max(1));
-    if let Some(n) = opts.limits.max_states {
-        builder = builder.target_state_count(n.max(1) as usize);
-    }
-    if let Some(t) = opts.limits.timeout {
-        builder = builder.timeout(t);
-    }
+    let halting = Halting::new(model);
+    let halt = Arc::clone(&halting.halt);
+    let builder = halting.checker().threads(opts.threads.max(1));
     if let Some(representative) = symmetry {
-        finish(builder.symmetry_fn(representative).spawn_dfs(), props, start, &opts.limits)
+        finish_halting(builder.symmetry_fn(representative).spawn_dfs(), props, start, &opts.limits, &halt)
     } else if opts.dfs {
-        finish(builder.spawn_dfs(), props, start, &opts.limits)
+        finish_halting(builder.spawn_dfs(), props, start, &opts.limits, &halt)
     } else {
-        finish(builder.spawn_bfs(), props, start, &opts.limits)
+        finish_halting(builder.spawn_bfs(), props, start, &opts.limits, &halt)
     }
 }
 
-/// Waits for a spawned checker, or stops waiting on Ctrl-C, and reads its verdicts.
-fn finish<M, C>(checker: C, props: &[PropertyDef], start: Instant, limits: &Limits) -> Outcome
-where
-    M: Model,
-    M::State: Clone + Debug + Hash + PartialEq,
-    M::Action: Clone + Debug + PartialEq,
-    C: Checker<M>,
-{
-    let state_limit = |c: &C| limits.max_states.is_some_and(|n| c.state_count() as u64 >= n);
-    while !checker.is_done() && !state_limit(&checker) {
-        if interrupted() {
-            // The checker's threads end with the process.
-            return read(&checker, props, start, Some(Stop::Interrupted));
+/// Any model, with a switch that stops it: once `halt` is set it offers no step and no property
+/// (a Stateright 0.31 checker is done when every property has a discovery, and its threads drain
+/// their queues without expanding a state). What [`crate::world::fast::Fast`] does for itself.
+pub struct Halting<M: Model> {
+    inner: M,
+    inner_properties: Vec<stateright::Property<M>>,
+    properties: Vec<stateright::Property<Halting<M>>>,
+    halt: Arc<AtomicBool>,
+}
+
+/// A property's condition is a plain `fn`: the wrapper's `I`-th property asks the model's `I`-th.
+fn condition<M: Model, const I: usize>(h: &Halting<M>, s: &M::State) -> bool {
+    (h.inner_properties[I].condition)(&h.inner, s)
+}
+
+/// The conditions of the wrapper's properties, by position (more than a model of the catalog
+/// has: a family's own, the world's situations and the sentinel).
+macro_rules! conditions {
+    ($($i:literal)*) => {
+        fn conditions<M: Model>() -> Vec<fn(&Halting<M>, &M::State) -> bool> {
+            vec![$(condition::<M, $i>),*]
         }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let checker = checker.join();
-    let stop = if state_limit(&checker) {
-        Some(Stop::StateLimit)
-    } else if limits.timeout.is_some_and(|t| start.elapsed() >= t) {
-        Some(Stop::TimeLimit)
-    } else if interrupted() {
-        Some(Stop::Interrupted)
-    } else {
-        None
     };
-    read(&checker, props, start, stop)
+}
+conditions!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
+            32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63);
+
+impl<M: Model> Halting<M> {
+    pub fn new(inner: M) -> Self {
+        let inner_properties = inner.properties();
+        let conditions = conditions::<M>();
+        assert!(inner_properties.len() <= conditions.len(), "a model with more than {} properties", conditions.len());
+        let properties = inner_properties
+            .iter()
+            .zip(conditions)
+            .map(|(p, condition)| stateright::Property { expectation: p.expectation.clone(), name: p.name, condition })
+            .collect();
+        Halting { inner, inner_properties, properties, halt: Arc::new(AtomicBool::new(false)) }
+    }
+    fn halted(&self) -> bool {
+        self.halt.load(Ordering::Relaxed)
+    }
+}
+
+impl<M: Model> Model for Halting<M> {
+    type State = M::State;
+    type Action = M::Action;
+    fn init_states(&self) -> Vec<M::State> {
+        self.inner.init_states()
+    }
+    fn actions(&self, s: &M::State, actions: &mut Vec<M::Action>) {
+        if !self.halted() {
+            self.inner.actions(s, actions);
+        }
+    }
+    fn next_state(&self, s: &M::State, action: M::Action) -> Option<M::State> {
+        self.inner.next_state(s, action)
+    }
+    fn properties(&self) -> Vec<stateright::Property<Self>> {
+        if self.halted() {
+            return Vec::new();
+        }
+        self.properties.clone()
+    }
+    fn within_boundary(&self, s: &M::State) -> bool {
+        self.inner.within_boundary(s)
+    }
 }
 
 fn read<M, C>(checker: &C, props: &[PropertyDef], start: Instant, stopped: Option<Stop>) -> Outcome

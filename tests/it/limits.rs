@@ -115,22 +115,41 @@ fn ctrl_c_stops_compare_saves_the_result_and_leaves_no_java_behind() {
 #[test]
 fn limits_stop_a_large_stateright_run_where_they_say() {
     let file = "models/handler/claim-TwoHandlersTwoFailures.cfg";
-    let o = exactly(&["check", file, "--max-states", "1000000", "--threads", "2", "--json"]);
-    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let sr = &v["results"][0]["stateright"];
-    assert_eq!(sr["stopped"], "state_limit");
-    let distinct = sr["distinct_states"].as_u64().unwrap();
+    let distinct = stopped_at(&["check", file, "--max-states", "1000000", "--threads", "2"], "state_limit");
     assert!((1_000_000..1_200_000).contains(&distinct), "a limit of 1,000,000 distinct states stopped at {distinct} distinct");
 
     // One thread: Stateright's own timeout is seen only by a thread whose queue runs dry, and a
     // lone thread's never does (the run went on to its end before #19).
-    let o = exactly(&["check", file, "--timeout", "3", "--threads", "1", "--json"]);
+    let distinct = stopped_at(&["check", file, "--timeout", "3", "--threads", "1"], "time_limit");
+    assert!(distinct < 14_575_305, "a 3 s timeout let the run finish ({distinct} distinct states)");
+}
+
+/// The other two Stateright paths keep the limits as the fast path does (#19 item 5): the
+/// `ActorModel` itself (`--actor-model`) and a symmetric model file (depth-first, with symmetry
+/// reduction), both wrapped in a model that stops offering steps at a limit. Before, they ran
+/// with Stateright's own limits: generated states, and a timeout a lone thread never sees.
+#[test]
+fn limits_stop_the_actor_model_and_symmetric_runs_where_they_say() {
+    let file = "models/handler/claim-TwoHandlersTwoFailures.cfg";
+    let distinct = stopped_at(&["check", file, "--actor-model", "--max-states", "300000", "--threads", "2"], "state_limit");
+    assert!((300_000..360_000).contains(&distinct), "a limit of 300,000 distinct states stopped the actor model at {distinct} distinct");
+
+    // The claim file's size with symmetry: millions of representatives (14,575,305 states
+    // without), so a 3 s timeout with one thread stops it far from its end.
+    let file = "models/handler/ResendStoredChangeSymmetric.cfg";
+    let sizes = ["--const", "DupCount=1", "--const", "MaxFailures=2"];
+    let distinct = stopped_at(&[&["check", file, "--timeout", "3", "--threads", "1"][..], &sizes].concat(), "time_limit");
+    assert!(distinct < 1_000_000, "a 3 s timeout let the symmetric run go on to {distinct} distinct states");
+}
+
+/// Runs `exactly <args> --json`, which a limit stops (exit 4, `stopped` as `how`, the invariant
+/// `NoLostMessages` left unknown); its distinct states.
+fn stopped_at(args: &[&str], how: &str) -> u64 {
+    let o = exactly(&[args, &["--json"]].concat());
     assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let sr = &v["results"][0]["stateright"];
-    assert_eq!(sr["stopped"], "time_limit");
+    assert_eq!(sr["stopped"], how, "{v}");
     assert_eq!(sr["properties"]["NoLostMessages"], "unknown", "{v}");
-    let distinct = sr["distinct_states"].as_u64().unwrap();
-    assert!(distinct < 14_575_305, "a 3 s timeout let the run finish ({distinct} distinct states)");
+    sr["distinct_states"].as_u64().unwrap()
 }
