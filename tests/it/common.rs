@@ -61,3 +61,34 @@ pub fn all_jobs() -> Vec<Job> {
     }
     jobs
 }
+
+/// The TCP sockets listening in the TLC processes of the `exactly` process `pid`, each as the
+/// Java process's pid and its local address in `/proc/net/tcp{,6}`'s hex form, and whether that
+/// address is a loopback one (127.x.x.x, ::1, or ::ffff:127.x.x.x).
+pub fn tlc_listening_of(pid: u32) -> Vec<(u32, String, bool)> {
+    let mut found = Vec::new();
+    for line in tlc_processes_of(pid).lines() {
+        let Some(java) = line.split_whitespace().next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{java}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .filter_map(|l| l.to_string_lossy().strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')).map(str::to_string))
+            .collect();
+        for table in ["tcp", "tcp6"] {
+            let text = std::fs::read_to_string(format!("/proc/{java}/net/{table}")).unwrap_or_default();
+            for row in text.lines().skip(1) {
+                let cols: Vec<&str> = row.split_whitespace().collect();
+                if cols.len() > 9 && cols[3] == "0A" && inodes.iter().any(|i| i == cols[9]) {
+                    let address = cols[1].split(':').next().unwrap_or_default().to_string();
+                    let loopback = (address.len() == 8 && address.ends_with("7F"))
+                        || address == "00000000000000000000000001000000"
+                        || (address.len() == 32 && address.starts_with("0000000000000000FFFF0000") && address.ends_with("7F"));
+                    found.push((java, address, loopback));
+                }
+            }
+        }
+    }
+    found
+}

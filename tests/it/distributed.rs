@@ -3,7 +3,7 @@
 //! TLC's distributed mode does not check: `unknown`, exit code 4), find the same distinct states,
 //! survive a killed worker, and leave no Java behind.
 
-use crate::common::{exactly, root, scratch, spawn, tlc_processes_of};
+use crate::common::{exactly, root, scratch, spawn, tlc_listening_of, tlc_processes_of};
 use exactly::catalog::expect::Expectation;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -116,10 +116,32 @@ fn ctrl_c_stops_the_server_and_every_worker() {
     }
     assert_eq!(workers(), 2, "the workers never started: {}", tlc_processes_of(pid));
     std::thread::sleep(Duration::from_secs(2));
+    // The server's registry and remote objects and the workers' listen on loopback only.
+    let listening = tlc_listening_of(pid);
+    assert!(listening.len() >= 2, "{listening:?}");
+    assert!(listening.iter().all(|(_, _, loopback)| *loopback), "listening beyond loopback: {listening:?}");
     Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(err.contains("interrupted"), "{err}");
     assert_eq!(tlc_processes_of(pid), "", "Java left behind");
+}
+
+/// A single-process TLC listens too: its fingerprint set is an RMI remote object, exported on a
+/// port of its own when TLC starts. It runs through the launcher that binds it to loopback.
+#[test]
+fn a_single_process_tlc_listens_on_loopback_only() {
+    let data = scratch("one-listening");
+    let mut child = spawn(&["tlc", "models/handler/ResendStoredChange.cfg"], &data);
+    let pid = child.id();
+    let started = Instant::now();
+    while tlc_listening_of(pid).is_empty() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let listening = tlc_listening_of(pid);
+    Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+    let _ = child.wait();
+    assert!(!listening.is_empty(), "TLC's fingerprint set was never seen listening");
+    assert!(listening.iter().all(|(_, _, loopback)| *loopback), "listening beyond loopback: {listening:?}");
 }

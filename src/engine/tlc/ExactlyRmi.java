@@ -1,7 +1,8 @@
-// Runs a class of TLC's distributed mode (TLCServer, TLCWorker) with every RMI socket it opens
-// bound to one address. TLC opens its RMI registry and remote objects with Java's default socket
-// factory, which listens on every interface; Java has no option for the address. Started by
-// `exactly`, compiled once per run of it (src/engine/tlc/distributed.rs):
+// Runs a main class of TLC (tlc2.TLC, or the distributed mode's TLCServer and TLCWorker) with
+// every RMI socket it opens bound to one address. TLC opens its RMI registry and remote objects
+// (in a single process too: its fingerprint set is one) with Java's default socket factory,
+// which listens on every interface; Java has no option for the address. Started by `exactly`,
+// compiled once and kept in the temp folder (src/engine/tlc/launcher.rs):
 //   java -cp tla2tools.jar:<its folder> ExactlyRmi <bind address> <main class> <its arguments>...
 
 import java.io.IOException;

@@ -24,14 +24,13 @@ use super::check::{first_failures, first_failures_defs, CHECKS};
 use super::replay::{behaviours_defs, declare_model_values};
 use super::run::{Run, Scratch};
 use super::tool::{last_progress, messages, parse_counts};
+use super::launcher::LAUNCHER;
 use super::{Checked, Spec, Tlc, TlcError};
 use crate::core::cfg::ModelFile;
 use crate::core::outcome::{Limits, Outcome, Stop};
 use crate::core::tla;
 use crate::core::vocab::{Kind, PropertyDef, Verdict};
 use std::process::{Child, Command, Stdio};
-use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Where and how a distributed run runs.
@@ -45,10 +44,6 @@ pub struct Cluster {
     pub port: u16,
 }
 
-/// The launcher that binds TLC's RMI sockets to one address.
-const LAUNCHER_SOURCE: &str = include_str!("ExactlyRmi.java");
-const LAUNCHER_FILE: &str = "ExactlyRmi.java";
-const LAUNCHER: &str = "ExactlyRmi";
 const SERVER: &str = "tlc2.tool.distributed.TLCServer";
 const WORKER: &str = "tlc2.tool.distributed.TLCWorker";
 
@@ -224,52 +219,11 @@ impl Tlc {
             .arg(format!("-Djava.rmi.server.hostname={host}"))
             .arg(format!("-Dtlc2.tool.distributed.TLCServer.port={port}"))
             .arg("-cp")
-            .arg(std::env::join_paths([self.jar.as_path(), launcher.as_path()]).unwrap_or_else(|_| self.jar.clone().into_os_string()))
+            .arg(self.with_launcher(&launcher))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         Ok(c)
-    }
-
-    /// The folder of the compiled launcher (`ExactlyRmi.class`), compiled once per process with
-    /// Java's own compiler module (`jdk.compiler`).
-    fn launcher(&self) -> Result<PathBuf, TlcError> {
-        static COMPILED: OnceLock<Result<PathBuf, TlcError>> = OnceLock::new();
-        COMPILED
-            .get_or_init(|| {
-                // One folder per version of the launcher, shared by every run of exactly.
-                let version = LAUNCHER_SOURCE.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-                let done = std::env::temp_dir().join(format!("exactly-rmi-{version:016x}"));
-                if done.join(format!("{LAUNCHER}.class")).is_file() {
-                    return Ok(done);
-                }
-                let dir = std::env::temp_dir().join(format!("exactly-rmi-{version:016x}.{}", std::process::id()));
-                let env_err = |e: std::io::Error| TlcError(format!("cannot prepare TLC's launcher in {}: {e}", dir.display()));
-                std::fs::create_dir_all(&dir).map_err(env_err)?;
-                std::fs::write(dir.join(LAUNCHER_FILE), LAUNCHER_SOURCE).map_err(env_err)?;
-                let out = Command::new(&self.java)
-                    .current_dir(&dir)
-                    .args(["-m", "jdk.compiler/com.sun.tools.javac.Main", "-nowarn", "-d", "."])
-                    .arg("-cp")
-                    .arg(&self.jar)
-                    .arg(LAUNCHER_FILE)
-                    .output()
-                    .map_err(|e| TlcError(format!("cannot start Java ({}): {e}", self.java.display())))?;
-                if !out.status.success() || !dir.join(format!("{LAUNCHER}.class")).is_file() {
-                    let text = String::from_utf8_lossy(&out.stderr);
-                    let lines: Vec<&str> = text.lines().take(6).collect();
-                    return Err(TlcError(format!(
-                        "cannot compile the launcher that binds TLC's RMI sockets (Java's jdk.compiler module is needed; Debian: default-jdk-headless):\n  {}",
-                        lines.join("\n  ")
-                    )));
-                }
-                // Another run may have got there first: either copy will do.
-                if std::fs::rename(&dir, &done).is_err() {
-                    let _ = std::fs::remove_dir_all(&dir);
-                }
-                Ok(done)
-            })
-            .clone()
     }
 
     /// A worker of `self.workers` threads joining the server at `server:port`, its own RMI

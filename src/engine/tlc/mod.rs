@@ -5,6 +5,7 @@
 
 mod check;
 mod distributed;
+mod launcher;
 mod replay;
 mod run;
 pub mod tool;

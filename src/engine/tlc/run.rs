@@ -185,13 +185,15 @@ impl Tlc {
         }
         let scratch = self.prepare(run)?;
         let dir = scratch.0.clone();
+        let (classpath, launch) = self.on_loopback();
         let mut child = Command::new(&self.java)
             .current_dir(&dir)
             .arg("-XX:+UseParallelGC")
             .args(self.quick_start.then_some("-XX:TieredStopAtLevel=1"))
             .arg(format!("-Djava.io.tmpdir={}", dir.join("tmp").display()))
             .arg("-cp")
-            .arg(&self.jar)
+            .arg(classpath)
+            .args(launch)
             .arg("tlc2.TLC")
             .args(["-tool", "-deadlock", "-workers", &run.workers.to_string(), "-metadir", "states", "-config", "MC.cfg", "MC"])
             .args(run.continue_.then_some("-continue"))
