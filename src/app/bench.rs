@@ -154,7 +154,9 @@ pub fn run(jobs: &[Job], tlc: &Tlc, runs: usize, mut done: impl FnMut(&Row)) -> 
     for r in 0..runs {
         for (job, m) in jobs.iter().zip(&mut measured) {
             progress(&format!("run {}/{runs}: {}: TLC", r + 1, job.name));
-            m[0].push(tlc.bench(&job.spec, &job.model).map_err(Failure::from)?);
+            // Ctrl-C stops TLC's run too: that is an interruption, not a broken TLC.
+            let interrupted = |e| if crate::core::cancel::interrupted() { Failure::interrupted() } else { Failure::from(e) };
+            m[0].push(tlc.bench(&job.spec, &job.model).map_err(interrupted)?);
             progress(&format!("run {}/{runs}: {}: Stateright BFS", r + 1, job.name));
             m[1].push(stateright(job, 2, &[])?);
             progress(&format!("run {}/{runs}: {}: Stateright DFS", r + 1, job.name));

@@ -220,7 +220,7 @@ impl Targets {
 /// Runs the command line; returns the exit code.
 pub fn main_with(cli: Cli) -> Result<i32, Failure> {
     let root = catalog::root();
-    if matches!(cli.command, Command::Check { .. } | Command::Tlc { .. } | Command::TlcWorker { .. } | Command::Compare { .. }) {
+    if matches!(cli.command, Command::Check { .. } | Command::Tlc { .. } | Command::TlcWorker { .. } | Command::Compare { .. } | Command::Bench { .. }) {
         // Ctrl-C stops the runs (TLC's Java too), reports what was explored, saves it, exits 130;
         // a second Ctrl-C exits at once.
         let _ = ctrlc::set_handler(|| {

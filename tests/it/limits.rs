@@ -153,3 +153,22 @@ fn stopped_at(args: &[&str], how: &str) -> u64 {
     assert_eq!(sr["properties"]["NoLostMessages"], "unknown", "{v}");
     sr["distinct_states"].as_u64().unwrap()
 }
+
+/// Ctrl-C (a SIGINT to `exactly` alone) stops a benchmark with TLC's Java: before, `bench` had no
+/// handler, died at once, and left TLC running.
+#[test]
+fn ctrl_c_stops_a_benchmark_and_leaves_no_java_behind() {
+    let data = crate::common::scratch("bench-int");
+    let child = spawn(&["bench", "handler", "--runs", "1"], &data);
+    let pid = child.id();
+    let started = std::time::Instant::now();
+    while tlc_processes_of(pid).is_empty() && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!tlc_processes_of(pid).is_empty(), "TLC never started");
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(tlc_processes_of(pid), "", "TLC left running");
+}
