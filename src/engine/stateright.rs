@@ -158,16 +158,15 @@ where
     M::State: Clone + Debug + Hash + PartialEq + Send + Sync,
     M::Action: Clone + Debug + PartialEq + Send + Sync,
 {
-    let start = Instant::now();
     let halting = Halting::new(model);
     let halt = Arc::clone(&halting.halt);
-    let builder = halting.checker().threads(opts.threads.max(1));
-    if let Some(representative) = symmetry {
-        finish_halting(builder.symmetry_fn(representative).spawn_dfs(), props, start, &opts.limits, &halt)
-    } else if opts.dfs {
-        finish_halting(builder.spawn_dfs(), props, start, &opts.limits, &halt)
-    } else {
-        finish_halting(builder.spawn_bfs(), props, start, &opts.limits, &halt)
+    match symmetry {
+        Some(representative) => {
+            let start = Instant::now();
+            let checker = halting.checker().threads(opts.threads.max(1)).symmetry_fn(representative).spawn_dfs();
+            finish_halting(checker, props, start, &opts.limits, &halt)
+        }
+        None => run_halting(halting, props, opts, halt),
     }
 }
 
