@@ -9,12 +9,12 @@
 
 use crate::catalog::results::data_dir;
 use crate::catalog::{self as cli};
-use crate::core::error::{code, usage, Failure};
+use crate::core::error::{code, listen, usage, Failure};
 use crate::families::{self, Family};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -91,14 +91,9 @@ impl RunState {
 
 /// `exactly serve`: binds, prints the address on stderr, serves until killed.
 pub fn serve(root: &Path, host: &str, port: u16) -> Result<i32, Failure> {
-    let ip: IpAddr = host.parse().map_err(|_| usage(format!("--host {host}: not an IP address (e.g. 127.0.0.1)")))?;
-    let addr = SocketAddr::new(ip, port);
-    let listener = std::net::TcpListener::bind(addr).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AddrInUse => usage(format!("port {port} on {host} is in use: pick another with --port")),
-        _ => usage(format!("cannot listen on {addr}: {e}")),
-    })?;
-    let bound = listener.local_addr().map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
-    let server = Server::from_listener(listener, None).map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
+    let listener = listen(host, port)?;
+    let bound = listener.local_addr().map_err(|e| usage(format!("cannot listen on {host}:{port}: {e}")))?;
+    let server = Server::from_listener(listener, None).map_err(|e| usage(format!("cannot listen on {bound}: {e}")))?;
     let server = Arc::new(server);
     let app = Arc::new(App { root: root.to_path_buf(), run: Mutex::new(RunState::default()), explorers: Mutex::new(BTreeMap::new()) });
     eprintln!("exactly serve: http://{bound}/ (Ctrl-C to stop)");

@@ -69,7 +69,7 @@ pub enum Command {
         port: u16,
     },
     /// Join a distributed TLC run (`exactly tlc --distributed`) as a worker.
-    #[command(name = "tlc-worker", after_help = "Examples:\n  exactly tlc-worker 10.0.0.5 --port 10997 --host 10.0.0.6\n\nThe server sends the spec; this machine needs Java and tla2tools.jar only. The server must reach this machine at --host, and this machine the server at <server>:<port>. Exit code 3 if the server cannot be reached within --wait seconds.")]
+    #[command(name = "tlc-worker", after_help = "Examples:\n  exactly tlc-worker 10.0.0.5 --port 10997 --host 10.0.0.6\n\nThe server sends the spec; this machine needs Java and tla2tools.jar only. The server must reach this machine at --host, and this machine the server at <server>:<port>. A check is several runs of the server on one port: the worker joins each, and ends (exit 0) once no run has come for --wait seconds; exit 3 if the server cannot be reached at all.")]
     TlcWorker {
         /// The server's address.
         server: String,
@@ -82,7 +82,7 @@ pub enum Command {
         /// Threads of this worker.
         #[arg(long, default_value_t = 1, value_parser = parse_count)]
         workers: usize,
-        /// Give up if the server cannot be reached within this many seconds.
+        /// How long to wait for the server's first run (then exit 3) and for each next (then done).
         #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
         wait: std::time::Duration,
     },

@@ -38,6 +38,17 @@ impl Failure {
     }
 }
 
+/// A socket listening on `host:port` (`--host`, `--port`; port 0: a free one), or the one-line
+/// usage error (exit code 2) for an address that is not an IP address or a port in use.
+pub fn listen(host: &str, port: u16) -> Result<std::net::TcpListener, Failure> {
+    let ip: std::net::IpAddr = host.parse().map_err(|_| usage(format!("--host {host}: not an IP address (e.g. 127.0.0.1)")))?;
+    let addr = std::net::SocketAddr::new(ip, port);
+    std::net::TcpListener::bind(addr).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => usage(format!("port {port} on {host} is in use: pick another with --port")),
+        _ => usage(format!("cannot listen on {addr}: {e}")),
+    })
+}
+
 /// A progress line, on stderr.
 pub fn progress(msg: &str) {
     eprintln!("{msg}");

@@ -91,7 +91,10 @@ fn a_worker_that_cannot_reach_its_server_says_so_in_one_line() {
 
 #[test]
 fn distributed_options_refuse_what_tlc_cannot_do() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
     for (args, says) in [
+        (&["tlc", "models/handler/GiveUp.cfg", "--distributed", "1", "--port", &port][..], "is in use"),
         (&["tlc", "models/handler/GiveUp.cfg", "--distributed", "1", "--max-states", "10"][..], "no state limit"),
         (&["tlc", "models/handler/GiveUp.cfg", "--distributed", "1", "--host", "nowhere"][..], "give an IP address"),
         (&["tlc", "models/handler/GiveUp.cfg", "--port", "5"][..], "--distributed"),
@@ -144,4 +147,39 @@ fn a_single_process_tlc_listens_on_loopback_only() {
     let _ = child.wait();
     assert!(!listening.is_empty(), "TLC's fingerprint set was never seen listening");
     assert!(listening.iter().all(|(_, _, loopback)| *loopback), "listening beyond loopback: {listening:?}");
+}
+
+/// A check is a series of distributed runs on one port (a violation ends a run, the next starts
+/// with the properties left): a worker started apart, as on another machine, joins every run,
+/// and the server, with no local worker, needs no other. It failed when a worker left after the
+/// first run (the server then waited for ever).
+#[test]
+fn a_worker_started_apart_joins_every_run_of_a_check() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let model = "models/handler/GiveUp.cfg";
+    let server = spawn(&["tlc", model, "--distributed", "0", "--port", &port, "--json"], &scratch("dist-apart"));
+    let worker = spawn(&["tlc-worker", "127.0.0.1", "--port", &port, "--wait", "10"], &scratch("dist-apart-worker"));
+    // Stops both (as Ctrl-C would) if the check has not ended in five minutes.
+    let (done, watchdog) = std::sync::mpsc::channel::<()>();
+    let pids = [server.id(), worker.id()];
+    let guard = std::thread::spawn(move || {
+        if watchdog.recv_timeout(Duration::from_secs(300)).is_err() {
+            for pid in pids {
+                let _ = Command::new("kill").args(["-INT", &pid.to_string()]).status();
+            }
+        }
+    });
+    ends_like_one_process(model, server);
+    let out = worker.wait_with_output().unwrap();
+    let _ = done.send(());
+    guard.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let runs: usize = err
+        .lines()
+        .find_map(|l| l.split("done after ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no run count: {err}"));
+    assert!(runs >= 2, "GiveUp's check is several distributed runs, the worker joined {runs}: {err}");
 }

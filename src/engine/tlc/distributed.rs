@@ -44,6 +44,19 @@ pub struct Cluster {
     pub port: u16,
 }
 
+impl Cluster {
+    /// The same cluster with a free port chosen now if none was given: every distributed run of
+    /// a check (and of the model files after it) uses the same port, so that workers started
+    /// elsewhere (`exactly tlc-worker`) find each run where they found the first.
+    pub fn resolved(&self) -> Result<Cluster, TlcError> {
+        let port = match self.port {
+            0 => free_port(&self.host)?,
+            p => p,
+        };
+        Ok(Cluster { port, ..self.clone() })
+    }
+}
+
 const SERVER: &str = "tlc2.tool.distributed.TLCServer";
 const WORKER: &str = "tlc2.tool.distributed.TLCWorker";
 
@@ -61,6 +74,7 @@ impl Tlc {
     pub fn check_distributed(&self, spec: &Spec, mf: &ModelFile, props: &[PropertyDef], limits: &Limits, cluster: &Cluster) -> Result<Checked, TlcError> {
         let start = Instant::now();
         let deadline = limits.timeout.map(|t| start + t);
+        let cluster = &cluster.resolved()?;
         let mut outcome = Outcome::default();
         let mut remaining: Vec<&PropertyDef> = props.iter().filter(|p| p.kind != Kind::Liveness).collect();
         let (distinct, generated) = loop {
@@ -141,10 +155,7 @@ impl Tlc {
             return Ok(DistEnd::Stopped { stop, distinct: 0, generated: 0 });
         }
         let scratch = self.prepare(run)?;
-        let port = match cluster.port {
-            0 => free_port(&cluster.host)?,
-            p => p,
-        };
+        let port = cluster.port;
         let mut server = self
             .rmi_java(&scratch, &cluster.host, port)?
             .arg("-Dtlc2.tool.distributed.TLCServer.report=1000")
@@ -215,6 +226,9 @@ impl Tlc {
         let mut c = Command::new(&self.java);
         c.current_dir(&scratch.0)
             .arg("-XX:+UseParallelGC")
+            // A worker names itself by its RMI port, read by reflection from these JDK classes
+            // (without them it prints "Error: VM does not allow to get the UnicastRef port").
+            .args(["--add-opens", "java.rmi/sun.rmi.server=ALL-UNNAMED", "--add-opens", "java.rmi/sun.rmi.transport=ALL-UNNAMED"])
             .arg(format!("-Djava.io.tmpdir={}", scratch.0.join("tmp").display()))
             .arg(format!("-Djava.rmi.server.hostname={host}"))
             .arg(format!("-Dtlc2.tool.distributed.TLCServer.port={port}"))
@@ -241,10 +255,40 @@ impl Tlc {
         Ok(Worker { child, out, err, seen })
     }
 
-    /// `exactly tlc-worker`: one worker process, in the foreground, joining the server at
-    /// `server:port`; its RMI object bound to and advertised as `host`. It gives up after
-    /// `wait` if the server cannot be reached. Returns TLC's exit code.
+    /// `exactly tlc-worker`: a worker joining the server at `server:port`, in the foreground,
+    /// its RMI object bound to and advertised as `host`. A check is a series of distributed
+    /// runs on the same port (a violation ends a run; the next starts with the properties left),
+    /// so the worker joins each run in turn, and ends once no run has come for `wait`: exit 0
+    /// after at least one run, else "cannot reach" (exit 3). Returns TLC's exit code.
     pub fn join(&self, server: &str, port: u16, host: &str, wait: Duration) -> Result<i32, TlcError> {
+        let mut served = 0;
+        loop {
+            match self.join_once(server, port, host, wait)? {
+                Joined::Unreachable if served == 0 => {
+                    return Err(TlcError(format!("cannot reach a TLC server at {server}:{port} (tried for {} s)", wait.as_secs())))
+                }
+                Joined::Unreachable => {
+                    crate::core::error::progress(&format!(
+                        "no further run of the TLC server at {server}:{port} within {} s: done after {served} run{}",
+                        wait.as_secs(),
+                        if served == 1 { "" } else { "s" }
+                    ));
+                    return Ok(crate::core::error::code::OK);
+                }
+                Joined::Ended(0) => {
+                    served += 1;
+                    crate::core::error::progress(&format!(
+                        "run {served} of the TLC server at {server}:{port} done; waiting up to {} s for the next",
+                        wait.as_secs()
+                    ));
+                }
+                Joined::Ended(code) => return Ok(code),
+            }
+        }
+    }
+
+    /// One worker process joining one run of the server.
+    fn join_once(&self, server: &str, port: u16, host: &str, wait: Duration) -> Result<Joined, TlcError> {
         let dir = std::env::temp_dir().join(format!("exactly-tlc-worker-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let scratch = Scratch(dir.clone());
@@ -263,11 +307,19 @@ impl Tlc {
         let err = w.err.join().unwrap_or_default();
         drop(scratch);
         if unreachable {
-            return Err(TlcError(format!("cannot reach a TLC server at {server}:{port} (tried for {} s)", wait.as_secs())));
+            return Ok(Joined::Unreachable);
         }
         eprint!("{err}");
-        Ok(ended.status.code().unwrap_or(crate::core::error::code::INTERRUPTED))
+        Ok(Joined::Ended(ended.status.code().unwrap_or(crate::core::error::code::INTERRUPTED)))
     }
+}
+
+/// How a worker's turn in one distributed run ended.
+enum Joined {
+    /// No server answered within the wait.
+    Unreachable,
+    /// The worker process ended with this exit code (130: interrupted).
+    Ended(i32),
 }
 
 /// A local worker process and its output.
