@@ -183,3 +183,48 @@ fn a_worker_started_apart_joins_every_run_of_a_check() {
         .unwrap_or_else(|| panic!("no run count: {err}"));
     assert!(runs >= 2, "GiveUp's check is several distributed runs, the worker joined {runs}: {err}");
 }
+
+/// A TLC worker only answers its server's calls, so when the server dies mid-run it would wait
+/// for ever: `exactly tlc-worker` probes the server and gives up after `--wait`, in one line.
+#[test]
+fn a_worker_whose_server_dies_mid_run_gives_up() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let model = "models/handler/claim-TwoHandlersOneFailure.cfg";
+    let server = spawn(&["tlc", model, "--distributed", "0", "--port", &port], &scratch("dist-lost"));
+    let worker = spawn(&["tlc-worker", "127.0.0.1", "--port", &port, "--wait", "30"], &scratch("dist-lost-worker"));
+    // The runs that end at a situation reached take seconds; the last run of the claim file
+    // takes minutes: stop the server once one run has lasted ten seconds with the worker in it.
+    let started = Instant::now();
+    let mut run: (String, Instant) = (String::new(), Instant::now());
+    loop {
+        assert!(started.elapsed() < Duration::from_secs(240), "no long run: {}", tlc_processes_of(server.id()));
+        let procs = tlc_processes_of(server.id());
+        let dir = procs.lines().find(|l| l.contains(" tlc2.tool.distributed.TLCServer ")).and_then(|l| {
+            l.split_whitespace().find_map(|w| w.strip_prefix("-Djava.io.tmpdir=")).map(str::to_string)
+        });
+        match dir {
+            Some(d) if d == run.0 && run.1.elapsed() > Duration::from_secs(10) => break,
+            Some(d) if d != run.0 => run = (d, Instant::now()),
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Command::new("kill").args(["-INT", &server.id().to_string()]).status().unwrap();
+    let out = server.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let (wpid, waited) = (worker.id(), Instant::now());
+    let (done, watchdog) = std::sync::mpsc::channel::<()>();
+    let guard = std::thread::spawn(move || {
+        if watchdog.recv_timeout(Duration::from_secs(120)).is_err() {
+            let _ = Command::new("kill").args(["-INT", &wpid.to_string()]).status();
+        }
+    });
+    let out = worker.wait_with_output().unwrap();
+    let _ = done.send(());
+    guard.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "after {:?}: {err}", waited.elapsed());
+    assert!(err.lines().last().unwrap_or_default().contains("stopped answering during run"), "{err}");
+    let left = Command::new("pgrep").args(["-f", &format!("exactly-tlc-worker-{wpid}")]).output().unwrap();
+    assert!(left.stdout.is_empty(), "Java left behind: {}", String::from_utf8_lossy(&left.stdout));
+}

@@ -283,6 +283,13 @@ impl Tlc {
                     ));
                 }
                 Joined::Ended(code) => return Ok(code),
+                Joined::Lost => {
+                    return Err(TlcError(format!(
+                        "the TLC server at {server}:{port} stopped answering during run {} (for {} s): its check did not end normally",
+                        served + 1,
+                        wait.as_secs()
+                    )))
+                }
             }
         }
     }
@@ -298,9 +305,23 @@ impl Tlc {
         let mut w = self.spawn_worker(&scratch, host, server, port, "threads ready at", true)?;
         let start = Instant::now();
         let mut unreachable = false;
+        // A worker only answers the server's calls: if the server dies mid-run, TLC's worker
+        // waits for ever. So the server's registry is probed once a second during the run.
+        let registry = std::net::ToSocketAddrs::to_socket_addrs(&(server, port)).ok().and_then(|mut a| a.next());
+        let (mut probed, mut answered, mut lost) = (start, start, false);
         let ended = crate::core::process::wait(&mut w.child, || {
-            unreachable = !w.seen.load(std::sync::atomic::Ordering::SeqCst) && start.elapsed() > wait;
-            unreachable || crate::core::cancel::interrupted()
+            let joined = w.seen.load(std::sync::atomic::Ordering::SeqCst);
+            unreachable = !joined && start.elapsed() > wait;
+            if let (true, Some(addr)) = (joined, registry) {
+                if probed.elapsed() >= Duration::from_secs(1) {
+                    probed = Instant::now();
+                    if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok() {
+                        answered = Instant::now();
+                    }
+                }
+                lost = answered.elapsed() > wait;
+            }
+            unreachable || lost || crate::core::cancel::interrupted()
         })
         .map_err(|e| TlcError(format!("lost track of TLC's worker: {e}")))?;
         let _ = w.out.join();
@@ -310,6 +331,9 @@ impl Tlc {
             return Ok(Joined::Unreachable);
         }
         eprint!("{err}");
+        if lost && !crate::core::cancel::interrupted() {
+            return Ok(Joined::Lost);
+        }
         Ok(Joined::Ended(ended.status.code().unwrap_or(crate::core::error::code::INTERRUPTED)))
     }
 }
@@ -320,6 +344,9 @@ enum Joined {
     Unreachable,
     /// The worker process ended with this exit code (130: interrupted).
     Ended(i32),
+    /// The server stopped answering during the run (killed, its machine gone): the worker was
+    /// stopped after the wait.
+    Lost,
 }
 
 /// A local worker process and its output.
