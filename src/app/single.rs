@@ -6,7 +6,7 @@ use crate::catalog::Job;
 use crate::core::cancel::interrupted;
 use crate::core::outcome::Limits;
 use crate::engine::stateright::RunOptions;
-use crate::core::error::{listen, progress, Failure};
+use crate::core::error::{listen, progress, usage, Failure};
 use crate::core::outcome::Outcome;
 use crate::core::vocab::{Kind, Verdict};
 use crate::engine::tlc::{Cluster, Tlc};
@@ -26,12 +26,11 @@ pub fn tlc(root: &Path, jobs: &[Job], tlc: &Tlc, limits: &Limits, json_out: bool
 /// `exactly tlc --distributed`: TLC's distributed mode on each model file (its invariants and
 /// non-vacuity checks; temporal properties stay unknown).
 pub fn tlc_distributed(root: &Path, jobs: &[Job], tlc: &Tlc, cluster: &Cluster, limits: &Limits, json_out: bool) -> Result<i32, Failure> {
-    // A port given that is in use is bad input, said before TLC would fail on it.
-    if cluster.port != 0 {
-        drop(listen(&cluster.host, cluster.port)?);
-    }
-    // One port for every model file, so that workers started elsewhere follow from one to the next.
-    let cluster = &cluster.resolved()?;
+    // The port, checked free (one in use is bad input, said before TLC would fail on it) or, for
+    // 0, chosen now: one for every run and model file, so that workers started elsewhere follow.
+    let bound = listen(&cluster.host, cluster.port)?.local_addr();
+    let port = bound.map_err(|e| usage(format!("cannot listen on {}:{}: {e}", cluster.host, cluster.port)))?.port();
+    let cluster = &Cluster { port, ..cluster.clone() };
     run_one(root, jobs, "tlc", json_out, |job| Ok(tlc.check_distributed(&job.spec, &job.model, &job.props, limits, cluster)?.outcome))
 }
 

@@ -40,21 +40,9 @@ pub struct Cluster {
     pub local_workers: usize,
     /// The address the server (and the local workers) bind and advertise.
     pub host: String,
-    /// The server's RMI registry port; 0: a free one.
+    /// The server's RMI registry port, the same for every run (`exactly tlc` picks a free one for
+    /// `--port 0`).
     pub port: u16,
-}
-
-impl Cluster {
-    /// The same cluster with a free port chosen now if none was given: every distributed run of
-    /// a check (and of the model files after it) uses the same port, so that workers started
-    /// elsewhere (`exactly tlc-worker`) find each run where they found the first.
-    pub fn resolved(&self) -> Result<Cluster, TlcError> {
-        let port = match self.port {
-            0 => free_port(&self.host)?,
-            p => p,
-        };
-        Ok(Cluster { port, ..self.clone() })
-    }
 }
 
 const SERVER: &str = "tlc2.tool.distributed.TLCServer";
@@ -74,7 +62,6 @@ impl Tlc {
     pub fn check_distributed(&self, spec: &Spec, mf: &ModelFile, props: &[PropertyDef], limits: &Limits, cluster: &Cluster) -> Result<Checked, TlcError> {
         let start = Instant::now();
         let deadline = limits.timeout.map(|t| start + t);
-        let cluster = &cluster.resolved()?;
         let mut outcome = Outcome::default();
         let mut remaining: Vec<&PropertyDef> = props.iter().filter(|p| p.kind != Kind::Liveness).collect();
         let (distinct, generated) = loop {
@@ -377,14 +364,6 @@ fn stop_all(workers: &mut Vec<Worker>) -> Vec<String> {
 
 fn is_loopback(host: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
-}
-
-/// A port free on `host` now.
-fn free_port(host: &str) -> Result<u16, TlcError> {
-    std::net::TcpListener::bind((host, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| TlcError(format!("cannot find a free port on {host}: {e}")))
 }
 
 /// How the server's run ended, from its exit code and `-tool` output.
